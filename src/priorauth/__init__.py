@@ -1,0 +1,28 @@
+"""priorauth: a medical drug coverage policy as executable, explainable decisions."""
+
+from priorauth.determination import AuthorizationPeriod, Decision, Determination, Reason, Routing, TraceNode
+from priorauth.engine import evaluate, evaluate_facts
+from priorauth.errors import PolicyError, PriorAuthError, RequestError
+from priorauth.logic import Truth
+from priorauth.policy import Policy, bundled_policy_ids, load_policy, load_policy_file
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "AuthorizationPeriod",
+    "Decision",
+    "Determination",
+    "PolicyError",
+    "Policy",
+    "PriorAuthError",
+    "Reason",
+    "RequestError",
+    "Routing",
+    "TraceNode",
+    "Truth",
+    "bundled_policy_ids",
+    "evaluate",
+    "evaluate_facts",
+    "load_policy",
+    "load_policy_file",
+]

@@ -1,0 +1,45 @@
+"""Code normalisation shared by every door: ICD-10-CM, NDC, US states."""
+
+from __future__ import annotations
+
+import re
+
+_ICD10CM = re.compile(r"^([A-TV-Z][0-9][0-9AB])\.?([0-9A-TV-Z]{0,4})$")
+
+US_STATES_AND_TERRITORIES = frozenset(
+    "AL AK AZ AR CA CO CT DE DC FL GA HI ID IL IN IA KS KY LA ME MD MA MI MN MS MO MT NE NV NH NJ NM "
+    "NY NC ND OH OK OR PA RI SC SD TN TX UT VT VA WA WV WI WY AS GU MP PR VI".split()
+)
+_STATE_ALIASES = {"CNMI": "MP"}
+
+
+def normalize_icd10(code: str) -> str:
+    """`c9102`, ` C91.02 ` -> `C91.02`; raise ValueError if the shape is not ICD-10-CM."""
+    text = code.strip().upper()
+    match = _ICD10CM.match(text)
+    if not match:
+        raise ValueError("not an ICD-10-CM code (letter, two characters, optional dot and up to 4 more)")
+    head, tail = match.groups()
+    return f"{head}.{tail}" if tail else head
+
+
+def normalize_state(value: str) -> str:
+    """Two-letter USPS code of a state or territory, upper case; raise ValueError otherwise."""
+    text = value.strip().upper()
+    text = _STATE_ALIASES.get(text, text)
+    if text not in US_STATES_AND_TERRITORIES:
+        raise ValueError("not a two-letter US state or territory code")
+    return text
+
+
+def normalize_county(value: str) -> tuple[str, str | None]:
+    """(name, kind) of a county or independent city; kind is 'county', 'city' or None if unsaid."""
+    words = value.strip().lower().replace(".", "").split()
+    kind = None
+    if words[:2] == ["city", "of"]:
+        words, kind = words[2:], "city"
+    elif words and words[-1] == "city":
+        words, kind = words[:-1], "city"
+    elif words and words[-1] == "county":
+        words, kind = words[:-1], "county"
+    return " ".join(words), kind

@@ -1,0 +1,219 @@
+"""The criteria tree compiled for evaluation: leaf operators, statuses, witnesses.
+
+Nodes are kept in post-order, so each subtree is a contiguous slice ending at
+its root: a whole tree or any subtree is evaluated by one loop without recursion.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from dateutil.relativedelta import relativedelta
+
+from priorauth.logic import MET, NOT_MET, UNKNOWN, Truth, all_of, any_of, negate
+from priorauth.policy.schema import Criterion, Policy, criterion_facts
+
+Facts = dict[str, Any]
+Params = dict[str, Any]
+LeafTest = Callable[[Facts, Params], Truth]
+# (fact, facts, params, reference date) -> values of the fact that move the leaf either way
+Witnesses = Callable[[str, Facts, Params, dt.date], list[Any]]
+
+BIRTH, ON = "birth_date", "request_date"
+ONE_DAY = dt.timedelta(days=1)
+UNCOVERED_ICD10 = "Z00.00"
+
+
+def age_on(birth: dt.date, day: dt.date) -> int:
+    """Whole years; a birthday is reached on its date (29 February: on 1 March in common years)."""
+    return day.year - birth.year - ((day.month, day.day) < (birth.month, birth.day))
+
+
+def months_after(start: dt.date, months: int) -> dt.date:
+    """The same day `months` calendar months later (clipped to the month's end)."""
+    return start + relativedelta(months=+months)
+
+
+@dataclass(slots=True)
+class CompiledNode:
+    index: int
+    criterion: Criterion
+    operator: str
+    children: tuple[int, ...]
+    start: int  # first post-order index of this subtree
+    reads: tuple[str, ...]
+    subtree_reads: frozenset[str]
+    test: LeafTest | None
+    witnesses: Witnesses | None
+
+
+def _age_leaf(threshold: int, at_least: bool) -> tuple[LeafTest, Witnesses]:
+    def test(facts: Facts, params: Params) -> Truth:
+        birth = facts.get(BIRTH)
+        day = facts.get(ON)
+        if birth is None or day is None:
+            return UNKNOWN
+        old_enough = age_on(birth, day) >= threshold
+        return MET if old_enough is at_least else NOT_MET
+
+    def witnesses(fact: str, facts: Facts, params: Params, ref: dt.date) -> list[Any]:
+        if fact == BIRTH:
+            day = facts.get(ON, ref)
+            birthday = day - relativedelta(years=threshold)
+            return [birthday, birthday + ONE_DAY]
+        birth = facts.get(BIRTH)
+        if birth is None:
+            return [ref]
+        reached = birth + relativedelta(years=threshold)
+        return [reached, reached - ONE_DAY]
+
+    return test, witnesses
+
+
+def _equals_leaf(fact: str, expected: Any) -> LeafTest:
+    def test(facts: Facts, params: Params) -> Truth:
+        value = facts.get(fact)
+        if value is None:
+            return UNKNOWN
+        return MET if value == expected else NOT_MET
+
+    return test
+
+
+def _in_leaf(fact: str, expected: list[Any]) -> LeafTest:
+    allowed = frozenset(expected)
+
+    def test(facts: Facts, params: Params) -> Truth:
+        value = facts.get(fact)
+        if value is None:
+            return UNKNOWN
+        return MET if value in allowed else NOT_MET
+
+    return test
+
+
+def _codes_leaf(fact: str, codes: frozenset[str]) -> tuple[LeafTest, Witnesses]:
+    def test(facts: Facts, params: Params) -> Truth:
+        value = facts.get(fact)
+        if value is None:
+            return UNKNOWN
+        for code in value:
+            if code in codes:
+                return MET
+        return NOT_MET
+
+    sample = sorted(codes)[0]
+
+    def witnesses(f: str, facts: Facts, params: Params, ref: dt.date) -> list[Any]:
+        return [[sample], [UNCOVERED_ICD10]]
+
+    return test, witnesses
+
+
+def _within_months_leaf(fact: str, parameter: str) -> tuple[LeafTest, Witnesses]:
+    def test(facts: Facts, params: Params) -> Truth:
+        start = facts.get(fact)
+        day = facts.get(ON)
+        if start is None or day is None:
+            return UNKNOWN
+        return MET if start <= day < months_after(start, params[parameter]) else NOT_MET
+
+    def witnesses(f: str, facts: Facts, params: Params, ref: dt.date) -> list[Any]:
+        months = params[parameter]
+        if f == fact:
+            day = facts.get(ON, ref)
+            return [day, day - relativedelta(months=+months)]
+        start = facts.get(fact)
+        if start is None:
+            return [ref]
+        return [start, months_after(start, months)]
+
+    return test, witnesses
+
+
+def _below_parameter_leaf(fact: str, parameter: str) -> tuple[LeafTest, Witnesses]:
+    def test(facts: Facts, params: Params) -> Truth:
+        value = facts.get(fact)
+        if value is None:
+            return UNKNOWN
+        return MET if value < params[parameter] else NOT_MET
+
+    def witnesses(f: str, facts: Facts, params: Params, ref: dt.date) -> list[Any]:
+        limit = params[parameter]
+        return [max(limit - 1, 0), limit]
+
+    return test, witnesses
+
+
+def _compile_leaf(node: Criterion, policy: Policy) -> tuple[LeafTest, Witnesses | None]:
+    op = node.operator
+    if op == "equals":
+        fact, expected = next(iter(node.equals.items()))  # type: ignore[union-attr]
+        return _equals_leaf(fact, expected), None
+    if op == "in":
+        fact, expected = next(iter(node.in_.items()))  # type: ignore[union-attr]
+        return _in_leaf(fact, expected), None
+    if op == "age_at_least":
+        return _age_leaf(node.age_at_least, True)  # type: ignore[arg-type]
+    if op == "age_below":
+        return _age_leaf(node.age_below, False)  # type: ignore[arg-type]
+    if op == "codes_in":
+        fact, list_name = next(iter(node.codes_in.items()))  # type: ignore[union-attr]
+        return _codes_leaf(fact, frozenset(policy.code_lists[list_name].codes))
+    if op == "within_months":
+        return _within_months_leaf(node.within_months["fact"], node.within_months["parameter"])  # type: ignore[index]
+    if op == "below_parameter":
+        return _below_parameter_leaf(node.below_parameter["fact"], node.below_parameter["parameter"])  # type: ignore[index]
+    raise AssertionError(f"no leaf operator {op}")
+
+
+class CompiledCriteria:
+    """A policy's criteria tree ready to evaluate many times."""
+
+    def __init__(self, policy: Policy) -> None:
+        self.policy = policy
+        self.nodes: list[CompiledNode] = []
+        self._compile(policy.criteria)
+        self.root = self.nodes[-1]
+        self.by_id = {n.criterion.id: n for n in self.nodes}
+        self.parent: dict[int, int] = {c: n.index for n in self.nodes for c in n.children}
+        # (index, kind, children, test) tuples: the evaluation loop's only data
+        kinds = {"all": 1, "any": 2, "not": 3}
+        self._plan = [(n.index, kinds.get(n.operator, 0), n.children, n.test) for n in self.nodes]
+
+    def _compile(self, node: Criterion) -> int:
+        start = len(self.nodes)
+        children = tuple(self._compile(child) for child in node.children)
+        reads = tuple(criterion_facts(node))
+        subtree = frozenset(reads).union(*(self.nodes[c].subtree_reads for c in children))
+        test, witnesses = (None, None) if children else _compile_leaf(node, self.policy)
+        index = len(self.nodes)
+        self.nodes.append(
+            CompiledNode(index, node, node.operator, children, start, reads, subtree, test, witnesses)
+        )
+        return index
+
+    def evaluate(self, facts: Facts, params: Params, upto: CompiledNode | None = None) -> list[Truth]:
+        """Status of every node (of the subtree `upto`, if given), in post-order."""
+        statuses: list[Truth] = [UNKNOWN] * len(self.nodes)
+        plan = self._plan if upto is None else self._plan[upto.start : upto.index + 1]
+        for index, kind, children, test in plan:
+            if kind == 0:
+                statuses[index] = test(facts, params)  # type: ignore[misc]
+            elif kind == 1:
+                statuses[index] = all_of([statuses[c] for c in children])
+            elif kind == 2:
+                statuses[index] = any_of([statuses[c] for c in children])
+            else:
+                statuses[index] = negate(statuses[children[0]])
+        return statuses
+
+
+def truth_of(statuses: list[Truth], node: CompiledNode) -> Truth:
+    return statuses[node.index]
+
+
+__all__ = ["MET", "NOT_MET", "UNKNOWN", "CompiledCriteria", "CompiledNode", "age_on", "months_after"]

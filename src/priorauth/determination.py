@@ -1,0 +1,142 @@
+"""What a decision says: Determination, Reason, AuthorizationPeriod, Routing, TraceNode."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from enum import Enum
+from typing import Any
+
+from priorauth.logic import Truth
+
+
+class Decision(str, Enum):
+    APPROVED = "approved"
+    DENIED = "denied"
+    PENDED = "pended"
+    NOT_APPLICABLE = "not_applicable"
+
+
+@dataclass(frozen=True, slots=True)
+class Reason:
+    """One criterion behind a decision, with the policy section it comes from."""
+
+    criterion: str
+    section: str
+    status: Truth
+    text: str
+
+    def to_dict(self) -> dict[str, str]:
+        return {"criterion": self.criterion, "section": self.section, "status": self.status.value, "text": self.text}
+
+
+@dataclass(frozen=True, slots=True)
+class AuthorizationPeriod:
+    """What an approval allows (Sections I, II, VI)."""
+
+    start: dt.date
+    end: dt.date
+    max_cycles: int
+    max_units: int
+    unit_window_days: int
+    hcpcs: str
+    renewable: bool
+    cycles_remaining: int
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "start": self.start.isoformat(),
+            "end": self.end.isoformat(),
+            "max_cycles": self.max_cycles,
+            "max_units": self.max_units,
+            "unit_window_days": self.unit_window_days,
+            "hcpcs": self.hcpcs,
+            "renewable": self.renewable,
+            "cycles_remaining": self.cycles_remaining,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class Routing:
+    """The Medicare Administrative Contractor a Medicare request goes to (Appendix 2)."""
+
+    jurisdiction: str
+    contractor: str
+    legacy_jurisdictions: tuple[str, ...]
+    section: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "jurisdiction": self.jurisdiction,
+            "contractor": self.contractor,
+            "legacy_jurisdictions": list(self.legacy_jurisdictions),
+            "section": self.section,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class TraceNode:
+    """One criterion as evaluated: status, the facts it read, its children."""
+
+    criterion: str
+    text: str
+    section: str
+    status: Truth
+    operator: str
+    facts: dict[str, Any]
+    reading: str | None = None
+    children: tuple[TraceNode, ...] = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "criterion": self.criterion,
+            "section": self.section,
+            "status": self.status.value,
+            "text": self.text,
+            "operator": self.operator,
+        }
+        if self.facts:
+            out["facts"] = {k: _jsonable(v) for k, v in self.facts.items()}
+        if self.reading:
+            out["reading"] = self.reading
+        if self.children:
+            out["children"] = [c.to_dict() for c in self.children]
+        return out
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    return value
+
+
+@dataclass(frozen=True, slots=True)
+class Determination:
+    """The outcome of evaluating one request under one policy version."""
+
+    policy: str
+    policy_version: str
+    decision: Decision
+    reasons: tuple[Reason, ...]
+    missing_facts: tuple[str, ...]
+    authorization: AuthorizationPeriod | None = None
+    routing: Routing | None = None
+    trace_builder: Callable[[], TraceNode] | None = field(default=None, compare=False, repr=False)
+
+    @property
+    def trace(self) -> TraceNode | None:
+        """The full evaluation tree (built on first use)."""
+        return self.trace_builder() if self.trace_builder else None
+
+    def to_dict(self) -> dict[str, Any]:
+        """The contract's JSON object (request-contract.md, section 2)."""
+        return {
+            "policy": self.policy,
+            "policy_version": self.policy_version,
+            "decision": self.decision.value,
+            "reasons": [r.to_dict() for r in self.reasons],
+            "missing_facts": list(self.missing_facts),
+            "authorization": self.authorization.to_dict() if self.authorization else None,
+            "routing": self.routing.to_dict() if self.routing else None,
+        }

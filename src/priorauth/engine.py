@@ -1,0 +1,332 @@
+"""Determinations: evaluate a request under the policy version in force on its date."""
+
+from __future__ import annotations
+
+import datetime as dt
+import itertools
+from functools import cache
+from typing import Any
+
+from priorauth.codes import normalize_county
+from priorauth.criteria import ONE_DAY, CompiledCriteria, CompiledNode, months_after
+from priorauth.determination import AuthorizationPeriod, Decision, Determination, Reason, Routing, TraceNode
+from priorauth.errors import RequestError
+from priorauth.facts import Facts, parse_request, validate_facts
+from priorauth.logic import MET, NOT_MET, UNKNOWN, Truth
+from priorauth.policy.registry import load_policy
+from priorauth.policy.schema import Policy
+
+# Beyond this many combinations of unknown facts sharing a subtree, the missing-fact
+# set is the union of the children's (a superset; never reached by the bundled policy).
+ENUMERATION_LIMIT = 20_000
+
+
+@cache
+def compiled(policy_id: str) -> CompiledCriteria:
+    return CompiledCriteria(load_policy(policy_id))
+
+
+def evaluate(request: dict[str, Any]) -> Determination:
+    """Decide a contract request (`{"policy": ..., "facts": {...}}`)."""
+    policy, facts = parse_request(request)
+    return determine(policy, facts)
+
+
+def evaluate_facts(policy_id: str, facts: dict[str, Any]) -> Determination:
+    """Decide raw facts under a bundled policy."""
+    policy = load_policy(policy_id)
+    return determine(policy, validate_facts(policy, facts))
+
+
+def parameters_on(policy: Policy, day: dt.date) -> dict[str, Any]:
+    return {name: p.at(day) for name, p in policy.parameters.items()}
+
+
+@cache
+def _parameters_cached(policy_id: str, version: dt.date) -> dict[str, Any]:
+    return parameters_on(load_policy(policy_id), version)
+
+
+def determine(policy: Policy, facts: Facts) -> Determination:
+    """Decide validated facts."""
+    day = facts.get("request_date")
+    if day is not None:
+        version = policy.version_on(day)
+        if version is None:
+            first = min(v.effective for v in policy.versions).isoformat()
+            raise RequestError(
+                "facts.request_date",
+                f"before the first version of policy {policy.id} that this engine holds ({first})",
+                "no_policy_version",
+            )
+        birth = facts.get("birth_date")
+        if birth is not None and birth > day:
+            raise RequestError("facts.birth_date", "after request_date", "inconsistent_facts")
+    else:
+        version = max(v.effective for v in policy.versions)
+    params = _parameters_cached(policy.id, version)
+    version_text = version.isoformat()
+
+    scope = policy.scope
+    if scope is not None and facts.get(scope.fact) in scope.not_governed:
+        return _not_governed(policy, facts, version_text)
+
+    criteria = compiled(policy.id)
+    statuses = criteria.evaluate(facts, params)
+    root_status = statuses[criteria.root.index]
+
+    def trace() -> TraceNode:
+        return _trace(criteria, criteria.root, statuses, facts)
+
+    if root_status is UNKNOWN:
+        can_true, can_false, essential = _residual(criteria, criteria.root, statuses, facts, params, version)
+        if essential or (can_true and can_false):
+            missing = tuple(q.id for q in policy.questions if q.id in essential)
+            reasons = tuple(_unknown_reasons(criteria, statuses, essential))
+            return Determination(policy.id, version_text, Decision.PENDED, reasons, missing, trace_builder=trace)
+        root_status = MET if can_true else NOT_MET  # unknown facts that cannot change anything
+
+    if root_status is MET:
+        reasons = tuple(_met_reasons(criteria, criteria.root, statuses))
+        authorization = _authorization(policy, facts, params)
+        return Determination(policy.id, version_text, Decision.APPROVED, reasons, (), authorization, trace_builder=trace)
+    reasons = tuple(_dedupe(_failed_reasons(criteria, criteria.root, statuses)))
+    return Determination(policy.id, version_text, Decision.DENIED, reasons, (), trace_builder=trace)
+
+
+# --- reasons --------------------------------------------------------------------------
+
+
+def _reason(node: CompiledNode, status: Truth) -> Reason:
+    c = node.criterion
+    return Reason(c.id, c.section, status, c.text)
+
+
+def _met_reasons(criteria: CompiledCriteria, node: CompiledNode, statuses: list[Truth]):
+    """The leaves that carry the approval: every child of `all`, the first met child of `any`."""
+    if not node.children:
+        yield _reason(node, MET)
+        return
+    children = [criteria.nodes[i] for i in node.children]
+    if node.operator == "any":
+        children = [next(c for c in children if statuses[c.index] is MET)]
+    for child in children:
+        yield from _met_reasons(criteria, child, statuses)
+
+
+def _fails_on_guard(criteria: CompiledCriteria, node: CompiledNode, statuses: list[Truth]) -> bool:
+    if node.criterion.guard:
+        return statuses[node.index] is NOT_MET
+    return node.operator == "all" and any(
+        criteria.nodes[c].criterion.guard and statuses[c] is NOT_MET for c in node.children
+    )
+
+
+def _failed_reasons(criteria: CompiledCriteria, node: CompiledNode, statuses: list[Truth]):
+    """Each criterion that is definitely not met and decides the failure.
+
+    A branch of an `any` that fails on its guard (it does not apply to this request)
+    is not a reason; when every branch fails that way, the `any` itself is.
+    """
+    if not node.children:
+        yield _reason(node, NOT_MET)
+        return
+    children = [criteria.nodes[i] for i in node.children]
+    if node.operator == "all":
+        for child in children:
+            if statuses[child.index] is NOT_MET:
+                yield from _failed_reasons(criteria, child, statuses)
+    elif node.operator == "any":
+        applicable = [c for c in children if not _fails_on_guard(criteria, c, statuses)]
+        if not applicable:
+            yield _reason(node, NOT_MET)
+        for child in applicable:
+            yield from _failed_reasons(criteria, child, statuses)
+    else:
+        yield _reason(node, NOT_MET)
+
+
+def _dedupe(reasons):
+    seen = set()
+    for r in reasons:
+        if r.criterion not in seen:
+            seen.add(r.criterion)
+            yield r
+
+
+def _unknown_reasons(criteria: CompiledCriteria, statuses: list[Truth], essential: set[str]):
+    """Unknown leaves, reachable through unknown nodes, that read a missing fact."""
+    for node in criteria.nodes:
+        if node.children or statuses[node.index] is not UNKNOWN or not essential.intersection(node.reads):
+            continue
+        index = node.index
+        live = True
+        while index in criteria.parent:
+            index = criteria.parent[index]
+            if statuses[index] is not UNKNOWN:
+                live = False
+                break
+        if live:
+            yield _reason(node, UNKNOWN)
+
+
+# --- missing facts: the residual ------------------------------------------------------
+
+
+def _residual(
+    criteria: CompiledCriteria,
+    node: CompiledNode,
+    statuses: list[Truth],
+    facts: Facts,
+    params: dict[str, Any],
+    version: dt.date,
+) -> tuple[bool, bool, set[str]]:
+    """(can be met, can be not met, unknown facts that can change it) for a node.
+
+    A fact is in the set when some values of the other unknown facts make the node's
+    status depend on it. Children that read disjoint unknown facts combine exactly by
+    rule; children sharing unknown facts are settled by enumerating witness values.
+    """
+    status = statuses[node.index]
+    if status is not UNKNOWN:
+        return status is MET, status is NOT_MET, set()
+    if not node.children:
+        return True, True, {f for f in node.reads if facts.get(f) is None}
+    children = [criteria.nodes[i] for i in node.children]
+    open_children = [c for c in children if statuses[c.index] is UNKNOWN]
+    unknown_sets = [frozenset(f for f in c.subtree_reads if facts.get(f) is None) for c in open_children]
+    union: set[str] = set().union(*unknown_sets)
+    if sum(len(s) for s in unknown_sets) == len(union):  # pairwise disjoint
+        parts = [_residual(criteria, c, statuses, facts, params, version) for c in open_children]
+        if node.operator == "not":
+            can_true, can_false, essential = parts[0]
+            return can_false, can_true, essential
+        essential = set()
+        if node.operator == "all":
+            for i, (_, _, ess) in enumerate(parts):
+                if all(p[0] for j, p in enumerate(parts) if j != i):
+                    essential |= ess
+            return all(p[0] for p in parts), any(p[1] for p in parts), essential
+        for i, (_, _, ess) in enumerate(parts):
+            if all(p[1] for j, p in enumerate(parts) if j != i):
+                essential |= ess
+        return any(p[0] for p in parts), all(p[1] for p in parts), essential
+    return _enumerate(criteria, node, facts, params, version, sorted(union))
+
+
+def _domain(criteria: CompiledCriteria, node: CompiledNode, fact: str, facts: Facts, params, ref: dt.date) -> list:
+    question = criteria.policy.question(fact)
+    if question.type == "boolean":
+        return [True, False]
+    if question.type == "choice":
+        return list(question.values or [])
+    values: list[Any] = []
+    for leaf in criteria.nodes[node.start : node.index + 1]:
+        if leaf.witnesses is not None and fact in leaf.reads:
+            for v in leaf.witnesses(fact, facts, params, ref):
+                if v not in values:
+                    values.append(v)
+    return values
+
+
+def _enumerate(criteria, node, facts, params, version, unknown: list[str]) -> tuple[bool, bool, set[str]]:
+    ref = facts.get("request_date") or version
+    domains = [_domain(criteria, node, f, facts, params, ref) for f in unknown]
+    size = 1
+    for d in domains:
+        size *= max(len(d), 1)
+    if size > ENUMERATION_LIMIT:
+        return True, True, set(unknown)
+    outcomes: dict[tuple, Truth] = {}
+    trial = dict(facts)
+    for combo in itertools.product(*(range(len(d)) for d in domains)):
+        for fact, domain, k in zip(unknown, domains, combo, strict=True):
+            trial[fact] = domain[k]
+        outcomes[combo] = criteria.evaluate(trial, params, upto=node)[node.index]
+    essential = set()
+    for position, fact in enumerate(unknown):
+        if len(domains[position]) == 1:
+            # A degenerate domain (request_date with no anchor date): it still decides.
+            essential.add(fact)
+            continue
+        groups: dict[tuple, set] = {}
+        for combo, outcome in outcomes.items():
+            groups.setdefault(combo[:position] + combo[position + 1 :], set()).add(outcome)
+        if any(len(g) > 1 for g in groups.values()):
+            essential.add(fact)
+    values = set(outcomes.values())
+    return MET in values, NOT_MET in values, essential
+
+
+# --- approval, routing, trace ---------------------------------------------------------
+
+
+def _authorization(policy: Policy, facts: Facts, params: dict[str, Any]) -> AuthorizationPeriod:
+    """Start on the request date; end the day before the same date `authorization_months` later.
+
+    A renewal never extends the first authorization: it ends when that one ends, and
+    covers only the cycles not yet given.
+    """
+    day = facts["request_date"]
+    months = params["authorization_months"]
+    max_cycles = params["max_cycles"]
+    if facts.get("request_type") == "renewal":
+        end = months_after(facts["first_authorization_date"], months) - ONE_DAY
+        remaining = max_cycles - facts["cycles_received"]
+    else:
+        end = months_after(day, months) - ONE_DAY
+        remaining = max_cycles
+    return AuthorizationPeriod(
+        start=day,
+        end=end,
+        max_cycles=max_cycles,
+        max_units=params["max_units"],
+        unit_window_days=params["unit_window_days"],
+        hcpcs=policy.billing.hcpcs.code,
+        renewable=params["renewable"],
+        cycles_remaining=remaining,
+    )
+
+
+def _not_governed(policy: Policy, facts: Facts, version: str) -> Determination:
+    scope = policy.scope
+    assert scope is not None
+    reason = Reason("scope", scope.section, NOT_MET, scope.text)
+    macs = policy.mac_jurisdictions
+    if macs is None:
+        return Determination(policy.id, version, Decision.NOT_APPLICABLE, (reason,), ())
+    state = facts.get(macs.state_fact)
+    if state is None:
+        return Determination(policy.id, version, Decision.NOT_APPLICABLE, (reason,), (macs.state_fact,))
+    county_rules = [(j, names) for j in macs.jurisdictions for st, names in j.counties.items() if st == state]
+    chosen = None
+    if county_rules:
+        county = facts.get(macs.county_fact)
+        if county is None:
+            return Determination(policy.id, version, Decision.NOT_APPLICABLE, (reason,), (macs.county_fact,))
+        name, kind = normalize_county(county)
+        for jurisdiction, names in county_rules:
+            for listed in names:
+                listed_name, listed_kind = normalize_county(listed)
+                if listed_name == name and (kind is None or kind == listed_kind):
+                    chosen = jurisdiction
+    if chosen is None:
+        chosen = next((j for j in macs.jurisdictions if state in j.states), None)
+    if chosen is None:
+        return Determination(policy.id, version, Decision.NOT_APPLICABLE, (reason,), ())
+    routing = Routing(chosen.jurisdiction, chosen.contractor, tuple(chosen.legacy), macs.section)
+    return Determination(policy.id, version, Decision.NOT_APPLICABLE, (reason,), (), routing=routing)
+
+
+def _trace(criteria: CompiledCriteria, node: CompiledNode, statuses: list[Truth], facts: Facts) -> TraceNode:
+    c = node.criterion
+    return TraceNode(
+        criterion=c.id,
+        text=c.text,
+        section=c.section,
+        status=statuses[node.index],
+        operator=node.operator,
+        facts={f: facts.get(f) for f in node.reads},
+        reading=c.reading,
+        children=tuple(_trace(criteria, criteria.nodes[i], statuses, facts) for i in node.children),
+    )

@@ -1,0 +1,139 @@
+"""Validation of request facts against a policy's fact vocabulary."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from functools import cache
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StrictBool,
+    StrictInt,
+    StrictStr,
+    ValidationError,
+    create_model,
+)
+
+from priorauth.codes import normalize_icd10, normalize_state
+from priorauth.errors import RequestError
+from priorauth.policy.registry import load_policy
+from priorauth.policy.schema import Policy, Question, parse_iso_date
+
+Facts = dict[str, Any]
+"""Validated facts: fact id -> value; unknown facts are absent."""
+
+REQUEST_KEYS = ("policy", "facts")
+
+
+def _icd10_list(codes: list[str]) -> list[str]:
+    return [normalize_icd10(c) for c in codes]
+
+
+def _field_type(q: Question) -> Any:
+    if q.type == "boolean":
+        return StrictBool
+    if q.type == "choice":
+        return Literal[tuple(q.values)]  # type: ignore[misc]
+    if q.type == "date":
+        return Annotated[dt.date, BeforeValidator(parse_iso_date)]
+    if q.type == "integer":
+        return Annotated[StrictInt, Field(ge=q.minimum if q.minimum is not None else -(2**31), le=10_000)]
+    if q.type == "code_list":
+        return Annotated[
+            list[Annotated[StrictStr, Field(max_length=16)]],
+            Field(min_length=1, max_length=50),
+            AfterValidator(_icd10_list),
+        ]
+    if q.type == "state":
+        return Annotated[StrictStr, AfterValidator(normalize_state)]
+    return Annotated[StrictStr, Field(min_length=1, max_length=200)]
+
+
+@cache
+def facts_model(policy_id: str) -> type[BaseModel]:
+    """A pydantic model of the policy's facts: every fact optional (None = unknown)."""
+    policy = load_policy(policy_id)
+    fields = {q.id: (_field_type(q) | None, Field(default=None, description=q.text)) for q in policy.questions}
+    name = "".join(part.capitalize() for part in policy_id.split("_")) + "Facts"
+    return create_model(name, __config__=ConfigDict(extra="forbid"), **fields)  # type: ignore[call-overload]
+
+
+_PROBLEMS = {
+    "bool_type": "expected true or false",
+    "int_type": "expected a whole number",
+    "string_type": "expected a string",
+    "list_type": "expected a list",
+    "dict_type": "expected an object",
+    "model_type": "expected an object",
+    "extra_forbidden": "unknown fact for this policy",
+    "too_short": "must not be empty",
+    "string_too_short": "must not be empty",
+    "string_too_long": "is too long",
+    "too_long": "has too many items",
+    "greater_than_equal": "is below the smallest allowed value",
+    "less_than_equal": "is above the largest allowed value",
+}
+
+
+def _problem(err: dict[str, Any], policy: Policy, fact: str) -> str:
+    kind = err["type"]
+    if kind == "literal_error":
+        return "not one of " + ", ".join(policy.question(fact).values or [])
+    if kind == "value_error":
+        return str(err["ctx"]["error"]) if "ctx" in err else err["msg"]
+    return _PROBLEMS.get(kind, err["msg"].lower())
+
+
+def _field_name(loc: tuple[Any, ...]) -> str:
+    out = "facts"
+    for part in loc:
+        out += f"[{part}]" if isinstance(part, int) else f".{part}"
+    return out
+
+
+def validate_facts(policy: Policy, raw: Any) -> Facts:
+    """Validated facts (defaults applied); RequestError naming the first bad field."""
+    if not isinstance(raw, dict):
+        raise RequestError("facts", "expected an object of fact -> value")
+    model = facts_model(policy.id)
+    try:
+        parsed = model.model_validate(raw)
+    except ValidationError as exc:
+        err = exc.errors(include_url=False, include_input=False)[0]
+        loc = tuple(p for p in err["loc"] if not (isinstance(p, str) and p.startswith("function-")))
+        fact = str(loc[0]) if loc else "facts"
+        raise RequestError(_field_name(loc), _problem(err, policy, fact)) from None
+    facts = {k: v for k, v in parsed.__dict__.items() if v is not None}
+    for q in policy.questions:
+        if q.default is not None and q.id not in facts:
+            facts[q.id] = q.default
+    return facts
+
+
+def parse_request(raw: Any) -> tuple[Policy, Facts]:
+    """A request object -> (policy, validated facts)."""
+    if not isinstance(raw, dict):
+        raise RequestError("request", "expected a JSON object with `policy` and `facts`")
+    for key in raw:
+        if key not in REQUEST_KEYS:
+            raise RequestError(str(key), "unknown field; a request has `policy` and `facts`")
+    policy_id = raw.get("policy")
+    if not isinstance(policy_id, str):
+        raise RequestError("policy", "required: the id of the policy (e.g. besponsa)")
+    policy = load_policy(policy_id)
+    return policy, validate_facts(policy, raw.get("facts", {}))
+
+
+def parse_request_json(text: str | bytes) -> tuple[Policy, Facts]:
+    try:
+        raw = json.loads(text)
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        where = f" at line {exc.lineno} column {exc.colno}" if isinstance(exc, json.JSONDecodeError) else ""
+        raise RequestError("request", f"not valid JSON{where}", "invalid_json") from None
+    return parse_request(raw)
