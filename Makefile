@@ -15,7 +15,7 @@ $(STAMP): pyproject.toml
 setup: $(STAMP)
 
 run: setup
-	$(BIN)/priorauth evaluate --explain examples/approved-adult-relapsed.json
+	$(BIN)/priorauth demo
 
 test: setup
 	$(BIN)/python -m pytest

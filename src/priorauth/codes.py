@@ -43,3 +43,42 @@ def normalize_county(value: str) -> tuple[str, str | None]:
     elif words and words[-1] == "county":
         words, kind = words[:-1], "county"
     return " ".join(words), kind
+
+
+class NdcError(ValueError):
+    """An NDC that is malformed, or 10 digits without hyphens (which segment to pad is unknown)."""
+
+
+_NDC_SEGMENTS = {(4, 4, 2): 0, (5, 3, 2): 1, (5, 4, 1): 2, (5, 4, 2): None}
+
+
+def normalize_ndc(value: str) -> str:
+    """An NDC as 11 digits in 5-4-2 form with hyphens (`00008-0100-01`).
+
+    Accepts 4-4-2, 5-3-2, 5-4-1 and 5-4-2 with hyphens, and 11 digits without. Ten
+    digits without hyphens are ambiguous and refused.
+    """
+    text = value.strip()
+    if "-" in text:
+        parts = text.split("-")
+        shape = tuple(len(p) for p in parts)
+        if len(parts) != 3 or not all(p.isdigit() for p in parts) or shape not in _NDC_SEGMENTS:
+            raise NdcError("not an NDC in 4-4-2, 5-3-2, 5-4-1 or 5-4-2 form")
+        pad = _NDC_SEGMENTS[shape]
+        if pad is not None:
+            parts[pad] = "0" + parts[pad]
+        return "-".join(parts)
+    if not text.isdigit():
+        raise NdcError("an NDC has only digits and hyphens")
+    if len(text) == 11:
+        return f"{text[:5]}-{text[5:9]}-{text[9:]}"
+    if len(text) == 10:
+        raise NdcError("10 digits without hyphens are ambiguous (4-4-2, 5-3-2 or 5-4-1?)")
+    raise NdcError("an NDC has 10 or 11 digits")
+
+
+def ndc_matches(ndc11: str, pattern: str) -> bool:
+    """Whether a normalised NDC matches a pattern such as `00008-0100-xx` (x: any digit)."""
+    if len(ndc11) != len(pattern):
+        return False
+    return all(p in "xX" or p == c for p, c in zip(pattern, ndc11, strict=True))

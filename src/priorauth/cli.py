@@ -1,0 +1,226 @@
+"""The `priorauth` command line. Subcommand groups live in priorauth.commands."""
+
+from __future__ import annotations
+
+import importlib
+import json
+import pkgutil
+import sys
+from importlib import resources
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.table import Table
+from rich.tree import Tree
+
+import priorauth.commands
+from priorauth.determination import Determination, TraceNode
+from priorauth.engine import determine
+from priorauth.errors import PriorAuthError
+from priorauth.facts import parse_request_json
+from priorauth.logic import Truth
+from priorauth.policy import load_policy, load_policy_file
+from priorauth.policy.schema import Criterion, Policy
+
+app = typer.Typer(
+    help="Executable, explainable prior authorization for medical drug policies.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+policy_app = typer.Typer(help="Inspect and check policy files.", no_args_is_help=True)
+app.add_typer(policy_app, name="policy")
+
+out = Console(highlight=False, width=None if sys.stdout.isatty() else 200)
+MARKS = {Truth.MET: "[green]✔ met[/]", Truth.NOT_MET: "[red]✘ not met[/]", Truth.UNKNOWN: "[yellow]? unknown[/]"}
+
+
+def fail(message: str) -> None:
+    """One line on stderr, exit status 2: the CLI's answer to bad input."""
+    sys.stderr.write(f"error: {message}\n")
+    raise typer.Exit(2)
+
+
+def read_input(source: str) -> bytes:
+    if source == "-":
+        return sys.stdin.buffer.read()
+    try:
+        return Path(source).read_bytes()
+    except OSError as exc:
+        fail(f"{source}: cannot read ({exc.strerror})")
+    raise AssertionError
+
+
+def print_json(data: Any) -> None:
+    sys.stdout.write(json.dumps(data, indent=2, ensure_ascii=False) + "\n")
+
+
+def render_trace(node: TraceNode, tree: Tree | None = None) -> Tree:
+    label = f"{MARKS[node.status]}  [bold]{node.criterion}[/] [dim]§{node.section}[/]  {node.text}"
+    if node.facts:
+        shown = ", ".join(f"{k}={'?' if v is None else v}" for k, v in node.facts.items())
+        label += f"  [dim]({shown})[/]"
+    branch = Tree(label) if tree is None else tree.add(label)
+    for child in node.children:
+        render_trace(child, branch)
+    return branch
+
+
+def render_explained(det: Determination) -> None:
+    colour = {"approved": "green", "denied": "red", "pended": "yellow", "not_applicable": "cyan"}[det.decision.value]
+    out.print(f"[bold {colour}]{det.decision.value.upper()}[/]  policy {det.policy} (version {det.policy_version})")
+    for r in det.reasons:
+        out.print(f"  {MARKS[r.status]}  §{r.section}  {r.text}  [dim]({r.criterion})[/]")
+    if det.missing_facts:
+        out.print("[yellow]Missing facts that could change the decision:[/] " + ", ".join(det.missing_facts))
+    if det.authorization:
+        a = det.authorization
+        out.print(
+            f"[green]Authorization[/] {a.start} to {a.end}; up to {a.max_cycles} cycles; "
+            f"{a.max_units} units of {a.hcpcs} per {a.unit_window_days} days; renewable: {'yes' if a.renewable else 'no'}"
+        )
+    if det.routing:
+        r = det.routing
+        out.print(f"[cyan]Route to Medicare jurisdiction {r.jurisdiction}[/]: {r.contractor} (§{r.section})")
+    if det.trace is not None:
+        out.print(render_trace(det.trace))
+
+
+@app.command()
+def evaluate(
+    source: Annotated[str, typer.Argument(help="Request JSON file, or - for standard input.")],
+    explain: Annotated[bool, typer.Option("--explain", help="Print the criteria tree instead of JSON.")] = False,
+) -> None:
+    """Decide a coverage request; print the determination as JSON."""
+    try:
+        policy, facts = parse_request_json(read_input(source))
+        det = determine(policy, facts)
+    except PriorAuthError as exc:
+        fail(str(exc))
+        return
+    if explain:
+        render_explained(det)
+    else:
+        print_json(det.to_dict())
+
+
+def example_names() -> list[str]:
+    folder = resources.files("priorauth") / "examples"
+    return sorted(p.name.removesuffix(".json") for p in folder.iterdir() if p.name.endswith(".json"))
+
+
+@app.command()
+def demo(
+    name: Annotated[str | None, typer.Argument(help="One bundled example; all when omitted.")] = None,
+) -> None:
+    """Decide the bundled example requests and explain each decision."""
+    names = example_names()
+    if name is not None:
+        if name not in names:
+            fail(f"example: unknown example; known: {', '.join(names)}")
+        names = [name]
+    for item in names:
+        text = (resources.files("priorauth") / "examples" / f"{item}.json").read_bytes()
+        policy, facts = parse_request_json(text)
+        out.rule(f"[bold]{item}[/]")
+        render_explained(determine(policy, facts))
+
+
+def _outline(node: Criterion, tree: Tree) -> None:
+    op = node.operator
+    label = f"[bold]{node.id}[/] [dim]§{node.section}[/] {node.text}"
+    if op in ("all", "any", "not"):
+        label += f" [magenta]({op})[/]"
+    branch = tree.add(label)
+    if node.reading:
+        branch.add(f"[italic cyan]reading: {node.reading}[/]")
+    for child in node.children:
+        _outline(child, branch)
+
+
+def render_policy(policy: Policy) -> None:
+    m = policy.metadata
+    out.print(f"[bold]{policy.title}[/]  ({policy.id})")
+    out.print(
+        f"Document {m.document_number}; approved {m.date_approved}; origin {m.date_of_origin}; "
+        f"reviewed {', '.join(m.dates_reviewed)}"
+    )
+    out.print("Versions: " + ", ".join(str(v.effective) for v in policy.versions))
+    table = Table(title="Parameters (Sections I, II, V)")
+    for col in ("parameter", "section", "in force from", "value", "meaning"):
+        table.add_column(col)
+    for name, p in policy.parameters.items():
+        for day, value in sorted(p.values.items()):
+            table.add_row(name, p.section, str(day), str(value), p.text)
+    out.print(table)
+    tree = Tree("[bold]Criteria (Sections III, IV)[/]")
+    _outline(policy.criteria, tree)
+    out.print(tree)
+    b = policy.billing
+    out.print(f"[bold]Billing (§{b.section})[/]: HCPCS {b.hcpcs.code} ({b.hcpcs.description}), "
+              f"1 unit = {b.hcpcs.mg_per_unit} mg")
+    for ndc in b.ndc:
+        out.print(f"  NDC {ndc.pattern}: {ndc.description}")
+    for name, codes in policy.code_lists.items():
+        out.print(f"[bold]{name} (§{codes.section})[/]: " + ", ".join(codes.codes))
+    if policy.mac_jurisdictions:
+        macs = policy.mac_jurisdictions
+        out.print(f"[bold]MAC jurisdictions (§{macs.section})[/]")
+        for j in macs.jurisdictions:
+            extra = "".join(f"; {st} counties: {', '.join(c)}" for st, c in j.counties.items())
+            out.print(f"  {j.jurisdiction}: {', '.join(j.states)}{extra} - {j.contractor}")
+    out.print(f"[bold]References (§VII, §VIII)[/]: {len(policy.references)} entries")
+
+
+@policy_app.command("show")
+def policy_show(policy_id: str) -> None:
+    """Print a bundled policy as an outline."""
+    try:
+        policy = load_policy(policy_id)
+    except PriorAuthError as exc:
+        fail(str(exc))
+        return
+    render_policy(policy)
+
+
+@policy_app.command("check")
+def policy_check(path: Path) -> None:
+    """Validate a policy file; exit 2 with the path and problem when it is malformed."""
+    try:
+        policy = load_policy_file(path)
+    except PriorAuthError as exc:
+        fail(str(exc))
+        return
+    out.print(f"{path}: policy {policy.id} is valid ({len(policy.questions)} questions)")
+
+
+@app.command()
+def questions(
+    policy_id: str,
+    as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
+) -> None:
+    """List the fact vocabulary (questions) of a policy."""
+    try:
+        policy = load_policy(policy_id)
+    except PriorAuthError as exc:
+        fail(str(exc))
+        return
+    if as_json:
+        print_json([q.model_dump(exclude_none=True) for q in policy.questions])
+        return
+    table = Table(title=f"Questions of {policy.id}")
+    for col in ("fact", "type", "values", "question"):
+        table.add_column(col)
+    for q in policy.questions:
+        table.add_row(q.id, q.type, ", ".join(q.values or []), q.text)
+    out.print(table)
+
+
+for _module in pkgutil.iter_modules(priorauth.commands.__path__):
+    importlib.import_module(f"priorauth.commands.{_module.name}").register(app)
+
+
+def main() -> None:  # pragma: no cover - console entry
+    app()
