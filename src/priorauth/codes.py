@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import importlib.util
 import re
+import warnings
+from functools import cache
+from pathlib import Path
 
 _ICD10CM = re.compile(r"^([A-TV-Z][0-9][0-9AB])\.?([0-9A-TV-Z]{0,4})$")
 
@@ -21,6 +25,40 @@ def normalize_icd10(code: str) -> str:
         raise ValueError("not an ICD-10-CM code (letter, two characters, optional dot and up to 4 more)")
     head, tail = match.groups()
     return f"{head}.{tail}" if tail else head
+
+
+@cache
+def _icd10cm_codes() -> tuple[frozenset[str], str]:
+    """(codes without dots, code-set name) from the installed `simple-icd-10-cm` package.
+
+    Reads the package's plain code list directly (milliseconds); importing the package
+    parses its whole XML tabular (seconds), which is the fallback.
+    """
+    spec = importlib.util.find_spec("simple_icd_10_cm")
+    if spec is not None and spec.origin is not None:
+        lists = sorted((Path(spec.origin).parent / "data").glob("code-list-*.txt"))
+        if len(lists) == 1:
+            codes = frozenset(line.strip().replace(".", "") for line in lists[0].read_text("utf-8").splitlines())
+            return codes, "ICD-10-CM " + lists[0].stem.removeprefix("code-list-").replace("-", " ")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        import simple_icd_10_cm as icd
+
+    return frozenset(c.replace(".", "") for c in icd.get_all_codes(with_dots=False)), "ICD-10-CM"
+
+
+def icd10_code_set() -> str:
+    """Name of the ICD-10-CM release the existence check uses (e.g. `ICD-10-CM April 2026`)."""
+    return _icd10cm_codes()[1]
+
+
+def icd10_exists(code: str) -> bool:
+    """Whether a code (dot optional) is a category, subcategory or code of ICD-10-CM."""
+    try:
+        normal = normalize_icd10(code)
+    except ValueError:
+        return False
+    return normal.replace(".", "") in _icd10cm_codes()[0]
 
 
 def normalize_state(value: str) -> str:
@@ -75,6 +113,30 @@ def normalize_ndc(value: str) -> str:
     if len(text) == 10:
         raise NdcError("10 digits without hyphens are ambiguous (4-4-2, 5-3-2 or 5-4-1?)")
     raise NdcError("an NDC has 10 or 11 digits")
+
+
+def ndc_readings(value: str) -> list[str]:
+    """Every 11-digit 5-4-2 reading of an NDC: one, or three for 10 digits without hyphens.
+
+    A caller that knows the products it expects (a policy's NDC patterns) can keep the
+    single reading that matches; `normalize_ndc` refuses the ambiguous form.
+    """
+    text = value.strip()
+    if text.isdigit() and len(text) == 10:
+        return [f"0{text[:4]}-{text[4:8]}-{text[8:]}", f"{text[:5]}-0{text[5:8]}-{text[8:]}",
+                f"{text[:5]}-{text[5:9]}-0{text[9:]}"]
+    return [normalize_ndc(value)]
+
+
+_HCPCS = re.compile(r"^[A-V][0-9]{4}$")
+
+
+def normalize_hcpcs(code: str) -> str:
+    """A HCPCS Level II code, upper case (`j9229` -> `J9229`); raise ValueError otherwise."""
+    text = code.strip().upper()
+    if not _HCPCS.match(text):
+        raise ValueError("not a HCPCS Level II code (a letter and four digits)")
+    return text
 
 
 def ndc_matches(ndc11: str, pattern: str) -> bool:

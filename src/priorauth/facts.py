@@ -20,7 +20,7 @@ from pydantic import (
     create_model,
 )
 
-from priorauth.codes import normalize_icd10, normalize_state
+from priorauth.codes import icd10_code_set, icd10_exists, normalize_icd10, normalize_state
 from priorauth.errors import RequestError
 from priorauth.policy.registry import load_policy
 from priorauth.policy.schema import Policy, Question, parse_iso_date
@@ -31,8 +31,16 @@ Facts = dict[str, Any]
 REQUEST_KEYS = ("policy", "facts")
 
 
+def _icd10_code(code: str) -> str:
+    """Normalised ICD-10-CM code; ValueError when malformed or not in the code set."""
+    normal = normalize_icd10(code)
+    if not icd10_exists(normal):
+        raise ValueError(f"not a code of {icd10_code_set()}")
+    return normal
+
+
 def _icd10_list(codes: list[str]) -> list[str]:
-    return [normalize_icd10(c) for c in codes]
+    return [_icd10_code(c) for c in codes]
 
 
 def _field_type(q: Question) -> Any:
@@ -46,9 +54,8 @@ def _field_type(q: Question) -> Any:
         return Annotated[StrictInt, Field(ge=q.minimum if q.minimum is not None else -(2**31), le=10_000)]
     if q.type == "code_list":
         return Annotated[
-            list[Annotated[StrictStr, Field(max_length=16)]],
+            list[Annotated[StrictStr, Field(max_length=16), AfterValidator(_icd10_code)]],
             Field(min_length=1, max_length=50),
-            AfterValidator(_icd10_list),
         ]
     if q.type == "state":
         return Annotated[StrictStr, AfterValidator(normalize_state)]
