@@ -1,0 +1,116 @@
+"""The service layer: the one core every door (REST, FHIR, web pages, CLI) calls.
+
+Doors hold no workflow logic: they authenticate, convert their input to contract
+facts, call these functions and render the result. Stable API (docs/service.md)::
+
+    from priorauth.store.db import Database
+    from priorauth import service
+
+    db = Database.open()                                 # DATABASE_URL or ./priorauth.db, migrated
+    with db.session() as session:
+        admin = service.SYSTEM                           # the command-line operator
+        issued = service.create_token(session, "submitter", "clinic-a")   # issued.secret shown once
+        who = service.authenticate(session, issued.secret)                # -> Principal
+        req = service.submit_request(session, who, "besponsa", facts, "standard",
+                                     idempotency_key=None, patient={"name": ...})
+        service.get_request(session, who, req.id)
+        service.list_requests(session, who, service.RequestFilters(status="pended"), service.Page(50, 0))
+        service.add_information(session, who, req.id, {"substantial_comorbidities": False})
+        service.review_request(session, reviewer, req.id, "deny", "note", expected_version=req.version)
+        service.audit_events(session, reviewer, req.id)
+        service.metrics(session, who)
+    service.evaluate_request(who, "besponsa", facts)      # -> Determination, nothing stored
+
+Rules: every function checks the principal's role (Forbidden) and organisation
+(submitters see only their organisation's requests; others' are NotFound). Functions
+that write commit before returning. Bad input raises priorauth.errors.RequestError
+naming the field (never its value); other failures are ServiceError subclasses with
+a stable `code` and the HTTP `status` the REST door uses.
+"""
+
+from priorauth.service.audit import ChainVerification, verify_chain
+from priorauth.service.auth import (
+    ENGINE,
+    ROLES,
+    SYSTEM,
+    IssuedToken,
+    Principal,
+    authenticate,
+    create_token,
+    list_tokens,
+    revoke_token,
+)
+from priorauth.service.errors import (
+    Forbidden,
+    IdempotencyKeyReused,
+    NotFound,
+    ServiceError,
+    StateConflict,
+    Unauthenticated,
+    VersionConflict,
+)
+from priorauth.service.policies import get_policy, list_policies, policy_questions
+from priorauth.service.requests import (
+    OPEN_STATUSES,
+    REVIEW_ACTIONS,
+    STATUSES,
+    URGENCIES,
+    AuthorizationModification,
+    Page,
+    PatientDetails,
+    RequestFilters,
+    RequestPage,
+    StoredRequest,
+    add_information,
+    audit_events,
+    evaluate_request,
+    get_request,
+    list_requests,
+    metrics,
+    review_request,
+    submit_request,
+)
+from priorauth.service.settings import Settings
+
+__all__ = [
+    "ENGINE",
+    "OPEN_STATUSES",
+    "REVIEW_ACTIONS",
+    "ROLES",
+    "STATUSES",
+    "SYSTEM",
+    "URGENCIES",
+    "AuthorizationModification",
+    "ChainVerification",
+    "Forbidden",
+    "IdempotencyKeyReused",
+    "IssuedToken",
+    "NotFound",
+    "Page",
+    "PatientDetails",
+    "Principal",
+    "RequestFilters",
+    "RequestPage",
+    "ServiceError",
+    "Settings",
+    "StateConflict",
+    "StoredRequest",
+    "Unauthenticated",
+    "VersionConflict",
+    "add_information",
+    "audit_events",
+    "authenticate",
+    "create_token",
+    "evaluate_request",
+    "get_policy",
+    "get_request",
+    "list_policies",
+    "list_requests",
+    "list_tokens",
+    "metrics",
+    "policy_questions",
+    "review_request",
+    "revoke_token",
+    "submit_request",
+    "verify_chain",
+]

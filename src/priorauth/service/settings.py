@@ -1,0 +1,49 @@
+"""Service settings, from the environment (PRIORAUTH_*, DATABASE_URL) or given in code."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from dataclasses import dataclass, field
+
+
+def _hours(name: str, default: float) -> dt.timedelta:
+    raw = os.environ.get(name)
+    if raw is None:
+        return dt.timedelta(hours=default)
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ValueError(f"{name}: expected a number of hours") from None
+    if value < 0:
+        raise ValueError(f"{name}: must not be negative")
+    return dt.timedelta(hours=value)
+
+
+@dataclass(frozen=True)
+class Settings:
+    """What an operator can configure; defaults follow issue 5."""
+
+    database_url: str | None = None
+    due_expedited: dt.timedelta = dt.timedelta(hours=72)
+    due_standard: dt.timedelta = dt.timedelta(days=7)
+    max_body_bytes: int = 64 * 1024
+    sqlite_synchronous: str | None = None
+    extra: dict[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def from_env(cls, **overrides: object) -> Settings:
+        """DATABASE_URL, PRIORAUTH_DUE_EXPEDITED_HOURS (72), PRIORAUTH_DUE_STANDARD_HOURS (168),
+        PRIORAUTH_MAX_BODY_BYTES (65536), PRIORAUTH_SQLITE_SYNCHRONOUS (FULL)."""
+        values: dict[str, object] = {
+            "database_url": os.environ.get("DATABASE_URL"),
+            "due_expedited": _hours("PRIORAUTH_DUE_EXPEDITED_HOURS", 72),
+            "due_standard": _hours("PRIORAUTH_DUE_STANDARD_HOURS", 168),
+            "max_body_bytes": int(os.environ.get("PRIORAUTH_MAX_BODY_BYTES", 64 * 1024)),
+            "sqlite_synchronous": os.environ.get("PRIORAUTH_SQLITE_SYNCHRONOUS"),
+        }
+        values.update(overrides)
+        return cls(**values)  # type: ignore[arg-type]
+
+    def due_after(self, urgency: str) -> dt.timedelta:
+        return self.due_expedited if urgency == "expedited" else self.due_standard

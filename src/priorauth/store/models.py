@@ -1,0 +1,112 @@
+"""Database tables: coverage requests, API tokens, the append-only audit trail."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from sqlalchemy import JSON, DateTime, ForeignKey, Index, Integer, String, Text, TypeDecorator, UniqueConstraint
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+
+class UTCDateTime(TypeDecorator[dt.datetime]):
+    """Aware UTC datetimes on every backend (SQLite keeps no time zone)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: dt.datetime | None, dialect: Any) -> dt.datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime")
+        value = value.astimezone(dt.UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: dt.datetime | None, dialect: Any) -> dt.datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value.astimezone(dt.UTC)
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class ApiToken(Base):
+    """A bearer token: only its SHA-256 is stored."""
+
+    __tablename__ = "api_tokens"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    token_sha256: Mapped[str] = mapped_column(String(64), unique=True)
+    role: Mapped[str] = mapped_column(String(16))
+    org: Mapped[str] = mapped_column(String(100))
+    label: Mapped[str] = mapped_column(String(200), default="")
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    revoked_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+
+
+class CoverageRequest(Base):
+    """A submitted prior-authorization request, its determination and its review."""
+
+    __tablename__ = "coverage_requests"
+    __table_args__ = (
+        UniqueConstraint("submitter_org", "idempotency_key", name="uq_request_idempotency"),
+        Index("ix_request_status_due", "status", "due_at"),
+        Index("ix_request_org_created", "submitter_org", "created_at"),
+    )
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    policy_id: Mapped[str] = mapped_column(String(64))
+    policy_version: Mapped[str] = mapped_column(String(10))
+    urgency: Mapped[str] = mapped_column(String(10))
+    status: Mapped[str] = mapped_column(String(24))
+    version: Mapped[int] = mapped_column(Integer)
+    facts: Mapped[dict[str, Any]] = mapped_column(JSON)
+    patient: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+    determination: Mapped[dict[str, Any]] = mapped_column(JSON)
+    trace: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+    engine_decision: Mapped[str] = mapped_column(String(16))
+    submitter_org: Mapped[str] = mapped_column(String(100))
+    submitted_by: Mapped[str] = mapped_column(String(32), ForeignKey("api_tokens.id"))
+    idempotency_key: Mapped[str | None] = mapped_column(String(255), nullable=True)
+    request_sha256: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    due_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    decided_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    decided_by: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    review_action: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    review_note: Mapped[str | None] = mapped_column(Text, nullable=True)
+    authorization: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+
+
+class AuditHead(Base):
+    """One row: the last sequence number and hash of the audit chain (locked to append)."""
+
+    __tablename__ = "audit_head"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    seq: Mapped[int] = mapped_column(Integer)
+    hash: Mapped[str] = mapped_column(String(64))
+
+
+class AuditEvent(Base):
+    """One audited action; `hash` covers the event and the previous hash."""
+
+    __tablename__ = "audit_events"
+    __table_args__ = (Index("ix_audit_request", "request_id", "seq"),)
+
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    actor: Mapped[str] = mapped_column(String(32))
+    actor_role: Mapped[str] = mapped_column(String(16))
+    actor_org: Mapped[str] = mapped_column(String(100))
+    action: Mapped[str] = mapped_column(String(32))
+    request_id: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    policy_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    policy_version: Mapped[str | None] = mapped_column(String(10), nullable=True)
+    detail: Mapped[dict[str, Any]] = mapped_column(JSON)
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    hash: Mapped[str] = mapped_column(String(64))
