@@ -100,13 +100,13 @@ def normalize_ndc(value: str) -> str:
     if "-" in text:
         parts = text.split("-")
         shape = tuple(len(p) for p in parts)
-        if len(parts) != 3 or not all(p.isdigit() for p in parts) or shape not in _NDC_SEGMENTS:
+        if len(parts) != 3 or not all(p.isascii() and p.isdigit() for p in parts) or shape not in _NDC_SEGMENTS:
             raise NdcError("not an NDC in 4-4-2, 5-3-2, 5-4-1 or 5-4-2 form")
         pad = _NDC_SEGMENTS[shape]
         if pad is not None:
             parts[pad] = "0" + parts[pad]
         return "-".join(parts)
-    if not text.isdigit():
+    if not (text.isascii() and text.isdigit()):  # ASCII only: "²".isdigit() is True
         raise NdcError("an NDC has only digits and hyphens")
     if len(text) == 11:
         return f"{text[:5]}-{text[5:9]}-{text[9:]}"
