@@ -1,0 +1,234 @@
+"""The REST door under /v1: each endpoint parses, calls priorauth.service, renders JSON."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Header, Query, Request, Response
+from fastapi.responses import Response as PlainResponse
+
+from priorauth import service
+from priorauth.api.deps import JsonBody, PrincipalDep, SessionDep
+from priorauth.api.responses import JSONResponse
+from priorauth.api.problems import PROBLEM_SCHEMA
+from priorauth.api.schemas import body
+from priorauth.errors import RequestError
+
+router = APIRouter(prefix="/v1")
+Status = Literal["pended", "awaiting_review", "approved", "denied", "not_applicable"]
+
+_PROBLEM = {"content": {"application/problem+json": {"schema": PROBLEM_SCHEMA}}}
+ERRORS: dict[int | str, dict[str, Any]] = {
+    401: {"description": "Missing, unknown or revoked bearer token", **_PROBLEM},
+    403: {"description": "The caller's role may not do this", **_PROBLEM},
+    422: {"description": "Invalid input; `field` names it", **_PROBLEM},
+}
+BODY_ERRORS: dict[int | str, dict[str, Any]] = {
+    **ERRORS,
+    400: {"description": "Not valid JSON", **_PROBLEM},
+    413: {"description": "Body larger than the limit (64 KiB by default)", **_PROBLEM},
+}
+NOT_FOUND = {404: {"description": "No such request (or not visible to the caller)", **_PROBLEM}}
+CONFLICT = {409: {"description": "Stale expected_version, or the request is not open", **_PROBLEM}}
+
+
+def envelope(raw: Any, allowed: tuple[str, ...], required: tuple[str, ...] = ()) -> dict[str, Any]:
+    """The body as an object with only `allowed` keys and every `required` one."""
+    if not isinstance(raw, dict):
+        raise RequestError("request", f"expected a JSON object with {', '.join(allowed)}")
+    for key in raw:
+        if key not in allowed:
+            raise RequestError(str(key)[:64], f"unknown field; allowed: {', '.join(allowed)}")
+    for key in required:
+        if raw.get(key) is None:
+            raise RequestError(key, "required")
+    return raw
+
+
+def _policy_id(raw: dict[str, Any]) -> str:
+    policy = raw.get("policy")
+    if not isinstance(policy, str):
+        raise RequestError("policy", "required: the id of the policy (e.g. besponsa)")
+    return policy
+
+
+def _facts(raw: dict[str, Any], required: bool = False) -> Any:
+    facts = raw.get("facts")
+    if facts is None and not required:
+        return {}
+    if not isinstance(facts, dict):
+        raise RequestError("facts", "expected an object of fact -> value")
+    return facts
+
+
+@router.post(
+    "/evaluate",
+    summary="Decide a request without storing it",
+    openapi_extra=body("EvaluationRequest"),
+    responses=BODY_ERRORS,
+)
+async def evaluate(
+    principal: PrincipalDep,
+    raw: JsonBody,
+    trace: Annotated[bool, Query(description="include the full criteria tree")] = False,
+) -> JSONResponse:
+    req = envelope(raw, ("policy", "facts"), ("policy",))
+    det = service.evaluate_request(principal, _policy_id(req), _facts(req))
+    out = det.to_dict()
+    if trace:
+        tree = det.trace
+        out["trace"] = tree.to_dict() if tree is not None else None
+    return JSONResponse(out)
+
+
+@router.post(
+    "/requests",
+    status_code=201,
+    summary="Submit a coverage request; stored with its determination",
+    openapi_extra=body("CoverageRequestSubmission"),
+    responses={**BODY_ERRORS, 200: {"description": "Replay of an earlier submission with the same Idempotency-Key"}},
+)
+def submit(
+    principal: PrincipalDep,
+    session: SessionDep,
+    raw: JsonBody,
+    idempotency_key: Annotated[
+        str | None, Header(max_length=255, description="Retries with the same key return the first result")
+    ] = None,
+) -> JSONResponse:
+    req = envelope(raw, ("policy", "facts", "urgency", "patient"), ("policy",))
+    urgency = req.get("urgency", "standard")
+    if not isinstance(urgency, str):
+        raise RequestError("urgency", "not one of standard, expedited")
+    stored = service.submit_request(
+        session, principal, _policy_id(req), _facts(req), urgency, idempotency_key, req.get("patient")
+    )
+    headers = {"Location": f"/v1/requests/{stored.id}"}
+    if stored.replayed:
+        headers["Idempotent-Replayed"] = "true"
+    return JSONResponse(stored.to_dict(), status_code=200 if stored.replayed else 201, headers=headers)
+
+
+@router.get("/requests", summary="List requests, oldest due first", responses=ERRORS)
+def list_requests(
+    principal: PrincipalDep,
+    session: SessionDep,
+    status: Annotated[Status | None, Query()] = None,
+    policy: Annotated[str | None, Query(max_length=64)] = None,
+    due_before: Annotated[dt.datetime | None, Query(description="ISO 8601 date-time with offset")] = None,
+    submitter: Annotated[str | None, Query(max_length=100, description="submitting organisation")] = None,
+    overdue: Annotated[bool | None, Query(description="still open after the due time")] = None,
+    limit: Annotated[int, Query(ge=1, le=service.requests.MAX_PAGE)] = 50,
+    offset: Annotated[int, Query(ge=0, le=2**31)] = 0,
+) -> JSONResponse:
+    if due_before is not None and due_before.tzinfo is None:
+        raise RequestError("due_before", "needs a UTC offset (e.g. 2026-03-09T00:00:00Z)")
+    filters = service.RequestFilters(status, policy, due_before, submitter, overdue)
+    page = service.list_requests(session, principal, filters, service.Page(limit, offset))
+    return JSONResponse(page.to_dict())
+
+
+@router.get("/requests/{request_id}", summary="One request", responses={**ERRORS, **NOT_FOUND})
+def get_request(
+    request_id: str,
+    principal: PrincipalDep,
+    session: SessionDep,
+    trace: Annotated[bool, Query(description="include the full criteria tree")] = False,
+) -> JSONResponse:
+    return JSONResponse(service.get_request(session, principal, request_id).to_dict(include_trace=trace))
+
+
+@router.post(
+    "/requests/{request_id}/information",
+    summary="Add facts to a pended request; it is decided again",
+    openapi_extra=body("AdditionalInformation"),
+    responses={**BODY_ERRORS, **NOT_FOUND, **CONFLICT},
+)
+def add_information(request_id: str, principal: PrincipalDep, session: SessionDep, raw: JsonBody) -> JSONResponse:
+    req = envelope(raw, ("facts", "expected_version"), ("facts",))
+    version = req.get("expected_version")
+    if version is not None and (isinstance(version, bool) or not isinstance(version, int)):
+        raise RequestError("expected_version", "expected a whole number")
+    stored = service.add_information(session, principal, request_id, _facts(req, True), expected_version=version)
+    return JSONResponse(stored.to_dict())
+
+
+@router.post(
+    "/requests/{request_id}/review",
+    summary="A clinical reviewer's final decision",
+    openapi_extra=body("ReviewDecision"),
+    responses={**BODY_ERRORS, **NOT_FOUND, **CONFLICT},
+)
+def review(request_id: str, principal: PrincipalDep, session: SessionDep, raw: JsonBody) -> JSONResponse:
+    req = envelope(raw, ("action", "note", "expected_version", "modification"), ("action", "note", "expected_version"))
+    action = req["action"]
+    if not isinstance(action, str):
+        raise RequestError("action", f"not one of {', '.join(service.REVIEW_ACTIONS)}")
+    stored = service.review_request(
+        session, principal, request_id, action, req["note"], req["expected_version"], req.get("modification")
+    )
+    return JSONResponse(stored.to_dict())
+
+
+@router.get("/requests/{request_id}/audit", summary="The audit trail of one request", responses={**ERRORS, **NOT_FOUND})
+def request_audit(request_id: str, principal: PrincipalDep, session: SessionDep) -> JSONResponse:
+    return JSONResponse({"events": service.audit_events(session, principal, request_id)})
+
+
+@router.get("/audit/verify", summary="Check the whole audit hash chain (admins)", responses=ERRORS)
+def audit_verify(principal: PrincipalDep, session: SessionDep) -> JSONResponse:
+    principal.require("admin")
+    result = service.verify_chain(session)
+    return JSONResponse({"ok": result.ok, "events": result.events, "problems": result.problems})
+
+
+@router.get("/policies", summary="The bundled policies", responses=ERRORS)
+async def policies(principal: PrincipalDep) -> JSONResponse:
+    return JSONResponse({"policies": service.list_policies(principal)})
+
+
+@router.get("/policies/{policy_id}", summary="One policy", responses={**ERRORS, 404: NOT_FOUND[404]})
+async def policy(policy_id: str, principal: PrincipalDep) -> JSONResponse:
+    return JSONResponse(service.get_policy(principal, _known_policy(policy_id)))
+
+
+@router.get("/policies/{policy_id}/questions", summary="The policy's questions (fact vocabulary)", responses=ERRORS)
+async def questions(policy_id: str, principal: PrincipalDep) -> JSONResponse:
+    return JSONResponse({"questions": service.policy_questions(principal, _known_policy(policy_id))})
+
+
+def _known_policy(policy_id: str) -> str:
+    from priorauth.policy import bundled_policy_ids
+
+    if policy_id not in bundled_policy_ids():
+        raise service.NotFound("no such policy", "policy_id")
+    return policy_id
+
+
+@router.get("/metrics", summary="Published prior-authorization metrics", responses=ERRORS)
+def metrics(principal: PrincipalDep, session: SessionDep) -> JSONResponse:
+    return JSONResponse(service.metrics(session, principal))
+
+
+@router.post(
+    "/tokens", status_code=201, summary="Issue a bearer token (admins)", openapi_extra=body("TokenRequest"),
+    responses=BODY_ERRORS,
+)
+def create_token(principal: PrincipalDep, session: SessionDep, raw: JsonBody) -> JSONResponse:
+    req = envelope(raw, ("role", "org", "label"), ("role", "org"))
+    label = req.get("label", "")
+    issued = service.create_token(session, req["role"], req["org"], label, principal=principal)
+    return JSONResponse(issued.to_dict(), status_code=201)
+
+
+@router.get("/tokens", summary="Tokens, without secrets (admins)", responses=ERRORS)
+def tokens(principal: PrincipalDep, session: SessionDep) -> JSONResponse:
+    return JSONResponse({"tokens": service.list_tokens(session, principal)})
+
+
+@router.delete("/tokens/{token_id}", status_code=204, summary="Revoke a token (admins)", responses={**ERRORS, **NOT_FOUND})
+def revoke(token_id: str, request: Request, principal: PrincipalDep, session: SessionDep) -> Response:
+    service.revoke_token(session, principal, token_id)
+    request.app.state.token_cache.clear()
+    return PlainResponse(status_code=204)

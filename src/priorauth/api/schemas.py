@@ -1,0 +1,94 @@
+"""OpenAPI descriptions of request bodies, generated from the policies' fact vocabulary.
+
+Bodies are parsed by the service layer (so errors use the contract's wording); these
+models only describe them, under components/schemas.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr, create_model
+
+from priorauth.facts import facts_model
+from priorauth.policy import bundled_policy_ids
+from priorauth.service.requests import AuthorizationModification, PatientDetails
+
+
+def _facts_type() -> Any:
+    models = [facts_model(p) for p in bundled_policy_ids()]
+    out: Any = models[0]
+    for m in models[1:]:
+        out = out | m
+    return out
+
+
+def body_models() -> dict[str, type[BaseModel]]:
+    policy_ids = tuple(bundled_policy_ids())
+    policy_type: Any = Literal[policy_ids]  # type: ignore[valid-type]
+    facts_type = _facts_type()
+    strict = ConfigDict(extra="forbid")
+    evaluate = create_model(
+        "EvaluationRequest",
+        __config__=strict,
+        __doc__="A contract request: the policy and the facts (absent or null = unknown).",
+        policy=(policy_type, ...),
+        facts=(facts_type, Field(default_factory=dict)),
+    )
+    submit = create_model(
+        "CoverageRequestSubmission",
+        __config__=strict,
+        __doc__="A request to store and decide; `patient` is not used in decisions and is never logged.",
+        policy=(policy_type, ...),
+        facts=(facts_type, Field(default_factory=dict)),
+        urgency=(Literal["standard", "expedited"], "standard"),
+        patient=(PatientDetails | None, None),
+    )
+    information = create_model(
+        "AdditionalInformation",
+        __config__=strict,
+        __doc__="Facts to add to (or correct on) a pended request; it is decided again.",
+        facts=(facts_type, ...),
+        expected_version=(StrictInt | None, Field(default=None, ge=1)),
+    )
+    review = create_model(
+        "ReviewDecision",
+        __config__=strict,
+        __doc__="A clinical reviewer's final decision; `expected_version` is the version the reviewer read.",
+        action=(Literal["approve", "approve_with_modification", "deny"], ...),
+        note=(StrictStr, Field(min_length=1, max_length=4000)),
+        expected_version=(StrictInt, Field(ge=1)),
+        modification=(AuthorizationModification | None, None),
+    )
+    token = create_model(
+        "TokenRequest",
+        __config__=strict,
+        __doc__="A new bearer token for an organisation.",
+        role=(Literal["submitter", "reviewer", "admin"], ...),
+        org=(StrictStr, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")),
+        label=(StrictStr, Field(default="", max_length=200)),
+    )
+    return {m.__name__: m for m in (evaluate, submit, information, review, token)}
+
+
+def components() -> dict[str, Any]:
+    """JSON schemas of the body models and everything they refer to."""
+    out: dict[str, Any] = {}
+    for name, model in body_models().items():
+        schema = model.model_json_schema(ref_template="#/components/schemas/{model}")
+        out.update(schema.pop("$defs", {}))
+        out[name] = schema
+    return out
+
+
+def body(name: str, description: str = "") -> dict[str, Any]:
+    """`openapi_extra` for an operation whose JSON body is component `name`."""
+    return {
+        "requestBody": {
+            "required": True,
+            "description": description,
+            "content": {"application/json": {"schema": {"$ref": f"#/components/schemas/{name}"}}},
+        }
+    }
+
+
