@@ -14,8 +14,9 @@ $(STAMP): pyproject.toml
 
 setup: $(STAMP)
 
+# The service on SQLite (var/priorauth.db, created and migrated on first start), demo tokens and requests.
 run: setup
-	$(BIN)/priorauth demo
+	$(BIN)/priorauth serve --demo --database-url sqlite:///var/priorauth.db
 
 test: setup
 	$(BIN)/python -m pytest

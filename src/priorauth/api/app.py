@@ -52,6 +52,9 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
 
     app.include_router(v1, tags=["v1"])
     for name in OPTIONAL_ROUTERS:
+        door = name.split(".")[1]
+        if door in settings.disabled_doors:
+            continue
         if importlib.util.find_spec(name) is not None:
             app.include_router(importlib.import_module(name).router)
 

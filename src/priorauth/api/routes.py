@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import logging
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Header, Query, Request, Response
@@ -15,6 +16,7 @@ from priorauth.api.problems import PROBLEM_SCHEMA
 from priorauth.api.schemas import body
 from priorauth.errors import RequestError
 
+log = logging.getLogger("priorauth.api")
 router = APIRouter(prefix="/v1")
 Status = Literal["pended", "awaiting_review", "approved", "denied", "not_applicable"]
 
@@ -104,6 +106,9 @@ def submit(
     stored = service.submit_request(
         session, principal, _policy_id(req), _facts(req), urgency, idempotency_key, req.get("patient")
     )
+    # Identifiers and outcomes only: facts and patient details are PHI and never logged.
+    log.info("request %s %s: %s under %s %s", stored.id, "replayed" if stored.replayed else "stored",
+             stored.status, stored.policy, stored.policy_version)
     headers = {"Location": f"/v1/requests/{stored.id}"}
     if stored.replayed:
         headers["Idempotent-Replayed"] = "true"
@@ -151,6 +156,7 @@ def add_information(request_id: str, principal: PrincipalDep, session: SessionDe
     if version is not None and (isinstance(version, bool) or not isinstance(version, int)):
         raise RequestError("expected_version", "expected a whole number")
     stored = service.add_information(session, principal, request_id, _facts(req, True), expected_version=version)
+    log.info("request %s information added: %s (version %d)", stored.id, stored.status, stored.version)
     return JSONResponse(stored.to_dict())
 
 
@@ -168,6 +174,7 @@ def review(request_id: str, principal: PrincipalDep, session: SessionDep, raw: J
     stored = service.review_request(
         session, principal, request_id, action, req["note"], req["expected_version"], req.get("modification")
     )
+    log.info("request %s reviewed: %s (version %d)", stored.id, stored.status, stored.version)
     return JSONResponse(stored.to_dict())
 
 

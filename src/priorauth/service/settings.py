@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 
 def _hours(name: str, default: float) -> dt.timedelta:
@@ -29,18 +29,20 @@ class Settings:
     due_standard: dt.timedelta = dt.timedelta(days=7)
     max_body_bytes: int = 64 * 1024
     sqlite_synchronous: str | None = None
-    extra: dict[str, str] = field(default_factory=dict)
+    disabled_doors: tuple[str, ...] = ()
 
     @classmethod
     def from_env(cls, **overrides: object) -> Settings:
         """DATABASE_URL, PRIORAUTH_DUE_EXPEDITED_HOURS (72), PRIORAUTH_DUE_STANDARD_HOURS (168),
-        PRIORAUTH_MAX_BODY_BYTES (65536), PRIORAUTH_SQLITE_SYNCHRONOUS (FULL)."""
+        PRIORAUTH_MAX_BODY_BYTES (65536), PRIORAUTH_SQLITE_SYNCHRONOUS (FULL),
+        PRIORAUTH_DISABLED_DOORS (comma-separated: fhir, web; default none)."""
         values: dict[str, object] = {
             "database_url": os.environ.get("DATABASE_URL"),
             "due_expedited": _hours("PRIORAUTH_DUE_EXPEDITED_HOURS", 72),
             "due_standard": _hours("PRIORAUTH_DUE_STANDARD_HOURS", 168),
             "max_body_bytes": int(os.environ.get("PRIORAUTH_MAX_BODY_BYTES", 64 * 1024)),
             "sqlite_synchronous": os.environ.get("PRIORAUTH_SQLITE_SYNCHRONOUS"),
+            "disabled_doors": tuple(d for d in os.environ.get("PRIORAUTH_DISABLED_DOORS", "").split(",") if d),
         }
         values.update(overrides)
         return cls(**values)  # type: ignore[arg-type]
