@@ -1,0 +1,155 @@
+"""The determination letter to the provider: what was decided, why, and how to appeal.
+
+`build_letter` gathers everything the letter says into one `DeterminationLetter`;
+the HTML template and the PDF writer (`priorauth.web.pdf`) only lay it out, so
+both always say the same thing.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any
+
+from priorauth.determination import Determination
+from priorauth.policy.schema import Policy
+
+# The plan's appeal wording. A plan deploying priorauth edits this text (docs/web.md).
+APPEAL_TEXT = (
+    "You, the member, or someone acting for the member may ask us to reconsider this decision. "
+    "Send a written appeal with any medical records or information that support the request, "
+    "quoting the request number above, within 180 days of the date of this letter "
+    "(60 days for Medicaid members). The prescribing provider may also ask for a "
+    "peer-to-peer discussion with the clinical reviewer. An expedited appeal is decided "
+    "within 72 hours when waiting could seriously jeopardise the member's life or health."
+)
+
+OUTCOME_TEXT = {
+    "approved": "Approved",
+    "approved_with_modification": "Approved with modification",
+    "denied": "Denied",
+    "pended": "Pending: more information is needed",
+    "not_applicable": "Not decided under this policy",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class LetterReason:
+    """One denial reason: the requirement in plain language and where the policy says it."""
+
+    requirement: str
+    section: str
+    criterion: str
+
+    @property
+    def citation(self) -> str:
+        section = self.section
+        return section if section.lower().startswith("appendix") else f"Section {section}"
+
+
+@dataclass(frozen=True, slots=True)
+class DeterminationLetter:
+    request_id: str
+    letter_date: dt.date
+    outcome: str  # approved, approved_with_modification, denied, pended, not_applicable
+    organization: str | None
+    policy_title: str
+    policy_document: str
+    policy_version: str
+    drug: str
+    hcpcs: str
+    reasons: tuple[LetterReason, ...]
+    authorization: dict[str, Any] | None
+    modification: str | None
+    reviewer_note: str | None
+    reviewed_by_clinician: bool
+    missing: tuple[str, ...]
+    routing: dict[str, Any] | None
+    appeal: str = APPEAL_TEXT
+
+    @property
+    def outcome_text(self) -> str:
+        return OUTCOME_TEXT.get(self.outcome, self.outcome)
+
+    @property
+    def approved(self) -> bool:
+        return self.outcome in ("approved", "approved_with_modification")
+
+    @property
+    def authorization_lines(self) -> list[str]:
+        a = self.authorization
+        if not a:
+            return []
+        lines = [
+            f"Authorized from {_long_date(a['start'])} through {_long_date(a['end'])}.",
+            f"Up to {a['max_cycles']} treatment cycles in all"
+            + (f" ({a['cycles_remaining']} remaining)." if a.get("cycles_remaining") not in (None, a["max_cycles"])
+               else "."),
+            f"Up to {a['max_units']} billable units of {a['hcpcs']} in any {a['unit_window_days']}-day period.",
+            "This authorization may be renewed." if a.get("renewable") else
+            "This authorization cannot be extended beyond this period.",
+        ]
+        return lines
+
+
+def _long_date(value: Any) -> str:
+    day = value if isinstance(value, dt.date) else dt.date.fromisoformat(str(value))
+    return f"{day.strftime('%B')} {day.day}, {day.year}"
+
+
+def build_letter(
+    *,
+    policy: Policy,
+    request_id: str,
+    determination: Determination | dict[str, Any],
+    outcome: str | None = None,
+    reviewer_note: str | None = None,
+    modification: str | None = None,
+    organization: str | None = None,
+    letter_date: dt.date | None = None,
+    question_text: dict[str, str] | None = None,
+    authorization: dict[str, Any] | None = None,
+    reviewed: bool | None = None,
+) -> DeterminationLetter:
+    """The letter for a request: `outcome` is the final decision (the engine's when not reviewed).
+
+    `determination` is a `Determination` or its contract dict (as stored); `authorization`
+    replaces the engine's period (a reviewer's modification applied).
+    """
+    det = determination.to_dict() if isinstance(determination, Determination) else determination
+    engine_outcome = det["decision"]
+    final = outcome or engine_outcome
+    reasons: tuple[LetterReason, ...] = ()
+    if final == "denied":
+        reasons = tuple(
+            LetterReason(r["text"], r["section"], r["criterion"]) for r in det.get("reasons", [])
+            if r.get("status") == "not_met"
+        )
+    if final == "not_applicable":
+        reasons = tuple(LetterReason(r["text"], r["section"], r["criterion"]) for r in det.get("reasons", []))
+    questions = question_text or {q.id: q.text for q in policy.questions}
+    missing = tuple(questions.get(f, f) for f in det.get("missing_facts", [])) if final == "pended" else ()
+    return DeterminationLetter(
+        request_id=str(request_id),
+        letter_date=letter_date or dt.date.today(),
+        outcome=final,
+        organization=organization,
+        policy_title=policy.title,
+        policy_document=policy.metadata.document_number,
+        policy_version=det.get("policy_version", ""),
+        drug=policy.drug,
+        hcpcs=policy.billing.hcpcs.code,
+        reasons=reasons,
+        authorization=(authorization or det.get("authorization")) if final in ("approved", "approved_with_modification")
+        else None,
+        modification=modification if final == "approved_with_modification" else None,
+        reviewer_note=reviewer_note,
+        reviewed_by_clinician=reviewed if reviewed is not None else outcome is not None,
+        missing=missing,
+        routing=det.get("routing"),
+    )
+
+
+def long_date(value: Any) -> str:
+    """`2026-03-02` -> `March 2, 2026`."""
+    return _long_date(value)

@@ -1,0 +1,427 @@
+"""The pages under /web: sign-in, queue, case, new request, determination letter.
+
+Every page reads and writes through `priorauth.service` with the principal of the
+signed-in token, so the role rules of the API hold here too. Errors become pages,
+never tracebacks; no fact or patient detail is logged.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import hmac
+from importlib import resources
+from typing import Any
+from urllib.parse import quote, urlsplit
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from sqlalchemy.orm import Session
+
+from priorauth import service
+from priorauth.api.deps import SessionDep
+from priorauth.errors import RequestError
+from priorauth.policy import bundled_policy_ids, load_policy
+from priorauth.service import Principal
+from priorauth.web import case as case_view
+from priorauth.web.forms import read_form
+from priorauth.web.letters import build_letter
+from priorauth.web.pdf import letter_pdf
+from priorauth.web.queue import QueueQuery, queue_result, queue_rows, supported_sorts, urgency_filter_supported
+from priorauth.web.rendering import render
+from priorauth.web.views import status_text
+
+PREFIX = "/web"
+COOKIE = "priorauth_session"
+STATIC_TYPES = {".css": "text/css; charset=utf-8", ".js": "text/javascript; charset=utf-8"}
+STATIC_FILES = ("priorauth.css", "htmx.min.js")
+
+router = APIRouter(include_in_schema=False)
+
+
+# --- plumbing ---------------------------------------------------------------------------
+
+
+def csrf_token(token: str) -> str:
+    """A per-session form token: unguessable without the session's own secret token."""
+    return hashlib.sha256(("priorauth-web-csrf:" + token).encode()).hexdigest()[:32]
+
+
+def url(name: str, **params: Any) -> str:
+    return router.url_path_for(name, **params)
+
+
+def static(name: str) -> str:
+    return f"{PREFIX}/static/{name}"
+
+
+class SignInRequired(Exception):
+    pass
+
+
+def _signed_in(request: Request, session: Session) -> tuple[Principal, str]:
+    token = request.cookies.get(COOKIE)
+    try:
+        return service.authenticate(session, token), csrf_token(token or "")
+    except service.Unauthenticated:
+        raise SignInRequired from None
+
+
+def _to_signin(request: Request) -> Response:
+    target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+    location = url("signin") + "?next=" + quote(target, safe="")
+    if request.headers.get("hx-request"):
+        return Response(status_code=204, headers={"HX-Redirect": location})
+    return RedirectResponse(location, status_code=303)
+
+
+def _check_csrf(request: Request, form: Any, expected: str) -> bool:
+    given = request.headers.get("x-csrf-token") or str(form.get("csrf") or "")
+    return hmac.compare_digest(given, expected)
+
+
+def _page(template: str, principal: Principal | None, csrf: str, status_code: int = 200, **context: Any) -> HTMLResponse:
+    context.setdefault("page", "")
+    body = render(template, {"principal": principal, "csrf": csrf, "url": url, "static": static, **context})
+    return HTMLResponse(body, status_code=status_code, headers={"Cache-Control": "no-store"})
+
+
+def _error_page(principal: Principal | None, csrf: str, status_code: int, title: str, message: str) -> HTMLResponse:
+    return _page("error.html", principal, csrf, status_code=status_code, title=title, message=message)
+
+
+def _safe_next(target: str | None) -> str:
+    """Only a path inside the pages: never an address elsewhere."""
+    if not target:
+        return url("queue")
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or not parts.path.startswith(PREFIX + "/") or "\\" in target:
+        return url("queue")
+    return target
+
+
+def _service_problem(principal: Principal, csrf: str, exc: Exception) -> HTMLResponse:
+    if isinstance(exc, service.NotFound):
+        return _error_page(principal, csrf, 404, "Not found", "There is no such request, or it is not yours to see.")
+    if isinstance(exc, service.Forbidden):
+        return _error_page(principal, csrf, 403, "Not allowed", f"Your role ({principal.role}) may not do this.")
+    if isinstance(exc, service.ServiceError):
+        return _error_page(principal, csrf, exc.status, "Cannot do that", str(exc))
+    return _error_page(principal, csrf, 422, "Cannot do that", str(exc))
+
+
+# --- sign-in --------------------------------------------------------------------------
+
+
+@router.get("/", name="root")
+def root() -> RedirectResponse:
+    return RedirectResponse(url("queue"), status_code=303)
+
+
+@router.get(PREFIX, name="home")
+@router.get(PREFIX + "/", name="home_slash")
+def home() -> RedirectResponse:
+    return RedirectResponse(url("queue"), status_code=303)
+
+
+@router.get(PREFIX + "/static/{name}", name="static")
+def static_file(name: str) -> Response:
+    if name not in STATIC_FILES:
+        return Response(status_code=404)
+    data = (resources.files("priorauth.web") / "static" / name).read_bytes()
+    suffix = name[name.rfind(".") :]
+    return Response(data, media_type=STATIC_TYPES[suffix], headers={"Cache-Control": "public, max-age=3600"})
+
+
+@router.get(PREFIX + "/signin", name="signin")
+def signin_page(next: str | None = None) -> HTMLResponse:
+    return _page("signin.html", None, "", next=_safe_next(next), problem=None)
+
+
+@router.post(PREFIX + "/signin", name="signin_post")
+async def signin(request: Request, session: SessionDep) -> Response:
+    form = await request.form()
+    token = str(form.get("token") or "").strip()
+    target = _safe_next(str(form.get("next") or ""))
+    try:
+        service.authenticate(session, token)
+    except service.Unauthenticated:
+        return _page("signin.html", None, "", status_code=401, next=target,
+                     problem="That token is not valid (unknown or revoked). Check it and try again.")
+    response = RedirectResponse(target, status_code=303)
+    response.set_cookie(
+        COOKIE, token, httponly=True, samesite="lax", secure=request.url.scheme == "https", path="/",
+        max_age=12 * 3600,
+    )
+    return response
+
+
+@router.post(PREFIX + "/signout", name="signout")
+async def signout(request: Request) -> Response:
+    response = RedirectResponse(url("signin"), status_code=303)
+    response.delete_cookie(COOKIE, path="/")
+    return response
+
+
+# --- queue ----------------------------------------------------------------------------
+
+
+@router.get(PREFIX + "/requests", name="queue")
+def queue(request: Request, session: SessionDep) -> Response:
+    try:
+        principal, csrf = _signed_in(request, session)
+    except SignInRequired:
+        return _to_signin(request)
+    policies = bundled_policy_ids()
+    q = QueueQuery.parse(request.query_params, policies)
+    now = dt.datetime.now(dt.UTC)
+    try:
+        page = service.list_requests(session, principal, q.filters(now, principal.role), q.page_spec())
+    except (service.ServiceError, RequestError) as exc:
+        return _service_problem(principal, csrf, exc)
+    rows = queue_rows(page.items, now)
+    sorts = supported_sorts()
+    return _page(
+        "queue.html", principal, csrf, page="queue", q=q, rows=rows,
+        result=queue_result(q, page.total, len(rows), url("queue")),
+        statuses=[(s, status_text(s)) for s in service.STATUSES], policies=policies, sorts=sorts,
+        sort_label=dict(sorts).get(q.sort, q.sort), urgency_filter=urgency_filter_supported(),
+    )
+
+
+# --- new request ----------------------------------------------------------------------
+
+
+def _policy_or_default(policy_id: str | None) -> str:
+    ids = bundled_policy_ids()
+    return policy_id if policy_id in ids else ids[0]
+
+
+def _question_texts(policy_id: str) -> dict[str, str]:
+    return {q.id: q.text for q in load_policy(policy_id).questions}
+
+
+def _request_form_context(policy_id: str, form: Any) -> dict[str, Any]:
+    policy = load_policy(policy_id)
+    urgency = str(form.get("urgency") or "standard")
+    return {
+        "form": read_form(policy, form),
+        "question_texts": _question_texts(policy_id),
+        "urgency": urgency if urgency in service.URGENCIES else "standard",
+        "patient_name": str(form.get("patient_name") or ""),
+        "member_id": str(form.get("member_id") or ""),
+        "page": "new",
+    }
+
+
+@router.get(PREFIX + "/requests/new", name="new_request")
+def new_request(request: Request, session: SessionDep, policy: str | None = None) -> Response:
+    try:
+        principal, csrf = _signed_in(request, session)
+    except SignInRequired:
+        return _to_signin(request)
+    if principal.role != "submitter":
+        return _error_page(principal, csrf, 403, "Not allowed", "Only provider staff (submitters) create requests.")
+    policy_id = _policy_or_default(policy)
+    defaults = {"request_date": dt.date.today().isoformat(), "request_type": "initial"}
+    return _page("new_request.html", principal, csrf, **_request_form_context(policy_id, defaults))
+
+
+@router.post(PREFIX + "/requests/preview", name="preview_request")
+async def preview_request(request: Request, session: SessionDep) -> Response:
+    """The form body (questions + decision preview) for the answers so far (HTMX)."""
+    try:
+        principal, csrf = _signed_in(request, session)
+    except SignInRequired:
+        return _to_signin(request)
+    form = await request.form()
+    if not _check_csrf(request, form, csrf):
+        return Response("The page expired; reload it.", status_code=403)
+    policy_id = _policy_or_default(str(form.get("policy") or ""))
+    body = render("_request_form.html", {"principal": principal, "csrf": csrf, "url": url, "static": static,
+                                          **_request_form_context(policy_id, form)})
+    return HTMLResponse(body, headers={"Cache-Control": "no-store"})
+
+
+@router.post(PREFIX + "/requests", name="create_request")
+async def create_request(request: Request, session: SessionDep) -> Response:
+    try:
+        principal, csrf = _signed_in(request, session)
+    except SignInRequired:
+        return _to_signin(request)
+    form = await request.form()
+    if not _check_csrf(request, form, csrf):
+        return _error_page(principal, csrf, 403, "Page expired", "The form expired. Go back, reload it and submit again.")
+    policy_id = _policy_or_default(str(form.get("policy") or ""))
+    context = _request_form_context(policy_id, form)
+    state = context["form"]
+    if form.get("action") != "submit" or state.errors:
+        return _page("new_request.html", principal, csrf, status_code=200 if not state.errors else 422, **context)
+    patient = {k: v for k, v in (("name", context["patient_name"]), ("member_id", context["member_id"])) if v}
+    try:
+        stored = service.submit_request(
+            session, principal, policy_id, state.raw, context["urgency"], patient=patient or None,
+        )
+    except RequestError as exc:
+        state.errors["__all__"] = str(exc)
+        return _page("new_request.html", principal, csrf, status_code=422, **context)
+    except service.ServiceError as exc:
+        return _service_problem(principal, csrf, exc)
+    return RedirectResponse(url("case", request_id=stored.id) + "?created=1", status_code=303)
+
+
+# --- case -----------------------------------------------------------------------------
+
+
+def _case_page(
+    session: Session, principal: Principal, csrf: str, request_id: str, notices: list[dict[str, str]],
+    status_code: int = 200, note: str | None = None, info_form: Any = None,
+) -> Response:
+    try:
+        stored = service.get_request(session, principal, request_id)
+        events = service.audit_events(session, principal, request_id) if principal.role != "submitter" else None
+    except (service.ServiceError, RequestError) as exc:
+        return _service_problem(principal, csrf, exc)
+    c = case_view.build_case(stored, principal, events, info_form=info_form)
+    return _page("case.html", principal, csrf, status_code=status_code, c=c, notices=notices, note=note,
+                 question_texts=_question_texts(stored.policy))
+
+
+@router.get(PREFIX + "/requests/{request_id}", name="case")
+def case(request: Request, session: SessionDep, request_id: str) -> Response:
+    try:
+        principal, csrf = _signed_in(request, session)
+    except SignInRequired:
+        return _to_signin(request)
+    notices = []
+    flash = request.query_params.get("done")
+    if request.query_params.get("created"):
+        notices.append({"kind": "ok", "text": "The request was submitted."})
+    if flash in case_view.DONE_TEXT:
+        notices.append({"kind": "ok", "text": case_view.DONE_TEXT[flash]})
+    return _case_page(session, principal, csrf, request_id, notices)
+
+
+@router.post(PREFIX + "/requests/{request_id}/information", name="add_information")
+async def add_information(request: Request, session: SessionDep, request_id: str) -> Response:
+    try:
+        principal, csrf = _signed_in(request, session)
+    except SignInRequired:
+        return _to_signin(request)
+    form = await request.form()
+    if not _check_csrf(request, form, csrf):
+        return _error_page(principal, csrf, 403, "Page expired", "The form expired. Reload the request and try again.")
+    try:
+        stored = service.get_request(session, principal, request_id)
+    except (service.ServiceError, RequestError) as exc:
+        return _service_problem(principal, csrf, exc)
+    policy = load_policy(stored.policy)
+    state = read_form(policy, form, only=set(stored.determination.get("missing_facts", [])))
+    if state.errors or not state.raw:
+        problem = "Answer at least one question." if not state.errors else "Correct the answers marked below."
+        return _case_page(session, principal, csrf, request_id, [{"kind": "problem", "text": problem}],
+                          status_code=422, info_form=form)
+    try:
+        service.add_information(session, principal, request_id, state.raw,
+                                expected_version=_version(form.get("expected_version")))
+    except (service.VersionConflict, service.StateConflict):
+        return _case_page(session, principal, csrf, request_id, [{"kind": "conflict", "text": (
+            "The request changed while you were answering (someone else added information or it was decided). "
+            "Here it is as it stands now.")}], status_code=409)
+    except RequestError as exc:
+        return _case_page(session, principal, csrf, request_id, [{"kind": "problem", "text": str(exc)}],
+                          status_code=422, info_form=form)
+    except service.ServiceError as exc:
+        return _service_problem(principal, csrf, exc)
+    return RedirectResponse(url("case", request_id=request_id) + "?done=information", status_code=303)
+
+
+def _version(raw: Any) -> int | None:
+    try:
+        return int(str(raw))
+    except (TypeError, ValueError):
+        return None
+
+
+@router.post(PREFIX + "/requests/{request_id}/review", name="review")
+async def review(request: Request, session: SessionDep, request_id: str) -> Response:
+    try:
+        principal, csrf = _signed_in(request, session)
+    except SignInRequired:
+        return _to_signin(request)
+    form = await request.form()
+    if not _check_csrf(request, form, csrf):
+        return _error_page(principal, csrf, 403, "Page expired", "The form expired. Reload the request and decide again.")
+    action = str(form.get("action") or "")
+    note = str(form.get("note") or "").strip()
+    version = _version(form.get("expected_version"))
+    modification = case_view.modification_from_form(form) if action == "approve_with_modification" else None
+    problem = case_view.review_problem(action, note, modification)
+    if problem:
+        return _case_page(session, principal, csrf, request_id, [{"kind": "problem", "text": problem}],
+                          status_code=422, note=note)
+    try:
+        service.review_request(session, principal, request_id, action, note, version if version is not None else -1,
+                               modification=modification)
+    except service.VersionConflict:
+        return _case_page(session, principal, csrf, request_id, [{"kind": "conflict", "text": (
+            "Another reviewer acted on this request after you opened it, so your decision was not saved. "
+            "Read the request as it stands now before deciding.")}], status_code=409, note=note)
+    except service.StateConflict:
+        return _case_page(session, principal, csrf, request_id, [{"kind": "conflict", "text": (
+            "This request was already decided (by another reviewer or by the engine); your decision was not "
+            "saved. Its decision is shown below.")}], status_code=409)
+    except RequestError as exc:
+        return _case_page(session, principal, csrf, request_id, [{"kind": "problem", "text": str(exc)}],
+                          status_code=422, note=note)
+    except service.ServiceError as exc:
+        return _service_problem(principal, csrf, exc)
+    return RedirectResponse(url("case", request_id=request_id) + "?done=review", status_code=303)
+
+
+# --- letter ---------------------------------------------------------------------------
+
+
+def _letter(session: Session, principal: Principal, request_id: str):
+    stored = service.get_request(session, principal, request_id)
+    policy = load_policy(stored.policy)
+    outcome = case_view.final_outcome(stored)
+    letter_day = (stored.decided_at or stored.updated_at).date()
+    return build_letter(
+        policy=policy, request_id=stored.id, determination=stored.determination, outcome=outcome,
+        reviewer_note=stored.review_note, modification=case_view.modification_text(stored),
+        organization=stored.submitter_org, letter_date=letter_day, authorization=stored.authorization,
+        reviewed=stored.review_action is not None,
+    )
+
+
+@router.get(PREFIX + "/requests/{request_id}/letter", name="letter")
+def letter(request: Request, session: SessionDep, request_id: str) -> Response:
+    try:
+        principal, csrf = _signed_in(request, session)
+    except SignInRequired:
+        return _to_signin(request)
+    try:
+        doc = _letter(session, principal, request_id)
+    except (service.ServiceError, RequestError) as exc:
+        return _service_problem(principal, csrf, exc)
+    body = render("letter.html", {"letter": doc, "back_url": url("case", request_id=request_id),
+                                  "pdf_url": url("letter_pdf", request_id=request_id)})
+    return HTMLResponse(body, headers={"Cache-Control": "no-store"})
+
+
+@router.get(PREFIX + "/requests/{request_id}/letter.pdf", name="letter_pdf")
+def letter_pdf_page(request: Request, session: SessionDep, request_id: str) -> Response:
+    try:
+        principal, csrf = _signed_in(request, session)
+    except SignInRequired:
+        return _to_signin(request)
+    try:
+        doc = _letter(session, principal, request_id)
+    except (service.ServiceError, RequestError) as exc:
+        return _service_problem(principal, csrf, exc)
+    return Response(
+        letter_pdf(doc), media_type="application/pdf",
+        headers={"Content-Disposition": f'inline; filename="determination-{doc.request_id}.pdf"',
+                 "Cache-Control": "no-store"},
+    )
