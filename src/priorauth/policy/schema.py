@@ -42,6 +42,8 @@ class Question(Strict):
     code_system: str | None = None
     minimum: int | None = None
     phi: bool = False
+    # For a question no criterion reads: asked only when another fact has one of these values.
+    asked_when: dict[str, list[Any]] | None = None
 
     @model_validator(mode="after")
     def _choice_has_values(self) -> Question:
@@ -239,10 +241,20 @@ class WasteModifiers(Strict):
     none_discarded: str
 
 
+class RxNormCode(Strict):
+    """An RxNorm concept that identifies the drug on an order (CRD)."""
+
+    code: str
+    tty: str
+    display: str
+    reading: str | None = None
+
+
 class Billing(Strict):
     section: str
     hcpcs: Hcpcs
     ndc: list[NdcProduct]
+    rxnorm: list[RxNormCode] = Field(default_factory=list)
     modifiers: WasteModifiers
 
     @model_validator(mode="after")
@@ -491,6 +503,14 @@ def cross_reference_problems(policy: Policy):
             param = getattr(node, op)["parameter"]
             if param not in policy.parameters:
                 yield f"{path}: unknown parameter {param!r}"
+    for i, q in enumerate(policy.questions):
+        for fact, values in (q.asked_when or {}).items():
+            if fact not in declared:
+                yield f"questions[{i}].asked_when: fact {fact!r} is not declared under `questions`"
+            elif declared[fact].type == "choice":
+                for v in values:
+                    if v not in (declared[fact].values or []):
+                        yield f"questions[{i}].asked_when: value {v!r} is not one of the values of {fact!r}"
     if policy.mac_jurisdictions is not None:
         for fact in (policy.mac_jurisdictions.state_fact, policy.mac_jurisdictions.county_fact):
             if fact not in declared:
