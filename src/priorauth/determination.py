@@ -123,6 +123,8 @@ class Determination:
     authorization: AuthorizationPeriod | None = None
     routing: Routing | None = None
     trace_builder: Callable[[], TraceNode] | None = field(default=None, compare=False, repr=False)
+    # The check of the request's doses (priorauth.dosing.DoseCheck); None when it asks for none.
+    dose_check: Any = None
 
     @property
     def trace(self) -> TraceNode | None:
@@ -139,4 +141,5 @@ class Determination:
             "missing_facts": list(self.missing_facts),
             "authorization": self.authorization.to_dict() if self.authorization else None,
             "routing": self.routing.to_dict() if self.routing else None,
+            "dose_check": self.dose_check.to_dict() if self.dose_check is not None else None,
         }

@@ -10,6 +10,8 @@ from typing import Any
 from priorauth.codes import normalize_county
 from priorauth.criteria import ONE_DAY, CompiledCriteria, CompiledNode, months_after
 from priorauth.determination import AuthorizationPeriod, Decision, Determination, Reason, Routing, TraceNode
+from priorauth.dosing.check import check_doses
+from priorauth.dosing.decision import apply_dose_check
 from priorauth.errors import RequestError
 from priorauth.facts import Facts, parse_request, validate_facts
 from priorauth.logic import MET, NOT_MET, UNKNOWN, Truth
@@ -47,8 +49,22 @@ def _parameters_cached(policy_id: str, version: dt.date) -> dict[str, Any]:
     return parameters_on(load_policy(policy_id), version)
 
 
-def determine(policy: Policy, facts: Facts) -> Determination:
-    """Decide validated facts."""
+def determine(policy: Policy, facts: Facts, dosing: Any = None) -> Determination:
+    """Decide validated facts, and check doses when the request carries them.
+
+    `dosing` is a `dosing` block (dict or DosingRequest); by default the one that
+    `parse_request` attached to the facts. See priorauth.dosing.decision for how the
+    dose check combines with the criteria.
+    """
+    det = _decide_criteria(policy, facts)
+    dosing = dosing if dosing is not None else getattr(facts, "dosing", None)
+    if dosing is None or det.decision is Decision.NOT_APPLICABLE:
+        return det
+    return apply_dose_check(det, check_doses(policy, dosing, facts.get("request_date")))
+
+
+def _decide_criteria(policy: Policy, facts: Facts) -> Determination:
+    """Decide validated facts against the criteria (Sections I-IV, Appendices)."""
     day = facts.get("request_date")
     if day is not None:
         version = policy.version_on(day)

@@ -28,7 +28,13 @@ from priorauth.policy.schema import Policy, Question, parse_iso_date
 Facts = dict[str, Any]
 """Validated facts: fact id -> value; unknown facts are absent."""
 
-REQUEST_KEYS = ("policy", "facts")
+REQUEST_KEYS = ("policy", "facts", "dosing")
+
+
+class RequestFacts(dict):
+    """Validated facts that also carry the request's validated `dosing` block (None without one)."""
+
+    dosing: Any = None
 
 
 def _icd10_code(code: str) -> str:
@@ -129,12 +135,19 @@ def parse_request(raw: Any) -> tuple[Policy, Facts]:
         raise RequestError("request", "expected a JSON object with `policy` and `facts`")
     for key in raw:
         if key not in REQUEST_KEYS:
-            raise RequestError(str(key), "unknown field; a request has `policy` and `facts`")
+            raise RequestError(str(key), "unknown field; a request has `policy`, `facts` and optionally `dosing`")
     policy_id = raw.get("policy")
     if not isinstance(policy_id, str):
         raise RequestError("policy", "required: the id of the policy (e.g. besponsa)")
     policy = load_policy(policy_id)
-    return policy, validate_facts(policy, raw.get("facts", {}))
+    facts = validate_facts(policy, raw.get("facts", {}))
+    if raw.get("dosing") is None:
+        return policy, facts
+    from priorauth.dosing.request import parse_dosing
+
+    with_dosing = RequestFacts(facts)
+    with_dosing.dosing = parse_dosing(policy, raw["dosing"])
+    return policy, with_dosing
 
 
 def parse_request_json(text: str | bytes) -> tuple[Policy, Facts]:

@@ -387,7 +387,8 @@ class Dosing(Strict):
         for name, doses in schedules.items():
             if sorted(doses) != self.dose_days:
                 raise ValueError(f"{name}.doses_mg_per_m2: days must be exactly dose_days")
-        if self.dose_days[-1] > self.cycle_1.length_days or self.cycle_1.extended_length_days < self.cycle_1.length_days:
+        c1 = self.cycle_1
+        if self.dose_days[-1] > c1.length_days or c1.extended_length_days < c1.length_days:
             raise ValueError("cycle_1: dose days must fall within the cycle, and the extension must not shorten it")
         return self
 
