@@ -80,11 +80,12 @@ class DeterminationLetter:
         a = self.authorization
         if not a:
             return []
+        cycles = a["max_cycles"]
+        # A reviewer may lower the cycle limit below the cycles the engine left: the lower wins.
+        remaining = min(a.get("cycles_remaining", cycles), cycles)
         lines = [
             f"Authorized from {_long_date(a['start'])} through {_long_date(a['end'])}.",
-            f"Up to {a['max_cycles']} treatment cycles in all"
-            + (f" ({a['cycles_remaining']} remaining)." if a.get("cycles_remaining") not in (None, a["max_cycles"])
-               else "."),
+            f"Up to {cycles} treatment cycles in all" + (f" ({remaining} remaining)." if remaining < cycles else "."),
             f"Up to {a['max_units']} billable units of {a['hcpcs']} in any {a['unit_window_days']}-day period.",
             "This authorization may be renewed." if a.get("renewable") else
             "This authorization cannot be extended beyond this period.",

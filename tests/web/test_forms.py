@@ -1,0 +1,123 @@
+"""The request form generated from the policy's questions."""
+
+from __future__ import annotations
+
+import json
+from importlib import resources
+
+import pytest
+
+from priorauth.policy import load_policy
+from priorauth.web.forms import facts_form_values, humanize, read_form
+
+
+@pytest.fixture(scope="module")
+def policy():
+    return load_policy("besponsa")
+
+
+def example_form(name: str) -> dict[str, str]:
+    facts = json.loads((resources.files("priorauth") / "examples" / f"{name}.json").read_text())["facts"]
+    return facts_form_values(load_policy("besponsa"), facts)
+
+
+def visible(state) -> list[str]:
+    return [f.id for f in state.visible]
+
+
+def test_every_question_has_a_labelled_control(policy):
+    state = read_form(policy, {})
+    assert [f.id for f in state.fields] == [q.id for q in policy.questions]
+    for f in state.fields:
+        assert f.label == policy.question(f.id).text
+        assert f.control in ("radio", "select", "date", "number", "text")
+    by_id = {f.id: f for f in state.fields}
+    assert by_id["cd22_positive"].control == "radio"
+    assert [o.label for o in by_id["cd22_positive"].options] == ["Yes", "No", "Not known"]
+    assert by_id["diagnosis"].control == "select"
+    assert by_id["birth_date"].control == "date" and by_id["birth_date"].phi
+    assert by_id["cycles_received"].control == "number"
+
+
+def test_empty_form_hides_questions_that_cannot_matter_yet(policy):
+    state = read_form(policy, {})
+    shown = visible(state)
+    # Renewal questions matter until the request type is known; Medicare routing does not.
+    assert "request_type" in shown and "cycles_received" in shown
+    assert "member_state" not in shown and "member_county" not in shown
+    assert "tki" not in shown
+    # line_of_business has a default answer, so it is shown with that answer.
+    assert "line_of_business" in shown
+    assert {f.id: f.value for f in state.visible}["line_of_business"] == "commercial"
+    assert state.hidden_count == len(policy.questions) - len(shown)
+
+
+def test_answers_narrow_the_questions(policy):
+    initial = read_form(policy, {"request_type": "initial", "request_date": "2026-03-02"})
+    assert "first_authorization_date" not in visible(initial)
+    assert "cycles_received" not in visible(initial)
+    medicare = read_form(policy, {"line_of_business": "medicare"})
+    assert visible(medicare) == ["line_of_business", "member_state"]
+    assert medicare.determination.decision.value == "not_applicable"
+
+
+def test_preview_is_the_engine_decision(policy):
+    pended = read_form(policy, example_form("pended-comorbidities-unknown"))
+    assert pended.valid
+    assert pended.determination.decision.value == "pended"
+    assert pended.determination.missing_facts == ("substantial_comorbidities",)
+    assert "substantial_comorbidities" in visible(pended)
+    denied = read_form(policy, {**example_form("pended-comorbidities-unknown"), "substantial_comorbidities": "true"})
+    assert denied.determination.decision.value == "denied"
+    assert {r.criterion for r in denied.determination.reasons} == {"fc_no_rituximab", "fc_no_comorbidities"}
+    approved = read_form(policy, example_form("approved-adult-relapsed"))
+    assert approved.determination.decision.value == "approved"
+
+
+def test_form_strings_become_contract_values(policy):
+    state = read_form(policy, {
+        "icd10_codes": "C91.02, c9100 ;C83.50", "cd22_positive": "false", "cycles_received": "2",
+        "member_state": "or", "request_date": "2026-03-02",
+    })
+    assert state.facts["icd10_codes"] == ["C91.02", "C91.00", "C83.50"]
+    assert state.raw["cd22_positive"] is False
+    assert state.raw["cycles_received"] == 2
+    assert state.facts["member_state"] == "OR"
+    assert not state.errors
+
+
+def test_a_bad_answer_is_reported_next_to_its_question_and_the_rest_still_decides(policy):
+    state = read_form(policy, {
+        **example_form("pended-comorbidities-unknown"), "birth_date": "1966-02-30", "cycles_received": "two",
+    })
+    assert set(state.errors) == {"birth_date", "cycles_received"}
+    assert "calendar date" in state.errors["birth_date"]
+    assert state.errors["cycles_received"] == "expected a whole number"
+    fields = {f.id: f for f in state.visible}
+    assert fields["birth_date"].error and fields["birth_date"].value == "1966-02-30"
+    assert "cycles_received" in fields  # shown because it is in error, even if it cannot matter
+    assert state.determination is not None and not state.valid  # preview from the valid answers only
+
+
+def test_inconsistent_dates_block_the_preview(policy):
+    state = read_form(policy, {"request_date": "2026-03-02", "birth_date": "2027-01-01"})
+    assert state.determination is None
+    assert state.errors["birth_date"] == "after request_date"
+
+
+def test_unknown_choice_is_refused(policy):
+    state = read_form(policy, {"diagnosis": "flu"})
+    assert state.errors["diagnosis"].startswith("not one of")
+
+
+def test_only_limits_the_form_to_named_facts(policy):
+    state = read_form(policy, {"substantial_comorbidities": "true", "cd22_positive": "false"},
+                      only={"substantial_comorbidities"})
+    assert [f.id for f in state.fields] == ["substantial_comorbidities"]
+    assert state.raw == {"substantial_comorbidities": True}
+
+
+def test_humanize_keeps_acronyms():
+    assert humanize("b_cell_precursor_all") == "B cell precursor ALL"
+    assert humanize("mini_hyper_cvd") == "Mini hyper CVD"
+    assert humanize("tki_combination") == "TKI combination"

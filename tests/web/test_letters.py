@@ -1,0 +1,103 @@
+"""The determination letter: the decision, the period and limits or each denial reason, how to appeal."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from importlib import resources
+
+import pytest
+
+from priorauth.engine import determine
+from priorauth.facts import validate_facts
+from priorauth.policy import load_policy
+from priorauth.web.letters import build_letter
+from priorauth.web.pdf import letter_pdf
+from priorauth.web.rendering import render
+
+from .pdftext import pdf_text
+
+
+@pytest.fixture(scope="module")
+def policy():
+    return load_policy("besponsa")
+
+
+def decide(policy, name: str, **changes):
+    facts = json.loads((resources.files("priorauth") / "examples" / f"{name}.json").read_text())["facts"]
+    return determine(policy, validate_facts(policy, {**facts, **changes}))
+
+
+def html(letter) -> str:
+    return render("letter.html", {"letter": letter, "back_url": "/back", "pdf_url": "/pdf"})
+
+
+def test_denial_letter_lists_each_reason_with_its_section_and_how_to_appeal(policy):
+    det = decide(policy, "pended-comorbidities-unknown", substantial_comorbidities=True)
+    letter = build_letter(policy=policy, request_id="req_1", determination=det.to_dict(), outcome="denied",
+                          reviewer_note="Substantial comorbidities are documented.", letter_date=dt.date(2026, 3, 4))
+    assert letter.outcome_text == "Denied"
+    assert [(r.requirement, r.citation) for r in letter.reasons] == [
+        ("Rituximab is not added to the regimen.", "Section III"),
+        ("The patient has no substantial comorbidities.", "Section III"),
+    ]
+    page = html(letter)
+    assert "March 4, 2026" in page
+    assert "The patient has no substantial comorbidities. <em>(Policy Section III.)</em>" in page
+    assert "How to appeal" in page and "Substantial comorbidities are documented." in page
+    assert "made by a clinical reviewer" in page
+    text = pdf_text(letter_pdf(letter))
+    assert "Decision: Denied" in text
+    assert "2. The patient has no substantial comorbidities. (Policy Section III.)" in text
+    assert "How to appeal" in text and "req_1" in text
+
+
+def test_approval_letter_gives_the_period_and_limits_and_no_appeal(policy):
+    det = decide(policy, "approved-adult-relapsed")
+    letter = build_letter(policy=policy, request_id="req_2", determination=det)
+    assert letter.authorization_lines == [
+        "Authorized from March 2, 2026 through September 1, 2026.",
+        "Up to 6 treatment cycles in all.",
+        "Up to 63 billable units of J9229 in any 21-day period.",
+        "This authorization cannot be extended beyond this period.",
+    ]
+    assert not letter.reviewed_by_clinician
+    page = html(letter)
+    assert "Authorized from March 2, 2026 through September 1, 2026." in page
+    assert "How to appeal" not in page
+    assert "Authorized from March 2, 2026 through September 1, 2026." in pdf_text(letter_pdf(letter))
+
+
+def test_modified_approval_states_the_reviewer_period_and_the_appeal(policy):
+    det = decide(policy, "approved-adult-relapsed")
+    period = {**det.authorization.to_dict(), "end": "2026-06-01", "max_cycles": 3}
+    letter = build_letter(policy=policy, request_id="req_3", determination=det, outcome="approved_with_modification",
+                          authorization=period, modification="The reviewer changed the end date, cycle limit.",
+                          reviewer_note="Reassess after 3 cycles.")
+    assert letter.authorization_lines[0] == "Authorized from March 2, 2026 through June 1, 2026."
+    assert letter.authorization_lines[1] == "Up to 3 treatment cycles in all."
+    assert "How to appeal" in html(letter)
+
+
+def test_pended_letter_asks_for_the_missing_information_in_words(policy):
+    det = decide(policy, "pended-comorbidities-unknown")
+    letter = build_letter(policy=policy, request_id="req_4", determination=det)
+    assert letter.missing == ("Does the patient have substantial comorbidities?",)
+    assert "Does the patient have substantial comorbidities?" in html(letter)
+
+
+def test_medicare_letter_names_the_contractor(policy):
+    det = decide(policy, "medicare-virginia")
+    letter = build_letter(policy=policy, request_id="req_5", determination=det)
+    page = html(letter)
+    assert "Not decided under this policy" in page
+    assert det.routing.contractor.replace("'", "&#39;") in page
+    assert "Medicare jurisdiction" in pdf_text(letter_pdf(letter))
+
+
+def test_pdf_survives_characters_outside_latin1(policy):
+    det = decide(policy, "pended-comorbidities-unknown", substantial_comorbidities=True)
+    letter = build_letter(policy=policy, request_id="req_6", determination=det, outcome="denied",
+                          reviewer_note="Comorbidities – see “notes” ≥ 2 ✓ 漢")
+    text = pdf_text(letter_pdf(letter))
+    assert 'Comorbidities - see "notes" >= 2' in text

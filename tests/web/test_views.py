@@ -1,0 +1,96 @@
+"""Queue rows, time left, criteria tree and audit timeline helpers."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from priorauth.engine import determine
+from priorauth.facts import validate_facts
+from priorauth.policy import load_policy
+from priorauth.web.case import audit_lines, final_outcome, review_problem
+from priorauth.web.queue import QueueQuery, queue_result
+from priorauth.web.views import criteria_tree, time_left, tree_counts
+
+NOW = dt.datetime(2026, 3, 2, 12, 0, tzinfo=dt.UTC)
+
+
+def test_time_left_and_overdue():
+    assert time_left(NOW + dt.timedelta(days=3, hours=4, minutes=10), NOW) == ("3 d 4 h left", False)
+    assert time_left(NOW + dt.timedelta(hours=5, minutes=7), NOW) == ("5 h 7 min left", False)
+    assert time_left(NOW - dt.timedelta(hours=5), NOW) == ("overdue by 5 h 0 min", True)
+    assert time_left(NOW - dt.timedelta(hours=5), NOW, closed=True) == ("decided", False)
+
+
+def test_criteria_tree_from_the_stored_trace_keeps_sections_and_marks():
+    policy = load_policy("besponsa")
+    det = determine(policy, validate_facts(policy, {"request_type": "initial", "request_date": "2026-03-02"}))
+    tree = criteria_tree(det.trace.to_dict())
+    assert tree.criterion == "coverage" and tree.status == "unknown" and tree.mark == "?"
+    initial = tree.children[0]
+    assert initial.children[0].criterion == "is_initial"
+    assert (initial.children[0].status_label, initial.children[0].citation) == ("met", "§III")
+    counts = tree_counts(tree)
+    assert counts["met"] >= 1 and counts["not_met"] >= 1 and counts["unknown"] > 5
+    assert criteria_tree(det.trace) == tree  # the object and its stored dict give the same tree
+
+
+def test_queue_query_ignores_unknown_values_and_builds_page_links():
+    q = QueueQuery.parse({"status": "awaiting_review", "sort": "nonsense", "page": "x", "size": "7",
+                          "policy": "other"}, ["besponsa"])
+    assert (q.status, q.sort, q.page, q.size, q.policy) == ("awaiting_review", "due", 1, 50, None)
+    q = QueueQuery.parse({"status": "pended", "page": "3", "size": "25", "due": "overdue"}, ["besponsa"])
+    filters = q.filters(NOW, "reviewer")
+    assert (filters.status, filters.overdue) == ("pended", True)
+    spec = q.page_spec()
+    assert (spec.limit, spec.offset) == (25, 50)
+    result = queue_result(q, total=1000, shown=25, base="/web/requests")
+    assert (result.first, result.last, result.pages) == (51, 75, 40)
+    assert result.prev_url == "/web/requests?status=pended&due=overdue&page=2&size=25"
+    assert result.next_url == "/web/requests?status=pended&due=overdue&page=4&size=25"
+
+
+def test_submitter_cannot_filter_on_other_organisations():
+    q = QueueQuery.parse({"submitter": "clinic-b"}, ["besponsa"])
+    assert q.filters(NOW, "submitter").submitter is None
+    assert q.filters(NOW, "reviewer").submitter == "clinic-b"
+
+
+def test_denial_needs_a_note():
+    assert "needs a note" in review_problem("deny", "", None)
+    assert review_problem("deny", "Criteria not met.", None) is None
+    assert "modification" in review_problem("approve_with_modification", "ok", {})
+    assert review_problem("shrug", "x", None)
+
+
+class Stored:
+    def __init__(self, status, review_action=None):
+        self.status, self.review_action = status, review_action
+
+
+def test_final_outcome_waits_for_review():
+    assert final_outcome(Stored("awaiting_review")) is None
+    assert final_outcome(Stored("approved", "approve_with_modification")) == "approved_with_modification"
+    assert final_outcome(Stored("denied", "deny")) == "denied"
+    assert final_outcome(Stored("pended")) == "pended"
+
+
+def test_audit_timeline_in_words_with_repeated_views_counted():
+    def event(kind, actor="tok_r", role="reviewer", org="plan", **detail):
+        return {"at": NOW.isoformat(), "actor": actor, "actor_role": role, "actor_org": org, "action": kind,
+                "detail": detail}
+
+    questions = {"substantial_comorbidities": "Does the patient have substantial comorbidities?"}
+    lines = audit_lines([
+        event("create", "tok_s", "submitter", "clinic", urgency="standard", facts=["a", "b"]),
+        event("decision", "engine", "engine", "system", decision="pended", status="pended",
+              missing_facts=["substantial_comorbidities"]),
+        event("read"), event("read"), event("read"),
+        event("information", "tok_s", "submitter", "clinic", facts=["substantial_comorbidities"]),
+        event("review", action="deny", note="Not met."),
+    ], questions)
+    texts = [line["text"] for line in lines]
+    assert texts[0] == "Submitted by submitter tok_s (clinic) (standard), 2 facts given"
+    assert texts[1].startswith("Engine decision: pended") and "substantial comorbidities?" in texts[1]
+    assert texts[2] == "Viewed 3 times by reviewer tok_r (plan)"
+    assert texts[3] == "Information added by submitter tok_s (clinic): Does the patient have substantial comorbidities?"
+    assert texts[4] == "Denied by reviewer tok_r (plan): “Not met.”"
