@@ -1,0 +1,80 @@
+"""audit_claims: the public entry point, one function for both engines."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Literal
+
+import polars as pl
+
+from priorauth.claims.edits import EDIT_CODES, ClaimRules
+from priorauth.claims.io import read_table
+from priorauth.claims.schema import OUTPUT_COLUMNS, AuditResult, AuditSummary, RowError
+from priorauth.policy import load_policy
+
+Engine = Literal["polars", "spark"]
+Source = str | Path | pl.DataFrame
+
+
+def summarize(lines: pl.DataFrame, errors: list[RowError], rows_read: int, engine: str) -> AuditSummary:
+    """Counts over audited lines (with their units and member columns)."""
+    flagged = lines.filter(pl.col("edits").list.len() > 0)
+    counts = (
+        lines.select(pl.col("edits").explode().drop_nulls().value_counts(sort=False)).unnest("edits")
+        if lines.height
+        else pl.DataFrame(schema={"edits": pl.String, "count": pl.UInt32})
+    )
+    found = dict(zip(counts["edits"].to_list(), counts["count"].to_list(), strict=True))
+    return AuditSummary(
+        rows_read=rows_read,
+        lines_audited=lines.height,
+        rows_rejected=len({e.row for e in errors if e.source == "claims"}),
+        policy_lines=lines.filter(pl.col("cycle").is_not_null()).height,
+        members=lines.filter(pl.col("cycle").is_not_null())["member"].n_unique(),
+        edit_counts={code: int(found.get(code, 0)) for code in EDIT_CODES},
+        lines_with_edits=flagged.height,
+        units_at_risk=int(flagged["units"].sum() or 0),
+        engine=engine,
+    )
+
+
+def audit_claims(
+    claims: Source,
+    authorizations: Source | None = None,
+    *,
+    policy: str = "besponsa",
+    engine: Engine = "polars",
+    master: str = "local[2]",
+    progress: Callable[[str], None] | None = None,
+) -> AuditResult:
+    """Audit claim lines (a Parquet/CSV path or a Polars frame) against a policy's claim edits.
+
+    Bad rows are returned in `errors` (row, column, reason); all other rows are audited.
+    Raises ClaimInputError when nothing can be audited (unreadable file, missing columns).
+    """
+    rules = ClaimRules.from_policy(load_policy(policy))
+    if engine == "spark":
+        from priorauth.claims.spark_engine import audit_spark_to_polars
+
+        lines, errors, rows_read = audit_spark_to_polars(claims, rules, authorizations, master=master)
+    elif engine == "polars":
+        from priorauth.claims.polars_engine import audit_frames
+
+        frame = claims if isinstance(claims, pl.DataFrame) else read_table(claims)
+        auth_frame = None
+        if authorizations is not None:
+            auth_frame = authorizations if isinstance(authorizations, pl.DataFrame) else read_table(authorizations)
+        if progress:
+            progress("read")
+        lines, errors = audit_frames(frame, rules, auth_frame, progress)
+        rows_read = frame.height
+    else:
+        raise ValueError(f"unknown engine {engine!r} (polars or spark)")
+    summary = summarize(lines, errors, rows_read, engine)
+    return AuditResult(
+        lines=lines.select(OUTPUT_COLUMNS),
+        errors=[e for e in errors if e.source == "claims"],
+        summary=summary,
+        auth_errors=[e for e in errors if e.source != "claims"],
+    )

@@ -1,0 +1,139 @@
+"""The claim edits, declared once: both engines and the reference read this list.
+
+An edit is a stable code, the policy section it enforces, a message and (where it
+has one) the dated policy parameter that sets its limit. `ClaimRules` resolves
+everything an engine needs from a loaded policy, so no limit lives in code.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from priorauth.policy.schema import Policy
+
+
+@dataclass(frozen=True)
+class ClaimEdit:
+    """One claim edit: a stable code an integrator can match on, and where it comes from."""
+
+    code: str
+    section: str
+    message: str
+    limit_parameter: str | None = None
+    needs_authorizations: bool = False
+
+
+EDITS: tuple[ClaimEdit, ...] = (
+    ClaimEdit(
+        "ICD10_NOT_COVERED",
+        "Appendix 1",
+        "No diagnosis on the line is a covered diagnosis code (Appendix 1).",
+    ),
+    ClaimEdit(
+        "NDC_MISMATCH",
+        "VI",
+        "The NDC, normalised to 11 digits, is not the policy's product (Section VI); "
+        "ambiguous or malformed NDCs are flagged too.",
+    ),
+    ClaimEdit(
+        "UNITS_OVER_LIMIT",
+        "II",
+        "The member's billable units over the unit window ending on the service date exceed "
+        "the limit (Section II).",
+        limit_parameter="max_units",
+    ),
+    ClaimEdit(
+        "CYCLE_LIMIT",
+        "I",
+        "The line falls in a treatment cycle beyond the maximum number of cycles (Sections I and II).",
+        limit_parameter="max_cycles",
+    ),
+    ClaimEdit(
+        "NO_AUTHORIZATION",
+        "I",
+        "The member has no authorization on file (Section I).",
+        needs_authorizations=True,
+    ),
+    ClaimEdit(
+        "OUTSIDE_AUTHORIZATION",
+        "I",
+        "The service date is outside every authorization period of the member (Section I).",
+        needs_authorizations=True,
+    ),
+    ClaimEdit(
+        "WASTE_MODIFIER",
+        "II",
+        "JW (drug discarded) and JZ (no drug discarded) were both billed for the member on the "
+        "same day (Section II; CMS JW/JZ modifier policy).",
+    ),
+)
+
+EDIT_CODES: tuple[str, ...] = tuple(e.code for e in EDITS)
+EDITS_BY_CODE: dict[str, ClaimEdit] = {e.code: e for e in EDITS}
+WASTE_MODIFIERS = ("JW", "JZ")
+
+
+@dataclass(frozen=True)
+class DatedLimit:
+    """A dated parameter as sorted (effective day number, value) pairs.
+
+    Lines dated before the first effective date take the first value: earlier
+    versions of the document are not encoded, and the earliest encoded one is the
+    closest reading available (documented in docs/claims.md).
+    """
+
+    name: str
+    effective_days: tuple[int, ...]
+    values: tuple[int, ...]
+
+    def at_day(self, day: int) -> int:
+        chosen = self.values[0]
+        for effective, value in zip(self.effective_days, self.values, strict=True):
+            if effective <= day:
+                chosen = value
+        return chosen
+
+
+EPOCH = dt.date(1970, 1, 1)
+
+
+def day_number(day: dt.date) -> int:
+    """Days since 1970-01-01: the integer day every engine works with."""
+    return (day - EPOCH).days
+
+
+@dataclass(frozen=True)
+class ClaimRules:
+    """What the edits need from a policy: codes, NDC patterns, covered diagnoses, dated limits."""
+
+    policy_id: str
+    hcpcs: str
+    ndc_patterns: tuple[str, ...]
+    covered_icd10: frozenset[str]
+    max_units: DatedLimit
+    max_cycles: DatedLimit
+    window_days: int
+
+    @classmethod
+    def from_policy(cls, policy: Policy) -> ClaimRules:
+        def dated(name: str) -> DatedLimit:
+            values = sorted(policy.parameters[name].values.items())
+            return DatedLimit(name, tuple(day_number(d) for d, _ in values), tuple(int(v) for _, v in values))
+
+        windows = {int(v) for v in policy.parameters["unit_window_days"].values.values()}
+        if len(windows) != 1:
+            # A window length that changes over time would need a per-line frame; refuse loudly.
+            raise ValueError("unit_window_days changes over time; the claims audit supports one window length")
+        return cls(
+            policy_id=policy.id,
+            hcpcs=policy.billing.hcpcs.code.strip().upper(),
+            ndc_patterns=tuple(p.pattern for p in policy.billing.ndc),
+            covered_icd10=frozenset(policy.code_lists["appendix_1"].codes),
+            max_units=dated("max_units"),
+            max_cycles=dated("max_cycles"),
+            window_days=windows.pop(),
+        )
+
+    def edits(self, with_authorizations: bool) -> tuple[ClaimEdit, ...]:
+        return tuple(e for e in EDITS if with_authorizations or not e.needs_authorizations)

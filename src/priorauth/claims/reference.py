@@ -1,0 +1,214 @@
+"""The claims audit in plain Python, line by line: the specification the engines must match.
+
+Slow on purpose (no vectorisation, no cleverness). Rows are dicts of raw values as a
+reader gives them (str, int, float, date, None); rows are numbered from 1.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+import re
+from collections import defaultdict
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from priorauth.claims.edits import ClaimRules, day_number
+from priorauth.claims.schema import (
+    AUTH_COLUMNS,
+    CLAIM_COLUMNS,
+    DATE_PATTERN,
+    END_BEFORE_START,
+    MISSING,
+    NEGATIVE_UNITS,
+    NOT_A_DATE,
+    NOT_WHOLE_UNITS,
+    REQUIRED_VALUES,
+    UNITS_PATTERN,
+    RowError,
+    error_order,
+)
+from priorauth.codes import NdcError, ndc_matches, normalize_icd10, normalize_ndc
+
+
+def _text(value: Any) -> str | None:
+    if value is None:
+        return None
+    text = (value if isinstance(value, str) else str(value)).strip()
+    return text or None
+
+
+class _Problem(str):
+    """An error message, distinct from any text a cell may hold."""
+
+
+def _day(value: Any) -> int | _Problem:
+    """Day number, or the problem."""
+    if isinstance(value, dt.datetime):
+        return day_number(value.date())
+    if isinstance(value, dt.date):
+        return day_number(value)
+    text = _text(value)
+    if text is None:
+        return _Problem(MISSING)
+    if not re.match(DATE_PATTERN, text):
+        return _Problem(NOT_A_DATE)
+    try:
+        return day_number(dt.date.fromisoformat(text))
+    except ValueError:
+        return _Problem(NOT_A_DATE)
+
+
+def _units(value: Any) -> int | _Problem:
+    """Whole units, or the problem."""
+    if value is None:
+        return _Problem(MISSING)
+    if isinstance(value, int) and not isinstance(value, bool):
+        number = value
+    elif isinstance(value, float):
+        if not math.isfinite(value) or value != math.floor(value) or abs(value) >= 1e15:
+            return _Problem(NOT_WHOLE_UNITS)
+        number = int(value)
+    else:
+        text = _text(value)
+        if text is None:
+            return _Problem(MISSING)
+        if not re.match(UNITS_PATTERN, text):
+            return _Problem(NOT_WHOLE_UNITS)
+        number = int(text)
+    return _Problem(NEGATIVE_UNITS) if number < 0 else number
+
+
+def validate_claims(rows: Iterable[Mapping[str, Any]]) -> tuple[list[dict[str, Any]], list[RowError]]:
+    """Parsed good rows and the errors of the bad ones (every problem of a row is listed)."""
+    good, errors = [], []
+    for number, raw in enumerate(rows, start=1):
+        problems = []
+        line: dict[str, Any] = {"row": number}
+        for column in CLAIM_COLUMNS:
+            value = raw.get(column)
+            if column == "service_date":
+                parsed: Any = _day(value)
+            elif column == "units":
+                parsed = _units(value)
+            else:
+                parsed = _text(value)
+                if parsed is None and column in REQUIRED_VALUES:
+                    parsed = _Problem(MISSING)
+            if isinstance(parsed, _Problem):
+                problems.append(RowError(number, column, parsed))
+            line[column] = parsed
+        if problems:
+            errors.extend(problems)
+        else:
+            good.append(line)
+    return good, errors
+
+
+def validate_authorizations(rows: Iterable[Mapping[str, Any]]) -> tuple[list[tuple[str, int, int]], list[RowError]]:
+    good, errors = [], []
+    for number, raw in enumerate(rows, start=1):
+        problems = []
+        member = _text(raw.get("member_id"))
+        if member is None:
+            problems.append(RowError(number, "member_id", MISSING, "authorizations"))
+        days = {}
+        for column in ("start", "end"):
+            days[column] = _day(raw.get(column))
+            if isinstance(days[column], _Problem):
+                problems.append(RowError(number, column, days[column], "authorizations"))
+        if not problems and days["end"] < days["start"]:
+            problems.append(RowError(number, "end", END_BEFORE_START, "authorizations"))
+        if problems:
+            errors.extend(problems)
+        else:
+            good.append((member, days["start"], days["end"]))
+    return good, errors
+
+
+def _covered(icd10: str | None, covered: frozenset[str]) -> bool:
+    for piece in (icd10 or "").split(";"):
+        try:
+            if normalize_icd10(piece) in covered:
+                return True
+        except ValueError:
+            continue
+    return False
+
+
+def _ndc_ok(ndc: str | None, patterns: tuple[str, ...]) -> bool:
+    if ndc is None:
+        return False
+    try:
+        ndc11 = normalize_ndc(ndc)
+    except NdcError:
+        return False
+    return any(ndc_matches(ndc11, p) for p in patterns)
+
+
+def _modifiers(modifier: str | None) -> set[str]:
+    return {m.strip().upper() for m in (modifier or "").split(";")}
+
+
+def audit_reference(
+    rows: Iterable[Mapping[str, Any]],
+    rules: ClaimRules,
+    authorizations: Iterable[Mapping[str, Any]] | None = None,
+) -> tuple[list[dict[str, Any]], list[RowError]]:
+    """Output lines (row, claim_id, rolling_units, cycle, edits) in row order, and row errors."""
+    good, errors = validate_claims(rows)
+    auth_by_member: dict[str, list[tuple[int, int]]] | None = None
+    if authorizations is not None:
+        auth_rows, auth_errors = validate_authorizations(authorizations)
+        errors += auth_errors
+        auth_by_member = defaultdict(list)
+        for member, start, end in auth_rows:
+            auth_by_member[member].append((start, end))
+
+    policy_lines = [line for line in good if line["hcpcs"].upper() == rules.hcpcs]
+    by_member: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for line in policy_lines:
+        by_member[line["member_id"]].append(line)
+
+    window = rules.window_days
+    results: dict[int, dict[str, Any]] = {}
+    for member, lines in by_member.items():
+        # Cycle of each distinct service day: a day at least `window` days after the
+        # current cycle's start opens the next cycle.
+        cycle_of_day: dict[int, int] = {}
+        start, cycle = None, 0
+        for day in sorted({line["service_date"] for line in lines}):
+            if start is None or day >= start + window:
+                start, cycle = day, cycle + 1
+            cycle_of_day[day] = cycle
+        modifiers_of_day: dict[int, set[str]] = defaultdict(set)
+        for line in lines:
+            modifiers_of_day[line["service_date"]] |= _modifiers(line["modifier"])
+        for line in lines:
+            day = line["service_date"]
+            rolling = sum(other["units"] for other in lines if day - window < other["service_date"] <= day)
+            cycle = cycle_of_day[day]
+            edits = []
+            if not _covered(line["icd10"], rules.covered_icd10):
+                edits.append("ICD10_NOT_COVERED")
+            if not _ndc_ok(line["ndc"], rules.ndc_patterns):
+                edits.append("NDC_MISMATCH")
+            if rolling > rules.max_units.at_day(day):
+                edits.append("UNITS_OVER_LIMIT")
+            if cycle > rules.max_cycles.at_day(day):
+                edits.append("CYCLE_LIMIT")
+            if auth_by_member is not None:
+                periods = auth_by_member.get(member, [])
+                if not periods:
+                    edits.append("NO_AUTHORIZATION")
+                elif not any(s <= day <= e for s, e in periods):
+                    edits.append("OUTSIDE_AUTHORIZATION")
+            if {"JW", "JZ"} <= modifiers_of_day[day]:
+                edits.append("WASTE_MODIFIER")
+            results[line["row"]] = {"rolling_units": rolling, "cycle": cycle, "edits": edits}
+
+    out = []
+    for line in good:
+        found = results.get(line["row"], {"rolling_units": None, "cycle": None, "edits": []})
+        out.append({"row": line["row"], "claim_id": line["claim_id"], **found})
+    return out, sorted(errors, key=error_order)
