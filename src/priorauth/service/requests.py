@@ -328,13 +328,14 @@ def submit_request(
         due_at=now + _settings(session).due_after(urgency),
     )
     _apply_determination(row, det, now)
-    session.add(row)
-    append_event(
-        session, principal, "create", request_id=row.id, policy_id=policy.id, policy_version=det.policy_version,
-        detail={"urgency": urgency, "facts": sorted(valid), "version": 1}, at=now,
-    )
-    _decision_event(session, row, det, now)
     try:
+        session.add(row)
+        session.flush()
+        append_event(
+            session, principal, "create", request_id=row.id, policy_id=policy.id, policy_version=det.policy_version,
+            detail={"urgency": urgency, "facts": sorted(valid), "version": 1}, at=now,
+        )
+        _decision_event(session, row, det, now)
         session.commit()
     except IntegrityError:
         # Another submission with the same Idempotency-Key committed first: return that one.
