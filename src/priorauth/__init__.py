@@ -1,6 +1,7 @@
 """priorauth: a medical drug coverage policy as executable, explainable decisions."""
 
 from priorauth.determination import AuthorizationPeriod, Decision, Determination, Reason, Routing, TraceNode
+from priorauth.dosing import DoseCheck, DoseDay, DoseOutcome, DosePlan, check_doses, plan_doses
 from priorauth.engine import evaluate, evaluate_facts
 from priorauth.errors import PolicyError, PriorAuthError, RequestError
 from priorauth.logic import Truth
@@ -12,6 +13,10 @@ __all__ = [
     "AuthorizationPeriod",
     "Decision",
     "Determination",
+    "DoseCheck",
+    "DoseDay",
+    "DoseOutcome",
+    "DosePlan",
     "PolicyError",
     "Policy",
     "PriorAuthError",
@@ -21,8 +26,10 @@ __all__ = [
     "TraceNode",
     "Truth",
     "bundled_policy_ids",
+    "check_doses",
     "evaluate",
     "evaluate_facts",
     "load_policy",
     "load_policy_file",
+    "plan_doses",
 ]

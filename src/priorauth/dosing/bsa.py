@@ -106,7 +106,7 @@ def body_surface_area(
     else:
         if height_cm is None or weight_kg is None:
             missing = "height_cm" if height_cm is None else "weight_kg"
-            raise RequestError(missing, "required (or give bsa_m2)", "missing_measurement")
+            raise RequestError(missing, "required, unless the BSA is given", "missing_measurement")
         height = _number("height_cm", height_cm)
         weight = _number("weight_kg", weight_kg)
         _within("height_cm", height, ranges.height_cm, "cm")

@@ -82,6 +82,7 @@ class DosePlan:
     hcpcs: str
     ndc_pattern: str
     vial_mg: Decimal
+    mg_per_unit: Decimal
 
     @property
     def total_mg(self) -> Decimal:
@@ -122,6 +123,7 @@ class DosePlan:
             "hcpcs": self.hcpcs,
             "ndc_pattern": self.ndc_pattern,
             "vial_mg": float(self.vial_mg),
+            "mg_per_unit": float(self.mg_per_unit),
             "days": [d.to_dict() for d in self.days],
             "totals": {
                 "mg": float(self.total_mg),
@@ -153,7 +155,8 @@ def build_plan(
     window = busiest_window([(d.day, d.billing.limit_units(limit.waste_counts)) for d in days],
                             limit.window_days, limit.max_units)
     return DosePlan(policy.id, version.isoformat(), cycle, response, bsa, schedule, eligibility, days, limit,
-                    window, billing.hcpcs.code, product.pattern, Decimal(str(product.vial_mg)))
+                    window, billing.hcpcs.code, product.pattern, Decimal(str(product.vial_mg)),
+                    Decimal(str(billing.hcpcs.mg_per_unit)))
 
 
 def _response(value: Response | str | None) -> Response | None:
