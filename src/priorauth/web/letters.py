@@ -77,19 +77,31 @@ class DeterminationLetter:
 
     @property
     def authorization_lines(self) -> list[str]:
-        a = self.authorization
-        if not a:
-            return []
-        cycles = a["max_cycles"]
-        # A reviewer may lower the cycle limit below the cycles the engine left: the lower wins.
-        remaining = min(a.get("cycles_remaining", cycles), cycles)
-        lines = [
-            f"Authorized from {_long_date(a['start'])} through {_long_date(a['end'])}.",
-            f"Up to {cycles} treatment cycles in all" + (f" ({remaining} remaining)." if remaining < cycles else "."),
-            f"Up to {a['max_units']} billable units of {a['hcpcs']} in any {a['unit_window_days']}-day period.",
-            "This authorization may be renewed." if a.get("renewable") else
-            "This authorization cannot be extended beyond this period.",
-        ]
+        """The period and limits, one sentence each; only what the stored authorization states.
+
+        A reviewer's approval of a request the engine did not approve may carry only the
+        fields the reviewer set, so every field is optional here.
+        """
+        a = self.authorization or {}
+        lines = []
+        if a.get("start") and a.get("end"):
+            lines.append(f"Authorized from {_long_date(a['start'])} through {_long_date(a['end'])}.")
+        elif a.get("start"):
+            lines.append(f"Authorized from {_long_date(a['start'])}.")
+        elif a.get("end"):
+            lines.append(f"Authorized through {_long_date(a['end'])}.")
+        if a.get("max_cycles") is not None:
+            cycles = a["max_cycles"]
+            # A reviewer may lower the cycle limit below the cycles the engine left: the lower wins.
+            remaining = min(a.get("cycles_remaining", cycles), cycles)
+            lines.append(f"Up to {cycles} treatment cycles in all" + (f" ({remaining} remaining)." if remaining < cycles
+                                                                       else "."))
+        if a.get("max_units") is not None:
+            window = f" in any {a['unit_window_days']}-day period" if a.get("unit_window_days") else ""
+            lines.append(f"Up to {a['max_units']} billable units of {a.get('hcpcs') or self.hcpcs}{window}.")
+        if "renewable" in a:
+            lines.append("This authorization may be renewed." if a["renewable"] else
+                         "This authorization cannot be extended beyond this period.")
         return lines
 
 

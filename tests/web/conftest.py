@@ -1,0 +1,72 @@
+"""Fixtures of the web tests: an app on a temporary SQLite database, tokens per role, signed-in clients."""
+
+from __future__ import annotations
+
+import json
+import re
+from importlib import resources
+
+import pytest
+from fastapi.testclient import TestClient
+
+from priorauth import service
+from priorauth.api.app import create_app
+from priorauth.service.settings import Settings
+from priorauth.store.db import Database
+
+
+def example_facts(name: str) -> dict:
+    return json.loads((resources.files("priorauth") / "examples" / f"{name}.json").read_text())["facts"]
+
+
+def form_values(facts: dict) -> dict[str, str]:
+    out = {}
+    for key, value in facts.items():
+        if isinstance(value, bool):
+            out[key] = "true" if value else "false"
+        elif isinstance(value, list):
+            out[key] = ", ".join(value)
+        else:
+            out[key] = str(value)
+    return out
+
+
+def csrf_of(html: str) -> str:
+    match = re.search(r'name="csrf" value="([0-9a-f]{32})"', html)
+    assert match, "no CSRF field on the page"
+    return match.group(1)
+
+
+class Site:
+    """The app, its database and one token per (role, org)."""
+
+    def __init__(self, tmp_path):
+        settings = Settings.from_env(database_url=f"sqlite:///{tmp_path}/web.db")
+        self.db = Database.open(settings.database_url, settings)
+        self.app = create_app(settings, self.db)
+        self.tokens: dict[tuple[str, str], str] = {}
+
+    def token(self, role: str, org: str) -> str:
+        if (role, org) not in self.tokens:
+            with self.db.session() as session:
+                self.tokens[(role, org)] = service.create_token(session, role, org).secret
+        return self.tokens[(role, org)]
+
+    def client(self, role: str, org: str = "clinic-a") -> TestClient:
+        client = TestClient(self.app)
+        response = client.post("/web/signin", data={"token": self.token(role, org), "next": "/web/requests"})
+        assert response.status_code == 200
+        client.csrf = csrf_of(response.text)  # type: ignore[attr-defined]
+        return client
+
+    def submit(self, facts: dict, org: str = "clinic-a", urgency: str = "standard", patient=None):
+        with self.db.session() as session:
+            who = service.authenticate(session, self.token("submitter", org))
+            return service.submit_request(session, who, "besponsa", facts, urgency, patient=patient)
+
+
+@pytest.fixture
+def site(tmp_path):
+    s = Site(tmp_path)
+    yield s
+    s.db.dispose()

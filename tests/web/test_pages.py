@@ -1,0 +1,205 @@
+"""The pages over the service layer: sign-in, role rules, the form, the case, decisions, conflicts, letters."""
+
+from __future__ import annotations
+
+import logging
+
+from fastapi.testclient import TestClient
+
+from .conftest import example_facts, form_values
+from .pdftext import pdf_text
+
+PENDED = "pended-comorbidities-unknown"
+
+
+def test_pages_need_sign_in_and_a_valid_token(site):
+    client = TestClient(site.app)
+    response = client.get("/web/requests?status=pended", follow_redirects=False)
+    assert response.status_code == 303
+    assert response.headers["location"] == "/web/signin?next=%2Fweb%2Frequests%3Fstatus%3Dpended"
+    bad = client.post("/web/signin", data={"token": "pa_not-a-token", "next": "/web/requests"})
+    assert bad.status_code == 401 and "not valid" in bad.text
+    # An address outside the pages is never a redirect target after sign-in.
+    good = client.post("/web/signin", data={"token": site.token("reviewer", "plan"), "next": "https://evil.example/"},
+                       follow_redirects=False)
+    assert good.headers["location"] == "/web/requests"
+    cookie = good.headers["set-cookie"].lower()
+    assert "httponly" in cookie and "samesite=lax" in cookie
+
+
+def test_sign_out_ends_the_session(site):
+    client = site.client("reviewer", "plan")
+    client.post("/web/signout", data={"csrf": client.csrf})
+    assert client.get("/web/requests", follow_redirects=False).status_code == 303
+
+
+def test_submitter_sees_only_their_organisation(site):
+    mine = site.submit(example_facts(PENDED), org="clinic-a")
+    theirs = site.submit(example_facts(PENDED), org="clinic-b")
+    client = site.client("submitter", "clinic-a")
+    queue = client.get("/web/requests").text
+    assert mine.id in queue and theirs.id not in queue
+    assert "Submitter organisation" not in queue  # no filter on other organisations
+    assert client.get(f"/web/requests/{theirs.id}").status_code == 404
+    assert client.get(f"/web/requests/{theirs.id}/letter.pdf").status_code == 404
+    reviewer = site.client("reviewer", "plan").get("/web/requests").text
+    assert mine.id in reviewer and theirs.id in reviewer
+
+
+def test_queue_filters_and_pages(site):
+    for _ in range(3):
+        site.submit(example_facts(PENDED))
+    approved = site.submit(example_facts("approved-adult-relapsed"))
+    client = site.client("reviewer", "plan")
+    page = client.get("/web/requests?status=approved").text
+    assert approved.id in page and "1 request," in page
+    page = client.get("/web/requests?status=pended&size=25").text
+    assert "3 requests, showing 1–3" in page and approved.id not in page
+    # A partial for HTMX is the same results section.
+    partial = client.get("/web/requests?status=pended", headers={"HX-Request": "true"})
+    assert partial.status_code == 200 and 'id="results"' in partial.text
+    assert "overdue" not in client.get("/web/requests?due=overdue").text.split('id="results"')[1].split("</h2>")[0]
+
+
+def test_queue_marks_overdue_requests(site):
+    import datetime as dt
+
+    from priorauth.store.models import CoverageRequest
+
+    late = site.submit(example_facts(PENDED))
+    with site.db.session() as session:
+        row = session.get(CoverageRequest, late.id)
+        row.due_at = dt.datetime.now(dt.UTC) - dt.timedelta(hours=3)
+        session.commit()
+    page = site.client("reviewer", "plan").get("/web/requests?due=overdue").text
+    assert late.id in page and "⚠ overdue by 3 h" in page
+
+
+def test_only_submitters_create_requests_and_only_reviewers_decide(site):
+    stored = site.submit(example_facts(PENDED), patient={"name": "Ada Lovelace"})
+    site.submit({**example_facts(PENDED), "substantial_comorbidities": True})
+    reviewer = site.client("reviewer", "plan")
+    assert reviewer.get("/web/requests/new").status_code == 403
+    admin = site.client("admin", "plan")
+    case = admin.get(f"/web/requests/{stored.id}").text
+    assert "Audit timeline" in case and "Ada Lovelace" in case
+    assert 'value="deny"' not in case  # admins manage, reviewers decide
+    submitter = site.client("submitter")
+    case = submitter.get(f"/web/requests/{stored.id}").text
+    assert "Audit timeline" not in case and 'value="deny"' not in case
+    assert "Information needed" in case
+
+
+def test_new_request_form_preview_and_submit(site):
+    client = site.client("submitter")
+    page = client.get("/web/requests/new")
+    assert page.status_code == 200
+    assert '<label for="birth_date">' in page.text and "protected health information" in page.text
+    assert 'id="member_state"' not in page.text  # cannot matter until the line of business is Medicare
+    values = {**form_values(example_facts(PENDED)), "policy": "besponsa", "urgency": "expedited",
+              "csrf": client.csrf}
+    preview = client.post("/web/requests/preview", data=values)
+    assert preview.status_code == 200
+    assert "Pended: information needed" in preview.text
+    assert "Does the patient have substantial comorbidities?" in preview.text
+    medicare = client.post("/web/requests/preview", data={**values, "line_of_business": "medicare"})
+    assert 'id="member_state"' in medicare.text and 'id="cd22_positive-true"' in medicare.text  # answered stays
+    # Without the page's CSRF token nothing is accepted.
+    assert client.post("/web/requests/preview", data={**values, "csrf": "0" * 32}).status_code == 403
+    created = client.post("/web/requests", data={**values, "action": "submit", "patient_name": "Ada Lovelace"},
+                          follow_redirects=False)
+    assert created.status_code == 303
+    case = client.get(created.headers["location"]).text
+    assert "The request was submitted." in case and "Expedited" in case
+    assert "Pended: information needed" in case and "Ada Lovelace" in case
+
+
+def test_bad_answers_are_shown_and_nothing_is_stored(site):
+    client = site.client("submitter")
+    values = {**form_values(example_facts(PENDED)), "birth_date": "1966-02-30", "policy": "besponsa",
+              "csrf": client.csrf, "action": "submit"}
+    response = client.post("/web/requests", data=values)
+    assert response.status_code == 422
+    assert 'aria-invalid="true"' in response.text and "not a valid calendar date" in response.text
+    assert "0 requests" in client.get("/web/requests").text
+
+
+def test_story_pended_information_denial_with_note_and_letter(site):
+    stored = site.submit(example_facts(PENDED))
+    submitter = site.client("submitter")
+    added = submitter.post(f"/web/requests/{stored.id}/information", data={
+        "csrf": submitter.csrf, "expected_version": "1", "substantial_comorbidities": "true"}, follow_redirects=False)
+    assert added.status_code == 303
+    case = submitter.get(added.headers["location"]).text
+    assert "Awaiting clinical review" in case and "Engine recommendation" not in case
+    reviewer = site.client("reviewer", "plan")
+    case = reviewer.get(f"/web/requests/{stored.id}").text
+    assert "Engine recommendation" in case and "The patient has no substantial comorbidities." in case
+    assert "Information added by submitter" in case
+    no_note = reviewer.post(f"/web/requests/{stored.id}/review", data={
+        "csrf": reviewer.csrf, "expected_version": "2", "action": "deny", "note": " "})
+    assert no_note.status_code == 422 and "A denial needs a note" in no_note.text
+    denied = reviewer.post(f"/web/requests/{stored.id}/review", data={
+        "csrf": reviewer.csrf, "expected_version": "2", "action": "deny",
+        "note": "Substantial comorbidities documented."}, follow_redirects=False)
+    assert denied.status_code == 303
+    letter = submitter.get(f"/web/requests/{stored.id}/letter").text
+    assert "Decision: <span class=\"outcome\">Denied</span>" in letter
+    assert "The patient has no substantial comorbidities. <em>(Policy Section III.)</em>" in letter
+    assert "Substantial comorbidities documented." in letter
+    pdf = submitter.get(f"/web/requests/{stored.id}/letter.pdf")
+    assert pdf.headers["content-type"] == "application/pdf"
+    assert "The patient has no substantial comorbidities." in pdf_text(pdf.content)
+
+
+def test_second_reviewer_gets_a_clear_conflict(site):
+    stored = site.submit({**example_facts(PENDED), "substantial_comorbidities": True})
+    first, second = site.client("reviewer", "plan"), site.client("reviewer", "plan-2")
+    second_page = second.get(f"/web/requests/{stored.id}").text
+    assert 'name="expected_version" value="1"' in second_page
+    first.post(f"/web/requests/{stored.id}/review", data={
+        "csrf": first.csrf, "expected_version": "1", "action": "deny", "note": "Not met."})
+    late = second.post(f"/web/requests/{stored.id}/review", data={
+        "csrf": second.csrf, "expected_version": "1", "action": "approve", "note": "Looks fine."})
+    assert late.status_code == 409
+    assert "Another reviewer acted on this request" in late.text
+    assert "Not met." in late.text and 'value="deny"' not in late.text  # the decision that stands, no buttons
+
+
+def test_approve_with_modification_changes_the_letter(site):
+    stored = site.submit({**example_facts(PENDED), "substantial_comorbidities": True})
+    reviewer = site.client("reviewer", "plan")
+    done = reviewer.post(f"/web/requests/{stored.id}/review", data={
+        "csrf": reviewer.csrf, "expected_version": "1", "action": "approve_with_modification",
+        "note": "Approved for 3 cycles.", "mod_max_cycles": "3"}, follow_redirects=False)
+    assert done.status_code == 303
+    letter = reviewer.get(f"/web/requests/{stored.id}/letter").text
+    assert "Approved with modification" in letter and "Up to 3 treatment cycles in all" in letter
+    assert "The reviewer changed the cycle limit of the authorization." in letter
+
+
+def test_case_page_shows_the_criteria_tree_with_sections(site):
+    stored = site.submit({**example_facts(PENDED), "substantial_comorbidities": True})
+    case = site.client("reviewer", "plan").get(f"/web/requests/{stored.id}").text
+    assert '<span class="mark not_met">✘ not met</span>' in case
+    assert '<span class="mark met">✔ met</span>' in case
+    assert "The patient is younger than 65.</span><span class=\"cite\">§III</span>" in case
+    assert "Appendix 1" in case
+
+
+def test_no_phi_in_logs(site, caplog):
+    caplog.set_level(logging.DEBUG)
+    client = site.client("submitter")
+    values = {**form_values(example_facts(PENDED)), "birth_date": "1931-07-04", "policy": "besponsa",
+              "csrf": client.csrf, "action": "submit", "patient_name": "Zebulon Quixote"}
+    created = client.post("/web/requests", data=values, follow_redirects=False)
+    client.get(created.headers["location"])
+    logged = "\n".join(r.getMessage() for r in caplog.records)
+    assert "Zebulon" not in logged and "1931-07-04" not in logged
+
+
+def test_static_files_are_served(site):
+    client = site.client("reviewer", "plan")
+    js = client.get("/web/static/htmx.min.js")
+    assert js.status_code == 200 and "htmx" in js.text[:2000]
+    assert client.get("/web/static/../routes.py").status_code == 404
