@@ -1,0 +1,144 @@
+"""Documentation Templates and Rules (Da Vinci DTR): `Questionnaire/$questionnaire-package`.
+
+The package for a policy is its Questionnaire and a QuestionnaireResponse pre-filled
+from what is known: the CRD context (by coverage-assertion-id), the orders, and any
+Patient, Condition and Observation resources the caller adds as parameters.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from typing import Any
+
+from priorauth.errors import RequestError
+from priorauth.facts import validate_facts
+from priorauth.fhir import systems
+from priorauth.fhir.crd import ASSERTIONS
+from priorauth.fhir.orders import policy_for_order
+from priorauth.fhir.prefill import questionnaire_response, read_record
+from priorauth.fhir.questionnaire import build_questionnaire
+from priorauth.fhir.resources import Issue, invalid, operation_outcome, parse
+from priorauth.policy import bundled_policy_ids, load_policy
+from priorauth.policy.schema import Policy
+
+ORDER_TYPES = ("MedicationRequest",)
+# Beyond the DTR parameters, the EHR may send its record for pre-population.
+RECORD_PARAMETERS = {"patient": "Patient", "condition": "Condition", "observation": "Observation"}
+
+
+def _prefill_facts(policy: Policy, raw: dict[str, Any], today: dt.date) -> dict[str, Any]:
+    """Facts fit to pre-fill: each known value that validates, plus today and the defaults."""
+    kept: dict[str, Any] = {}
+    for fact, value in raw.items():
+        try:
+            kept[fact] = validate_facts(policy, {fact: value})[fact]
+        except RequestError:
+            continue
+    kept.setdefault("request_date", today)
+    for q in policy.questions:
+        if q.default is not None:
+            kept.setdefault(q.id, q.default)
+    return kept
+
+
+def questionnaire_package(parameters: Any, today: dt.date | None = None) -> dict[str, Any]:
+    """The $questionnaire-package output Parameters for the input Parameters (FHIR JSON)."""
+    parse(parameters, "Parameters")
+    today = today or dt.date.today()
+    coverage: dict[str, Any] | None = None
+    orders: list[dict[str, Any]] = []
+    wanted: list[tuple[str, str]] = []
+    context_id: str | None = None
+    record: dict[str, list[dict[str, Any]]] = {name: [] for name in RECORD_PARAMETERS}
+    for i, p in enumerate(parameters.get("parameter") or []):
+        name, resource = p.get("name"), p.get("resource")
+        where = f"Parameters.parameter[{i}]"
+        if name == "coverage":
+            if not resource or resource.get("resourceType") != "Coverage":
+                raise invalid(f"{where}.resource", "expected a Coverage")
+            coverage = resource
+        elif name == "order":
+            if resource and resource.get("resourceType") in ORDER_TYPES:
+                orders.append(resource)
+        elif name == "questionnaire":
+            if not p.get("valueCanonical"):
+                raise invalid(f"{where}.valueCanonical", "expected the canonical URL of a Questionnaire")
+            wanted.append((p["valueCanonical"], f"{where}.valueCanonical"))
+        elif name == "context":
+            context_id = p.get("valueString")
+        elif name in RECORD_PARAMETERS:
+            if not resource or resource.get("resourceType") != RECORD_PARAMETERS[name]:
+                raise invalid(f"{where}.resource", f"expected a {RECORD_PARAMETERS[name]}")
+            record[name].append(resource)
+    if coverage is None:
+        raise invalid("Parameters.parameter", "a `coverage` parameter (the member's Coverage) is required", "required")
+    if not (orders or wanted or context_id):
+        raise invalid(
+            "Parameters.parameter", "at least one of `order`, `questionnaire` or `context` is required", "required"
+        )
+
+    warnings: list[Issue] = []
+    policies: list[Policy] = []
+    context = ASSERTIONS.get(context_id) if context_id else None
+    if context_id and context is None:
+        warnings.append(
+            Issue(
+                "Parameters.parameter.where(name='context')",
+                "unknown or expired coverage-assertion-id; pre-filled from the parameters only",
+                "not-found",
+                "warning",
+            )
+        )
+    if context is not None:
+        policies.append(load_policy(context.policy_id))
+    for order in orders:
+        policy = policy_for_order(order, {})
+        if policy is not None and policy not in policies:
+            policies.append(policy)
+    for url, where in wanted:
+        base = url.split("|")[0]
+        match = next((pid for pid in bundled_policy_ids() if systems.questionnaire_url(pid) == base), None)
+        if match is None:
+            warnings.append(Issue(where, "no such Questionnaire here", "not-found", "warning"))
+        elif load_policy(match) not in policies:
+            policies.append(load_policy(match))
+
+    subject = (coverage.get("beneficiary") or {}).get("reference")
+    out: list[dict[str, Any]] = []
+    for policy in policies:
+        raw: dict[str, Any] = {}
+        measurements: dict[str, float] = {}
+        if context is not None and context.policy_id == policy.id:
+            raw.update(context.record.facts)
+            measurements.update(context.record.measurements)
+            subject = subject or context.subject
+        patient = record["patient"][0] if record["patient"] else None
+        order = next((o for o in orders if policy_for_order(o, {}) is policy), None)
+        found = read_record(policy, patient, record["condition"], record["observation"], coverage, order)
+        raw.update(found.facts)
+        measurements.update(found.measurements)
+        facts = _prefill_facts(policy, raw, today)
+        response = questionnaire_response(policy, facts, measurements, subject, uuid.uuid4().hex)
+        out.append({"name": "packagebundle", "resource": _package_bundle(policy, response)})
+    if not policies:
+        warnings.append(
+            Issue("Parameters.parameter", "no questionnaire applies to these orders", "not-found", "information")
+        )
+    if warnings:
+        out.append({"name": "outcome", "resource": operation_outcome(warnings)})
+    return {"resourceType": "Parameters", "parameter": out}
+
+
+def _package_bundle(policy: Policy, response: dict[str, Any]) -> dict[str, Any]:
+    questionnaire = build_questionnaire(policy.id)
+    return {
+        "resourceType": "Bundle",
+        "id": uuid.uuid4().hex,
+        "type": "collection",
+        "timestamp": dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat(),
+        "entry": [
+            {"fullUrl": f"{systems.questionnaire_url(policy.id)}", "resource": questionnaire},
+            {"fullUrl": f"urn:uuid:{response['id']}", "resource": response},
+        ],
+    }

@@ -1,0 +1,353 @@
+"""The DTR Questionnaire generated from a policy's fact vocabulary, and a completed
+QuestionnaireResponse read back into contract facts.
+
+One item per question: linkId = fact id, type and answer options from the policy
+file, enableWhen from `priorauth.fhir.relevance`. Where the relevance of a question
+is not a flat AND or a flat OR of answers, enableWhen shows it in a superset of the
+cases and the exact rule is given as an SDC enableWhenExpression (FHIRPath).
+"""
+
+from __future__ import annotations
+
+import copy
+import datetime as dt
+from dataclasses import dataclass, field
+from functools import cache
+from typing import Any
+
+from priorauth.codes import US_STATES_AND_TERRITORIES
+from priorauth.errors import RequestError
+from priorauth.facts import validate_facts
+from priorauth.fhir import systems
+from priorauth.fhir.relevance import Condition, Relevance, relevance
+from priorauth.fhir.resources import FhirInputError, Issue, invalid, parse
+from priorauth.policy import load_policy
+from priorauth.policy.schema import Policy, Question, walk
+
+DTR_STD_QUESTIONNAIRE = f"{systems.DTR}/StructureDefinition/dtr-std-questionnaire"
+
+# Measurements for dose planning (Section V doses per m2): asked with the facts, not facts.
+MEASUREMENTS = {
+    "body_height": ("Body height", "8302-2", "cm"),
+    "body_weight": ("Body weight", "29463-7", "kg"),
+}
+MEASUREMENT_GROUP = "dosing_measurements"
+
+_ITEM_TYPE = {
+    "boolean": "boolean",
+    "choice": "choice",
+    "date": "date",
+    "string": "string",
+    "integer": "integer",
+    "code_list": "open-choice",
+    "state": "choice",
+}
+
+
+def policy_version(policy: Policy) -> str:
+    return max(v.effective for v in policy.versions).isoformat()
+
+
+def canonical(policy: Policy) -> str:
+    return f"{systems.questionnaire_url(policy.id)}|{policy_version(policy)}"
+
+
+def _display(value: str) -> str:
+    return value.replace("_", " ")
+
+
+def _code_list_for(policy: Policy, fact: str) -> dict[str, str]:
+    """Codes a `codes_in` criterion checks this fact against (the answer suggestions)."""
+    for _, node in walk(policy.criteria):
+        if node.codes_in and fact in node.codes_in:
+            return policy.code_lists[node.codes_in[fact]].codes
+    return {}
+
+
+def answer_value(policy: Policy, q: Question, value: Any) -> dict[str, Any]:
+    """A fact value as a FHIR answer (value[x]) of the question's item."""
+    if q.type == "boolean":
+        return {"valueBoolean": value}
+    if q.type == "choice":
+        return {
+            "valueCoding": {"system": systems.answer_system(policy.id, q.id), "code": value, "display": _display(value)}
+        }
+    if q.type == "state":
+        return {"valueCoding": {"system": systems.USPS_STATE, "code": value}}
+    if q.type == "date":
+        return {"valueDate": value.isoformat() if isinstance(value, dt.date) else value}
+    if q.type == "integer":
+        return {"valueInteger": value}
+    if q.type == "code_list":
+        return {"valueCoding": {"system": systems.ICD10CM, "code": value}}
+    return {"valueString": value}
+
+
+def _enable_when_atom(policy: Policy, c: Condition, value: Any) -> dict[str, Any]:
+    q = policy.question(c.fact)
+    answer = answer_value(policy, q, value)
+    ((key, val),) = answer.items()
+    key = "answer" + key.removeprefix("value")
+    if isinstance(val, dict):
+        val = {k: v for k, v in val.items() if k != "display"}
+    return {"question": c.fact, "operator": "!=" if c.negated else "=", key: val}
+
+
+def _atoms(c: Condition) -> tuple[bool, list[Any]]:
+    """(joined by AND?, values): `x != a and x != b`, or `x = a or x = b`."""
+    return c.negated, list(c.values)
+
+
+def _fhirpath(policy: Policy, rel: Relevance) -> str:
+    def cond(c: Condition) -> str:
+        q = policy.question(c.fact)
+        path = f"%resource.repeat(item).where(linkId='{c.fact}').answer.value"
+        if q.type in ("choice", "state"):
+            path += ".code"
+        parts = []
+        for v in c.values:
+            literal = ("true" if v else "false") if isinstance(v, bool) else f"'{v}'"
+            parts.append(f"{path} {'!=' if c.negated else '='} {literal}")
+        return "(" + (" and " if c.negated else " or ").join(parts) + ")"
+
+    assert rel is not None
+    return " or ".join("(" + " and ".join(cond(c) for c in conj) + ")" for conj in rel)
+
+
+def enable_when(policy: Policy, rel: Relevance) -> dict[str, Any]:
+    """enableWhen, enableBehavior and, where they over-approximate, the exact expression."""
+    if rel is None:
+        return {}
+    # Expand to a disjunction of conjunctions of single comparisons.
+    disjuncts: list[list[tuple[Condition, Any]]] = [[]]
+    for_each = []
+    for conj in rel:
+        expanded: list[list[tuple[Condition, Any]]] = [[]]
+        for c in conj:
+            joined_by_and, values = _atoms(c)
+            if joined_by_and:
+                expanded = [e + [(c, v) for v in values] for e in expanded]
+            else:
+                expanded = [e + [(c, v)] for e in expanded for v in values]
+        for_each.extend(expanded)
+    disjuncts = for_each
+    out: dict[str, Any] = {}
+    if len(disjuncts) == 1:
+        atoms = disjuncts[0]
+        behavior = "all"
+        exact = True
+    elif all(len(d) == 1 for d in disjuncts):
+        atoms = [d[0] for d in disjuncts]
+        behavior = "any"
+        exact = True
+    else:
+        # Show it when the most specific condition of any branch holds: a superset.
+        atoms = []
+        for d in disjuncts:
+            if d[-1] not in atoms:
+                atoms.append(d[-1])
+        behavior = "any"
+        exact = False
+    out["enableWhen"] = [_enable_when_atom(policy, c, v) for c, v in atoms]
+    if len(atoms) > 1:
+        out["enableBehavior"] = behavior
+    if not exact:
+        out["extension"] = [
+            {
+                "url": systems.SDC_ENABLE_WHEN_EXPRESSION,
+                "valueExpression": {"language": "text/fhirpath", "expression": _fhirpath(policy, rel)},
+            }
+        ]
+    return out
+
+
+def _item(policy: Policy, q: Question, rel: Relevance) -> dict[str, Any]:
+    item: dict[str, Any] = {"linkId": q.id, "text": q.text, "type": _ITEM_TYPE[q.type]}
+    if q.type == "choice":
+        item["answerOption"] = [
+            {
+                "valueCoding": answer_value(policy, q, v)["valueCoding"],
+                **({"initialSelected": True} if v == q.default else {}),
+            }
+            for v in q.values or []
+        ]
+    elif q.type == "state":
+        item["answerOption"] = [
+            {"valueCoding": {"system": systems.USPS_STATE, "code": s}} for s in sorted(US_STATES_AND_TERRITORIES)
+        ]
+    elif q.type == "code_list":
+        item["repeats"] = True
+        item["answerOption"] = [
+            {"valueCoding": {"system": systems.ICD10CM, "code": code, "display": display}}
+            for code, display in _code_list_for(policy, q.id).items()
+        ]
+    elif q.type == "integer" and q.minimum is not None:
+        item["extension"] = [{"url": systems.MIN_VALUE, "valueInteger": q.minimum}]
+    conditional = enable_when(policy, rel)
+    if "extension" in conditional:
+        item["extension"] = item.get("extension", []) + conditional.pop("extension")
+    item.update(conditional)
+    return item
+
+
+def _measurement_group() -> dict[str, Any]:
+    items = []
+    for link_id, (text, loinc, unit) in MEASUREMENTS.items():
+        items.append(
+            {
+                "linkId": link_id,
+                "text": f"{text} ({unit})",
+                "type": "decimal",
+                "code": [{"system": systems.LOINC, "code": loinc, "display": text}],
+                "extension": [
+                    {"url": systems.QUESTIONNAIRE_UNIT, "valueCoding": {"system": systems.UCUM, "code": unit}}
+                ],
+            }
+        )
+    return {
+        "linkId": MEASUREMENT_GROUP,
+        "text": "Measurements for dose planning (doses are per m2 of body surface area)",
+        "type": "group",
+        "item": items,
+    }
+
+
+@cache
+def _questionnaire(policy_id: str) -> dict[str, Any]:
+    policy = load_policy(policy_id)
+    rel = relevance(policy_id)
+    version = policy_version(policy)
+    items = [_item(policy, q, rel[q.id]) for q in policy.questions]
+    items.append(_measurement_group())
+    return {
+        "resourceType": "Questionnaire",
+        "id": policy.id,
+        "meta": {"profile": [DTR_STD_QUESTIONNAIRE]},
+        "url": systems.questionnaire_url(policy.id),
+        "version": version,
+        "name": "".join(p.capitalize() for p in policy.id.split("_")) + "PriorAuthorization",
+        "title": f"{policy.title}: prior authorization questions",
+        "status": "active",
+        "subjectType": ["Patient"],
+        "date": version,
+        "publisher": "priorauth",
+        "description": (
+            f"The questions of policy {policy.metadata.document_number} (approved "
+            f"{policy.metadata.date_approved.isoformat()}); each answer is a fact of the request contract."
+        ),
+        "item": items,
+    }
+
+
+def build_questionnaire(policy_id: str) -> dict[str, Any]:
+    """The policy's Questionnaire as FHIR JSON (a fresh copy)."""
+    return copy.deepcopy(_questionnaire(policy_id))
+
+
+# --- QuestionnaireResponse -> facts ------------------------------------------------
+
+
+def _walk_items(items: list[dict[str, Any]], path: str):
+    for i, item in enumerate(items or []):
+        here = f"{path}.item[{i}]"
+        yield here, item
+        yield from _walk_items(item.get("item") or [], here)
+        for j, answer in enumerate(item.get("answer") or []):
+            yield from _walk_items(answer.get("item") or [], f"{here}.answer[{j}]")
+
+
+def _answer_to_value(policy: Policy, q: Question, answer: dict[str, Any], where: str) -> Any:
+    if q.type == "boolean":
+        if "valueBoolean" in answer:
+            return answer["valueBoolean"]
+    elif q.type in ("choice", "state", "code_list"):
+        if "valueCoding" in answer:
+            coding = answer["valueCoding"]
+            expected = {
+                "choice": systems.answer_system(policy.id, q.id),
+                "state": systems.USPS_STATE,
+                "code_list": systems.ICD10CM,
+            }[q.type]
+            if coding.get("system") not in (None, expected):
+                raise invalid(f"{where}.valueCoding.system", f"expected {expected}")
+            if "code" in coding:
+                return coding["code"]
+        if "valueString" in answer:
+            return answer["valueString"]
+    elif q.type == "date":
+        if "valueDate" in answer:
+            return answer["valueDate"]
+    elif q.type == "integer":
+        if "valueInteger" in answer:
+            return answer["valueInteger"]
+    elif "valueString" in answer:
+        return answer["valueString"]
+    expected_type = {"boolean": "valueBoolean", "date": "valueDate", "integer": "valueInteger"}.get(
+        q.type, "valueCoding or valueString" if q.type != "string" else "valueString"
+    )
+    raise invalid(where, f"expected an answer of type {expected_type} for question {q.id}")
+
+
+@dataclass
+class Answers:
+    """What a QuestionnaireResponse says: raw facts, measurements, and where each fact was answered."""
+
+    facts: dict[str, Any] = field(default_factory=dict)
+    measurements: dict[str, float] = field(default_factory=dict)
+    where: dict[str, str] = field(default_factory=dict)
+
+
+def response_answers(policy: Policy, response: dict[str, Any], root: str = "QuestionnaireResponse") -> Answers:
+    """The answers of a QuestionnaireResponse that already parsed as FHIR."""
+    wanted = systems.questionnaire_url(policy.id)
+    given = response.get("questionnaire")
+    if given is not None and given.split("|")[0] != wanted:
+        raise invalid(f"{root}.questionnaire", f"expected {wanted} (the questionnaire of policy {policy.id})")
+    declared = {q.id: q for q in policy.questions}
+    raw: dict[str, Any] = {}
+    measurements: dict[str, float] = {}
+    where_of: dict[str, str] = {}
+    for where, item in _walk_items(response.get("item") or [], root):
+        link_id = item.get("linkId")
+        answers = item.get("answer") or []
+        if link_id == MEASUREMENT_GROUP:
+            continue
+        if link_id in MEASUREMENTS:
+            if answers and "valueDecimal" in answers[0]:
+                measurements[link_id] = float(answers[0]["valueDecimal"])
+            continue
+        q = declared.get(link_id)
+        if q is None:
+            raise invalid(f"{where}.linkId", f"not a question of the {policy.id} questionnaire")
+        if link_id in raw:
+            raise invalid(f"{where}.linkId", "question answered twice")
+        if not answers:
+            continue
+        where_of[link_id] = where
+        values = [_answer_to_value(policy, q, a, f"{where}.answer[{k}]") for k, a in enumerate(answers)]
+        if q.type == "code_list":
+            raw[link_id] = values
+        elif len(values) > 1:
+            raise invalid(f"{where}.answer", f"question {q.id} takes one answer")
+        else:
+            raw[link_id] = values[0]
+    return Answers(raw, measurements, where_of)
+
+
+def facts_from_response(policy: Policy, response: Any) -> dict[str, Any]:
+    """Validated contract facts from a completed QuestionnaireResponse (FHIR JSON)."""
+    parse(response, "QuestionnaireResponse")
+    answers = response_answers(policy, response)
+    return validate_answers(policy, answers.facts, answers.where)
+
+
+def validate_answers(
+    policy: Policy, raw: dict[str, Any], where_of: dict[str, str], root: str = "QuestionnaireResponse"
+) -> dict[str, Any]:
+    """validate_facts, with problems reported against the answering item."""
+    try:
+        return validate_facts(policy, raw)
+    except RequestError as exc:
+        fact = exc.field.removeprefix("facts.").split(".")[0].split("[")[0]
+        where = where_of.get(fact, f"{root}.item.where(linkId='{fact}')")
+        raise FhirInputError([Issue(f"{where}.answer", f"{fact}: {exc.problem}")]) from None

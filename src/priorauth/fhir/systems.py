@@ -1,0 +1,65 @@
+"""Code systems, extension URLs and canonical URLs the FHIR door reads and writes.
+
+Element names come from the HL7 Da Vinci guides: CRD 2.1 (coverage-information),
+DTR 2.1 ($questionnaire-package) and PAS 2.x (reviewAction, X12 306 action codes).
+"""
+
+from __future__ import annotations
+
+# Canonical base of what this engine publishes (Questionnaires, CodeSystems). A URL
+# under example.org: the resources are identified by it, never fetched from it.
+CANONICAL_BASE = "http://priorauth.example.org/fhir"
+
+RXNORM = "http://www.nlm.nih.gov/research/umls/rxnorm"
+NDC = "http://hl7.org/fhir/sid/ndc"
+ICD10CM = "http://hl7.org/fhir/sid/icd-10-cm"
+LOINC = "http://loinc.org"
+UCUM = "http://unitsofmeasure.org"
+USPS_STATE = "https://www.usps.com/"
+SOURCE_OF_PAYMENT = "https://nahdo.org/sopt"
+HCPCS_SYSTEMS = frozenset(
+    {
+        "https://bluebutton.cms.gov/resources/codesystem/hcpcs",
+        "http://www.cms.gov/Medicare/Coding/HCPCSReleaseCodeSets",
+        "urn:oid:2.16.840.1.113883.6.285",
+    }
+)
+HCPCS = "http://www.cms.gov/Medicare/Coding/HCPCSReleaseCodeSets"
+
+# CRD
+CRD = "http://hl7.org/fhir/us/davinci-crd"
+COVERAGE_INFORMATION = f"{CRD}/StructureDefinition/ext-coverage-information"
+CRD_TEMP = f"{CRD}/CodeSystem/temp"
+
+# DTR
+DTR = "http://hl7.org/fhir/us/davinci-dtr"
+SDC_ENABLE_WHEN_EXPRESSION = "http://hl7.org/fhir/uv/sdc/StructureDefinition/sdc-questionnaire-enableWhenExpression"
+MIN_VALUE = "http://hl7.org/fhir/StructureDefinition/minValue"
+QUESTIONNAIRE_UNIT = "http://hl7.org/fhir/StructureDefinition/questionnaire-unit"
+
+# PAS
+PAS = "http://hl7.org/fhir/us/davinci-pas"
+REVIEW_ACTION = f"{PAS}/StructureDefinition/extension-reviewAction"
+REVIEW_ACTION_CODE = f"{PAS}/StructureDefinition/extension-reviewActionCode"
+ITEM_PRE_AUTH_PERIOD = f"{PAS}/StructureDefinition/extension-itemPreAuthPeriod"
+ITEM_AUTHORIZED_DETAIL = f"{PAS}/StructureDefinition/extension-itemAuthorizedDetail"
+PAS_TEMP = f"{PAS}/CodeSystem/PASTempCodes"
+X12_REVIEW_ACTION = "https://codesystem.x12.org/005010/306"
+ADJUDICATION = "http://terminology.hl7.org/CodeSystem/adjudication"
+PRE_AUTH_REF = f"{CANONICAL_BASE}/NamingSystem/authorization-number"
+
+X12_ACTIONS = {
+    "A1": "Certified in total",
+    "A3": "Not certified",
+    "A4": "Pended",
+    "A6": "Modified",
+}
+
+
+def questionnaire_url(policy_id: str) -> str:
+    return f"{CANONICAL_BASE}/Questionnaire/{policy_id}"
+
+
+def answer_system(policy_id: str, fact: str) -> str:
+    """The CodeSystem of a choice question's answers: the policy's own vocabulary."""
+    return f"{CANONICAL_BASE}/CodeSystem/{policy_id}-{fact.replace('_', '-')}"
