@@ -23,7 +23,7 @@ NEGATIVE_UNITS = "negative units"
 END_BEFORE_START = "end is before start"
 
 # The CSV/ISO date shape every engine accepts, checked before parsing so engines agree.
-DATE_PATTERN = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$"
+DATE_PATTERN = r"^[1-9][0-9]{3}-[0-9]{2}-[0-9]{2}$"
 UNITS_PATTERN = r"^-?[0-9]{1,15}$"
 
 OUTPUT_COLUMNS: tuple[str, ...] = ("row", "claim_id", "rolling_units", "cycle", "edits")

@@ -1,0 +1,333 @@
+"""The claims audit on PySpark, for claim histories beyond one machine.
+
+Same edit definitions (priorauth.claims.edits) and same validation rules as the
+Polars engine, written as Spark column expressions; no Python UDFs. Rolling units
+use a RANGE window; cycles are numbered per member with a SQL `aggregate` over the
+member's sorted distinct service days (days per member are few).
+Row numbers follow the file order of a single input file.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import re
+import tempfile
+from pathlib import Path
+
+import polars as pl
+from pyspark.sql import Column, DataFrame, SparkSession, Window
+from pyspark.sql import functions as F
+from pyspark.sql import types as T
+
+from priorauth.claims import vector_codes as vc
+from priorauth.claims.edits import EDITS, ClaimRules, DatedLimit
+from priorauth.claims.io import file_format
+from priorauth.claims.schema import (
+    AUTH_COLUMNS,
+    CLAIM_COLUMNS,
+    DATE_PATTERN,
+    END_BEFORE_START,
+    MISSING,
+    NEGATIVE_UNITS,
+    NOT_A_DATE,
+    NOT_WHOLE_UNITS,
+    REQUIRED_VALUES,
+    UNITS_PATTERN,
+    ClaimInputError,
+    RowError,
+    error_order,
+)
+
+_INTEGER_TYPES = (T.ByteType, T.ShortType, T.IntegerType, T.LongType)
+_FLOAT_TYPES = (T.FloatType, T.DoubleType)
+_JAVA_NDC_SHAPES = tuple((regex, re.sub(r"\$\{(\d)\}", r"$\1", repl)) for regex, repl in vc.NDC_SHAPES)
+
+
+def spark_session(master: str = "local[2]") -> SparkSession:
+    """A local or cluster session, reused if one is active."""
+    os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
+    spark = (
+        SparkSession.builder.master(master)
+        .appName("priorauth-claims")
+        .config("spark.ui.enabled", "false")
+        .config("spark.ui.showConsoleProgress", "false")
+        .config("spark.sql.shuffle.partitions", "4")
+        .config("spark.sql.session.timeZone", "UTC")
+        .getOrCreate()
+    )
+    spark.sparkContext.setLogLevel("ERROR")
+    return spark
+
+
+def _strip(col: Column) -> Column:
+    return F.btrim(col, F.lit(vc.WHITESPACE))
+
+
+def _text(df: DataFrame, name: str) -> Column:
+    col = F.col(name)
+    if not isinstance(df.schema[name].dataType, T.StringType):
+        col = col.cast("string")
+    stripped = _strip(col)
+    return F.when(stripped != "", stripped)
+
+
+def _day(df: DataFrame, name: str) -> tuple[Column, Column]:
+    dtype = df.schema[name].dataType
+    if isinstance(dtype, T.DateType | T.TimestampType | T.TimestampNTZType):
+        day = F.datediff(F.to_date(F.col(name)), F.lit("1970-01-01").cast("date"))
+        return day, F.when(F.col(name).isNull(), F.lit(MISSING))
+    text = _text(df, name)
+    parsed = F.try_to_date(text, F.lit("yyyy-MM-dd"))
+    day = F.when(text.rlike(DATE_PATTERN), F.datediff(parsed, F.lit("1970-01-01").cast("date")))
+    return day, F.when(text.isNull(), F.lit(MISSING)).when(day.isNull(), F.lit(NOT_A_DATE))
+
+
+def _units(df: DataFrame, name: str) -> tuple[Column, Column]:
+    dtype = df.schema[name].dataType
+    col = F.col(name)
+    if isinstance(dtype, _INTEGER_TYPES):
+        units = col.cast("long")
+        bad = F.when(col.isNull(), F.lit(MISSING))
+    elif isinstance(dtype, _FLOAT_TYPES):
+        whole = ~F.isnan(col) & (col == F.floor(col)) & (F.abs(col) < 1e15)
+        units = F.when(whole, col.cast("long"))
+        bad = F.when(col.isNull(), F.lit(MISSING)).when(~whole, F.lit(NOT_WHOLE_UNITS))
+    else:
+        text = _text(df, name)
+        units = F.when(text.rlike(UNITS_PATTERN), text.try_cast("long"))
+        bad = F.when(text.isNull(), F.lit(MISSING)).when(units.isNull(), F.lit(NOT_WHOLE_UNITS))
+    return units, F.when(bad.isNotNull(), bad).when(units < 0, F.lit(NEGATIVE_UNITS))
+
+
+def _with_row_numbers(df: DataFrame) -> DataFrame:
+    """1-based row numbers in file order: partition offsets plus position in the partition."""
+    df = df.withColumn("_pid", F.spark_partition_id()).withColumn("_mid", F.monotonically_increasing_id()).persist()
+    counts = dict(df.groupBy("_pid").count().collect())
+    offsets, total = [], 0
+    for pid in sorted(counts):
+        offsets += [F.lit(pid), F.lit(total)]
+        total += counts[pid]
+    offset = F.create_map(*offsets)[F.col("_pid")] if offsets else F.lit(0)
+    position = F.col("_mid") - F.shiftleft(F.col("_pid").cast("long"), 33)
+    return df.withColumn("row", (offset + position + 1).cast("long")).drop("_pid", "_mid")
+
+
+def _read(spark: SparkSession, source: str | Path | pl.DataFrame, scratch: str) -> DataFrame:
+    if isinstance(source, pl.DataFrame):
+        path = os.path.join(scratch, f"input-{id(source)}.parquet")
+        source.write_parquet(path)
+        source = path
+    kind = file_format(source)
+    if not Path(source).exists():
+        raise ClaimInputError(f"{source}: no such file")
+    reader = spark.read.option("header", True) if kind == "csv" else spark.read
+    return reader.csv(str(source)) if kind == "csv" else reader.parquet(str(source))
+
+
+def _check(df: DataFrame, columns: tuple[str, ...], what: str) -> None:
+    missing = [c for c in columns if c not in df.columns]
+    if missing:
+        raise ClaimInputError(f"{what}: missing column(s) {', '.join(missing)} (expected {', '.join(columns)})")
+
+
+def _errors(df: DataFrame, columns: tuple[str, ...], source: str) -> list[RowError]:
+    problems = [f"!{c}" for c in columns if f"!{c}" in df.columns]
+    any_bad = F.lit(False)
+    for p in problems:
+        any_bad = any_bad | F.col(f"`{p}`").isNotNull()
+    out = []
+    for record in df.filter(any_bad).select("row", *[F.col(f"`{p}`") for p in problems]).collect():
+        for p in problems:
+            if record[p] is not None:
+                out.append(RowError(record["row"], p[1:], record[p], source))
+    return out
+
+
+def validate_claims(df: DataFrame) -> tuple[DataFrame, list[RowError]]:
+    _check(df, CLAIM_COLUMNS, "claims")
+    day, day_problem = _day(df, "service_date")
+    units, units_problem = _units(df, "units")
+    texts = {name: _text(df, name) for name in ("claim_id", "member_id", "hcpcs", "ndc", "icd10", "modifier")}
+    checked = df.select(
+        "row",
+        day.alias("day"),
+        day_problem.alias("!service_date"),
+        units.alias("units"),
+        units_problem.alias("!units"),
+        *[texts[n].alias(f"t_{n}") for n in texts],
+        *[F.when(texts[n].isNull(), F.lit(MISSING)).alias(f"!{n}") for n in REQUIRED_VALUES if n in texts],
+    ).persist()
+    errors = _errors(checked, CLAIM_COLUMNS, "claims")
+    ok = F.lit(True)
+    for c in CLAIM_COLUMNS:
+        if f"!{c}" in checked.columns:
+            ok = ok & F.col(f"`!{c}`").isNull()
+    good = checked.filter(ok).select(
+        "row",
+        F.col("t_claim_id").alias("claim_id"),
+        F.col("t_member_id").alias("member"),
+        "day",
+        "units",
+        F.upper("t_hcpcs").alias("hcpcs"),
+        F.col("t_ndc").alias("ndc"),
+        F.col("t_icd10").alias("icd10"),
+        F.col("t_modifier").alias("modifier"),
+    )
+    return good, errors
+
+
+def validate_authorizations(df: DataFrame) -> tuple[DataFrame, list[RowError]]:
+    _check(df, AUTH_COLUMNS, "authorizations")
+    start, start_problem = _day(df, "start")
+    end, end_problem = _day(df, "end")
+    member = _text(df, "member_id")
+    checked = df.select(
+        "row",
+        member.alias("member"),
+        start.alias("start"),
+        end.alias("end"),
+        F.when(member.isNull(), F.lit(MISSING)).alias("!member_id"),
+        start_problem.alias("!start"),
+        F.when(end_problem.isNotNull(), end_problem)
+        .when(start_problem.isNull() & (end < start), F.lit(END_BEFORE_START))
+        .alias("!end"),
+    ).persist()
+    errors = _errors(checked, AUTH_COLUMNS, "authorizations")
+    ok = F.col("`!member_id`").isNull() & F.col("`!start`").isNull() & F.col("`!end`").isNull()
+    return checked.filter(ok).select("member", "start", "end"), errors
+
+
+def _icd10(col: Column) -> Column:
+    text = F.upper(_strip(col))
+    head, tail = F.regexp_extract(text, vc.ICD10_REGEX, 1), F.regexp_extract(text, vc.ICD10_REGEX, 2)
+    return F.when(text.rlike(vc.ICD10_REGEX), F.when(tail == "", head).otherwise(F.concat(head, F.lit("."), tail)))
+
+
+def _ndc11(col: Column) -> Column:
+    text = _strip(col)
+    out = F.lit(None).cast("string")
+    for regex, replacement in reversed(_JAVA_NDC_SHAPES):
+        out = F.when(text.rlike(regex), F.regexp_replace(text, regex, replacement)).otherwise(out)
+    return out
+
+
+def _limit_at(limit: DatedLimit, day: Column) -> Column:
+    value = F.lit(limit.values[0])
+    for effective, v in zip(limit.effective_days, limit.values, strict=True):
+        value = F.when(day >= effective, F.lit(v)).otherwise(value)
+    return value
+
+
+def _cycles(policy: DataFrame, window: int) -> DataFrame:
+    """(member, day, cycle): a day at least `window` days after the cycle's start opens the next."""
+    days = policy.select("member", F.col("day").cast("long").alias("day")).distinct()
+    per_member = days.groupBy("member").agg(F.sort_array(F.collect_list("day")).alias("days"))
+    numbered = per_member.select(
+        "member",
+        "days",
+        F.expr(
+            f"aggregate(days, named_struct('start', CAST(-4611686018427387904 AS BIGINT), 'n', 0, "
+            f"'cycles', CAST(array() AS ARRAY<INT>)), (acc, d) -> IF(d >= acc.start + {window}, "
+            f"named_struct('start', d, 'n', acc.n + 1, 'cycles', array_append(acc.cycles, acc.n + 1)), "
+            f"named_struct('start', acc.start, 'n', acc.n, 'cycles', array_append(acc.cycles, acc.n))))"
+        ).cycles.alias("cycles"),
+    )
+    pairs = numbered.select("member", F.explode(F.arrays_zip("days", "cycles")).alias("p"))
+    return pairs.select("member", F.col("p.days").cast("int").alias("day"), F.col("p.cycles").cast("long").alias("cycle"))
+
+
+def audit_spark(
+    spark: SparkSession,
+    claims: DataFrame,
+    rules: ClaimRules,
+    authorizations: DataFrame | None = None,
+) -> tuple[DataFrame, list[RowError]]:
+    """Output lines (row, claim_id, rolling_units, cycle, edits, units, member) and row errors."""
+    good, errors = validate_claims(_with_row_numbers(claims))
+    auths = None
+    if authorizations is not None:
+        auths, auth_errors = validate_authorizations(_with_row_numbers(authorizations))
+        errors += auth_errors
+    window = rules.window_days
+    policy = good.filter(F.col("hcpcs") == rules.hcpcs)
+    by_member_day = Window.partitionBy("member").orderBy("day").rangeBetween(-(window - 1), 0)
+    same_day = Window.partitionBy("member", "day")
+
+    def modifiers(code: str) -> Column:
+        parts = F.transform(F.split(F.coalesce("modifier", F.lit("")), ";"), lambda m: F.upper(_strip(m)))
+        return F.array_contains(parts, code).cast("int")
+
+    covered = F.array(*[F.lit(c) for c in sorted(rules.covered_icd10)])
+    icd_ok = F.exists(
+        F.split(F.coalesce("icd10", F.lit("")), ";"), lambda x: F.coalesce(F.array_contains(covered, _icd10(x)), F.lit(False))
+    )
+    ndc_regex = "|".join(f"(?:{vc.ndc_pattern_regex(p)})" for p in rules.ndc_patterns) or "$^"
+    lines = (
+        policy.withColumn("rolling_units", F.sum("units").over(by_member_day).cast("long"))
+        .withColumn("waste", (F.max(modifiers("JW")).over(same_day) * F.max(modifiers("JZ")).over(same_day)) > 0)
+        .join(_cycles(policy, window), ["member", "day"], "left")
+        .withColumn("icd_ok", icd_ok)
+        .withColumn("ndc_ok", F.coalesce(_ndc11(F.col("ndc")).rlike(ndc_regex), F.lit(False)))
+    )
+    conditions = {
+        "ICD10_NOT_COVERED": ~F.col("icd_ok"),
+        "NDC_MISMATCH": ~F.col("ndc_ok"),
+        "UNITS_OVER_LIMIT": F.col("rolling_units") > _limit_at(rules.max_units, F.col("day")),
+        "CYCLE_LIMIT": F.col("cycle") > _limit_at(rules.max_cycles, F.col("day")),
+        "WASTE_MODIFIER": F.col("waste"),
+    }
+    if auths is not None:
+        members = auths.select("member").distinct().withColumn("has_auth", F.lit(True))
+        l, a = lines.alias("l"), auths.alias("a")
+        inside = (
+            l.join(a, (F.col("l.member") == F.col("a.member")) & F.col("l.day").between(F.col("a.start"), F.col("a.end")))
+            .select(F.col("l.row").alias("row"))
+            .distinct()
+            .withColumn("inside", F.lit(True))
+        )
+        lines = lines.join(F.broadcast(members), "member", "left").join(inside, "row", "left")
+        conditions["NO_AUTHORIZATION"] = F.col("has_auth").isNull()
+        conditions["OUTSIDE_AUTHORIZATION"] = F.col("has_auth").isNotNull() & F.col("inside").isNull()
+    edit_list = F.filter(
+        F.array(*[F.when(conditions[e.code], F.lit(e.code)) for e in EDITS if e.code in conditions]),
+        lambda x: x.isNotNull(),
+    )
+    columns = ["row", "claim_id", "rolling_units", "cycle", "edits", "units", "member"]
+    audited = lines.withColumn("edits", edit_list).select(*columns)
+    passed = good.filter(F.col("hcpcs") != rules.hcpcs).select(
+        "row",
+        "claim_id",
+        F.lit(None).cast("long").alias("rolling_units"),
+        F.lit(None).cast("long").alias("cycle"),
+        F.array().cast("array<string>").alias("edits"),
+        "units",
+        "member",
+    )
+    return audited.unionByName(passed).orderBy("row"), sorted(errors, key=error_order)
+
+
+def audit_spark_to_polars(
+    claims: str | Path | pl.DataFrame,
+    rules: ClaimRules,
+    authorizations: str | Path | pl.DataFrame | None = None,
+    master: str = "local[2]",
+) -> tuple[pl.DataFrame, list[RowError], int]:
+    """Run the Spark engine and bring the output to the driver as a Polars frame."""
+    spark = spark_session(master)
+    with tempfile.TemporaryDirectory(prefix="priorauth-spark-") as scratch:
+        claims_df = _read(spark, claims, scratch)
+        auth_df = _read(spark, authorizations, scratch) if authorizations is not None else None
+        rows_read = claims_df.count()
+        lines, errors = audit_spark(spark, claims_df, rules, auth_df)
+        table = lines.toArrow()
+    frame = pl.from_arrow(table)
+    assert isinstance(frame, pl.DataFrame)
+    frame = frame.with_columns(
+        pl.col("row").cast(pl.Int64),
+        pl.col("rolling_units").cast(pl.Int64),
+        pl.col("cycle").cast(pl.Int64),
+        pl.col("units").cast(pl.Int64),
+        pl.col("edits").cast(pl.List(pl.String)),
+    )
+    return frame, errors, rows_read
