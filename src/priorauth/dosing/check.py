@@ -230,6 +230,9 @@ def _check_for_response(
         label = per_m2 * bsa.m2
         ceiling = label * (1 + tolerance)
         requested = _dec(dose.mg) if dose.mg is not None else dose.units * unit
+        if dose.units is not None:
+            # The label dose billed (rounded up to a whole unit) is always acceptable in units.
+            ceiling = max(ceiling, units_for_mg(label, billing) * unit)
         allowed = requested
         if requested > ceiling:
             whole_vials = (label / vial).to_integral_value(rounding=ROUND_CEILING) * vial
