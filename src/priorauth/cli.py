@@ -224,3 +224,7 @@ for _module in pkgutil.iter_modules(priorauth.commands.__path__):
 
 def main() -> None:  # pragma: no cover - console entry
     app()
+
+
+if __name__ == "__main__":
+    app()

@@ -1,0 +1,76 @@
+"""Determinations per second, in process, one core: priorauth vs zen-engine in the same run.
+
+priorauth's figure includes input validation, the three-valued evaluation, the
+missing-fact reasoning and the contract dict; zen-engine's covers its evaluation only.
+
+    .venv/bin/python benchmarks/bench_determinations.py [--seconds 3]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import zen  # noqa: E402
+from zen_besponsa import decision_graph  # noqa: E402
+
+import priorauth  # noqa: E402
+from tests.core.cases import load_cases  # noqa: E402
+
+
+def rate(fn, requests, seconds: float) -> tuple[float, int]:
+    """Calls per second of fn over the requests, cycling for about `seconds`."""
+    n = 0
+    start = time.perf_counter()
+    deadline = start + seconds
+    while True:
+        for request in requests:
+            fn(request)
+        n += len(requests)
+        now = time.perf_counter()
+        if now >= deadline:
+            return n / (now - start), n
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--seconds", type=float, default=3.0)
+    parser.add_argument("--rounds", type=int, default=3)
+    args = parser.parse_args()
+    if hasattr(os, "sched_setaffinity"):
+        os.sched_setaffinity(0, {sorted(os.sched_getaffinity(0))[0]})  # one core
+
+    requests = [c["request"] for c in load_cases() if "error" not in c["expect"]]
+    decided = [r for r in requests if priorauth.evaluate(r).decision.value != "pended"]
+    decision = zen.ZenEngine().create_decision(decision_graph())
+
+    agree = sum(
+        decision.evaluate(r["facts"])["result"]["decision"] == priorauth.evaluate(r).decision.value for r in decided
+    )
+    print(f"cases: {len(requests)} ({len(decided)} decided); zen agrees with priorauth on {agree}/{len(decided)}")
+
+    def ours(request):
+        return priorauth.evaluate(request).to_dict()
+
+    def peer(request):
+        return decision.evaluate(request["facts"])
+
+    best = {"priorauth": 0.0, "zen-engine": 0.0}
+    for _ in range(args.rounds):  # interleaved rounds: both see the same machine state
+        best["priorauth"] = max(best["priorauth"], rate(ours, requests, args.seconds)[0])
+        best["zen-engine"] = max(best["zen-engine"], rate(peer, requests, args.seconds)[0])
+    print(f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, pinned to 1 core")
+    for name, value in best.items():
+        print(f"{name:>10}: {value:>10,.0f} determinations/s (best of {args.rounds} x {args.seconds:.0f} s)")
+    print(f"     ratio: {best['priorauth'] / best['zen-engine']:.2f}x")
+
+
+if __name__ == "__main__":
+    main()
