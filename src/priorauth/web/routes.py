@@ -17,6 +17,7 @@ from urllib.parse import quote, urlsplit
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
 
 from priorauth import service
 from priorauth.api.deps import SessionDep
@@ -138,9 +139,18 @@ def signin_page(next: str | None = None) -> HTMLResponse:
     return _page("signin.html", None, "", next=_safe_next(next), problem=None)
 
 
+# POST pages read the form on the event loop, then do everything that touches the database in
+# the thread pool: a blocking call on the loop could wait for a connection held by a request
+# that needs the loop to finish (SQLite runs one pooled connection).
+
+
 @router.post(PREFIX + "/signin", name="signin_post")
 async def signin(request: Request, session: SessionDep) -> Response:
     form = await request.form()
+    return await run_in_threadpool(_signin, request, session, form)
+
+
+def _signin(request: Request, session: Session, form: Any) -> Response:
     token = str(form.get("token") or "").strip()
     target = _safe_next(str(form.get("next") or ""))
     try:
@@ -230,11 +240,15 @@ def new_request(request: Request, session: SessionDep, policy: str | None = None
 @router.post(PREFIX + "/requests/preview", name="preview_request")
 async def preview_request(request: Request, session: SessionDep) -> Response:
     """The form body (questions + decision preview) for the answers so far (HTMX)."""
+    form = await request.form()
+    return await run_in_threadpool(_preview_request, request, session, form)
+
+
+def _preview_request(request: Request, session: Session, form: Any) -> Response:
     try:
         principal, csrf = _signed_in(request, session)
     except SignInRequired:
         return _to_signin(request)
-    form = await request.form()
     if not _check_csrf(request, form, csrf):
         return Response("The page expired; reload it.", status_code=403)
     policy_id = _policy_or_default(str(form.get("policy") or ""))
@@ -245,11 +259,15 @@ async def preview_request(request: Request, session: SessionDep) -> Response:
 
 @router.post(PREFIX + "/requests", name="create_request")
 async def create_request(request: Request, session: SessionDep) -> Response:
+    form = await request.form()
+    return await run_in_threadpool(_create_request, request, session, form)
+
+
+def _create_request(request: Request, session: Session, form: Any) -> Response:
     try:
         principal, csrf = _signed_in(request, session)
     except SignInRequired:
         return _to_signin(request)
-    form = await request.form()
     if not _check_csrf(request, form, csrf):
         return _error_page(principal, csrf, 403, "Page expired", "The form expired. Go back, reload it and submit again.")
     policy_id = _policy_or_default(str(form.get("policy") or ""))
@@ -304,11 +322,15 @@ def case(request: Request, session: SessionDep, request_id: str) -> Response:
 
 @router.post(PREFIX + "/requests/{request_id}/information", name="add_information")
 async def add_information(request: Request, session: SessionDep, request_id: str) -> Response:
+    form = await request.form()
+    return await run_in_threadpool(_add_information, request, session, request_id, form)
+
+
+def _add_information(request: Request, session: Session, request_id: str, form: Any) -> Response:
     try:
         principal, csrf = _signed_in(request, session)
     except SignInRequired:
         return _to_signin(request)
-    form = await request.form()
     if not _check_csrf(request, form, csrf):
         return _error_page(principal, csrf, 403, "Page expired", "The form expired. Reload the request and try again.")
     try:
@@ -345,11 +367,15 @@ def _version(raw: Any) -> int | None:
 
 @router.post(PREFIX + "/requests/{request_id}/review", name="review")
 async def review(request: Request, session: SessionDep, request_id: str) -> Response:
+    form = await request.form()
+    return await run_in_threadpool(_review, request, session, request_id, form)
+
+
+def _review(request: Request, session: Session, request_id: str, form: Any) -> Response:
     try:
         principal, csrf = _signed_in(request, session)
     except SignInRequired:
         return _to_signin(request)
-    form = await request.form()
     if not _check_csrf(request, form, csrf):
         return _error_page(principal, csrf, 403, "Page expired", "The form expired. Reload the request and decide again.")
     action = str(form.get("action") or "")
