@@ -37,16 +37,18 @@ class RequestFacts(dict):
     dosing: Any = None
 
 
-def _icd10_code(code: str) -> str:
-    """Normalised ICD-10-CM code; ValueError when malformed or not in the code set."""
-    normal = normalize_icd10(code)
-    if not icd10_exists(normal):
-        raise ValueError(f"not a code of {icd10_code_set()}")
-    return normal
-
-
 def _icd10_list(codes: list[str]) -> list[str]:
-    return [_icd10_code(c) for c in codes]
+    """Normalised codes; ValueError naming the position of one malformed or not in ICD-10-CM."""
+    out = []
+    for i, code in enumerate(codes):
+        try:
+            normal = normalize_icd10(code)
+        except ValueError as exc:
+            raise ValueError(f"item {i}: {exc}") from None
+        if not icd10_exists(normal):
+            raise ValueError(f"item {i}: not a code of {icd10_code_set()}")
+        out.append(normal)
+    return out
 
 
 def _field_type(q: Question) -> Any:
@@ -60,8 +62,9 @@ def _field_type(q: Question) -> Any:
         return Annotated[StrictInt, Field(ge=q.minimum if q.minimum is not None else -(2**31), le=10_000)]
     if q.type == "code_list":
         return Annotated[
-            list[Annotated[StrictStr, Field(max_length=16), AfterValidator(_icd10_code)]],
+            list[Annotated[StrictStr, Field(max_length=16)]],
             Field(min_length=1, max_length=50),
+            AfterValidator(_icd10_list),
         ]
     if q.type == "state":
         return Annotated[StrictStr, AfterValidator(normalize_state)]
