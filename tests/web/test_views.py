@@ -94,3 +94,28 @@ def test_audit_timeline_in_words_with_repeated_views_counted():
     assert texts[2] == "Viewed 3 times by reviewer tok_r (plan)"
     assert texts[3] == "Information added by submitter tok_s (clinic): Does the patient have substantial comorbidities?"
     assert texts[4] == "Denied by reviewer tok_r (plan): “Not met.”"
+
+
+def test_tree_opens_on_the_branches_behind_the_decision():
+    policy = load_policy("besponsa")
+    facts = {"request_type": "initial", "request_date": "2026-03-02", "birth_date": "1966-11-02",
+             "diagnosis": "b_cell_precursor_all", "icd10_codes": ["C91.00"], "cd22_positive": True,
+             "prior_inotuzumab": False, "baseline_ecg_normal": True, "ecg_monitoring_planned": True,
+             "disease_setting": "frontline_consolidation", "regimen": "mini_hyper_cvd", "ph_status": "negative",
+             "with_rituximab": True, "substantial_comorbidities": True}
+    det = determine(policy, validate_facts(policy, facts))
+    tree = criteria_tree(det.trace, {r.criterion for r in det.reasons})
+
+    def find(node, criterion):
+        if node.criterion == criterion:
+            return node
+        for child in node.children:
+            found = find(child, criterion)
+            if found:
+                return found
+        return None
+
+    assert find(tree, "fc_rituximab").expanded  # leads to the reasons
+    assert not find(tree, "pediatric").expanded  # a branch that does not apply stays closed
+    assert not find(tree, "renewal_request").expanded
+    assert tree.expanded

@@ -148,7 +148,8 @@ def build_case(
             for f in state.fields:
                 f.error = None
         info_fields = [f for f in state.fields]
-    tree = criteria_tree(stored.trace) if (reviewer_side or stored.status == "pended") else None
+    focus = {r["criterion"] for r in det.get("reasons", [])}
+    tree = criteria_tree(stored.trace, focus) if (reviewer_side or stored.status == "pended") else None
     outcome = final_outcome(stored)
     review = None
     if stored.review_action:

@@ -39,6 +39,7 @@ class CriterionView:
     facts: dict[str, Any]
     reading: str | None
     children: tuple[CriterionView, ...]
+    expanded: bool = True
 
     @property
     def mark(self) -> str:
@@ -56,17 +57,18 @@ class CriterionView:
     def citation(self) -> str:
         return self.section if self.section.lower().startswith("appendix") else f"§{self.section}"
 
-    @property
-    def open_by_default(self) -> bool:
-        """Expanded unless the branch is settled against a request it does not apply to."""
-        return self.status != "not_met" or any(c.status == "not_met" for c in self.children)
+def criteria_tree(trace: TraceNode | dict[str, Any] | None, focus: set[str] | None = None) -> CriterionView | None:
+    """A trace (object or its stored dict) -> the view tree.
 
-
-def criteria_tree(trace: TraceNode | dict[str, Any] | None) -> CriterionView | None:
-    """A trace (object or its stored dict) -> the view tree."""
+    `focus` names the criteria behind the decision (its reasons): the branches leading to
+    them start expanded and the others collapsed, so the page opens on the why. Without
+    `focus` everything is expanded.
+    """
     if trace is None:
         return None
     node = trace.to_dict() if isinstance(trace, TraceNode) else trace
+    children = tuple(criteria_tree(c, focus) for c in node.get("children", ()))
+    expanded = focus is None or node["criterion"] in focus or any(c.expanded for c in children)  # type: ignore[union-attr]
     return CriterionView(
         criterion=node["criterion"],
         section=str(node.get("section", "")),
@@ -75,7 +77,8 @@ def criteria_tree(trace: TraceNode | dict[str, Any] | None) -> CriterionView | N
         operator=node.get("operator", ""),
         facts=dict(node.get("facts") or {}),
         reading=node.get("reading"),
-        children=tuple(criteria_tree(c) for c in node.get("children", ())),  # type: ignore[misc]
+        children=children,  # type: ignore[arg-type]
+        expanded=expanded,
     )
 
 
