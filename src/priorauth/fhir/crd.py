@@ -385,7 +385,7 @@ def answer_hook(service_id: str, body: Any, base_url: str = "", today: dt.date |
                 request.coverage,
             ),
         )
-        link = f"{base_url.rstrip('/')}/fhir/Questionnaire/{policy.id}" if base_url else canonical(policy)
+        link = f"{base_url.rstrip('/')}/v1/policies/{policy.id}"
         extension = coverage_information(policy, det, facts, coverage_ref, assertion_id, today, link)
         actions.append(
             {

@@ -140,7 +140,7 @@ def read_submission(bundle: Any) -> PasSubmission:
     record = read_record(policy, patient, (), (), coverage, None)
     facts: dict[str, Any] = dict(record.facts)
     where: dict[str, str] = {}
-    for info in enumerate(claim.get("supportingInfo") or []):
+    for info in claim.get("supportingInfo") or []:
         response = _resolve(resources, info.get("valueReference"), "QuestionnaireResponse")
         if response is None:
             continue

@@ -1,0 +1,24 @@
+"""FHIR door fixtures: the example resources in tests/fhir/examples."""
+
+from __future__ import annotations
+
+import copy
+import json
+from pathlib import Path
+
+import pytest
+
+EXAMPLES = Path(__file__).parent / "examples"
+
+
+@pytest.fixture
+def fhir_example():
+    """fhir_example(name) -> a fresh copy of tests/fhir/examples/<name>.json."""
+    cache: dict[str, dict] = {}
+
+    def load(name: str) -> dict:
+        if name not in cache:
+            cache[name] = json.loads((EXAMPLES / f"{name}.json").read_text())
+        return copy.deepcopy(cache[name])
+
+    return load

@@ -1,0 +1,203 @@
+"""PAS submit and inquire over the service layer; the full CRD -> DTR -> PAS round trip."""
+
+from __future__ import annotations
+
+import copy
+
+import pytest
+from fhir_door_helpers import coverage_information, review_action
+
+from priorauth.fhir import systems
+from priorauth.fhir.questionnaire import answer_value
+from priorauth.fhir.resources import parse
+from priorauth.policy import load_policy
+
+POLICY = load_policy("besponsa")
+# What the clinician answers in the DTR form (the rest was pre-filled).
+CLINICAL_ANSWERS = {
+    "request_type": "initial",
+    "diagnosis": "b_cell_precursor_all",
+    "cd22_positive": True,
+    "prior_inotuzumab": False,
+    "baseline_ecg_normal": True,
+    "ecg_monitoring_planned": True,
+    "disease_setting": "relapsed_refractory",
+    "regimen": "single_agent",
+}
+
+
+def fill(response: dict, answers: dict) -> dict:
+    """The pre-filled QuestionnaireResponse with the clinician's answers added."""
+    done = copy.deepcopy(response)
+    for fact, value in answers.items():
+        item = {"linkId": fact, "answer": [answer_value(POLICY, POLICY.question(fact), value)]}
+        done.setdefault("item", []).insert(0, item)
+    done["status"] = "completed"
+    return done
+
+
+def with_response(bundle: dict, response: dict) -> dict:
+    bundle["entry"][1]["resource"] = response
+    return bundle
+
+
+def requests_stored(client, headers) -> int:
+    return client.get("/v1/requests", headers=headers).json()["total"]
+
+
+def crd_then_dtr(client, headers, fhir_example) -> dict:
+    """CRD says authorization is needed and names the questionnaire; DTR returns it pre-filled."""
+    hook = fhir_example("crd-order-sign")
+    (action,) = client.post("/cds-services/priorauth-crd-order-sign", json=hook, headers=headers).json()[
+        "systemActions"
+    ]
+    info = coverage_information(action["resource"])
+    assert info["pa-needed"] == ["auth-needed"]
+    (questionnaire,) = info["questionnaire"]
+    parameters = {
+        "resourceType": "Parameters",
+        "parameter": [
+            {"name": "coverage", "resource": hook["prefetch"]["coverage"]["entry"][0]["resource"]},
+            {"name": "questionnaire", "valueCanonical": questionnaire},
+            {"name": "context", "valueString": info["coverage-assertion-id"][0]},
+        ],
+    }
+    r = client.post("/fhir/Questionnaire/$questionnaire-package", json=parameters, headers=headers)
+    assert r.status_code == 200, r.text
+    (package,) = [p for p in r.json()["parameter"] if p["name"] == "packagebundle"]
+    entries = package["resource"]["entry"]
+    assert entries[0]["resource"]["resourceType"] == "Questionnaire"
+    assert f"{entries[0]['resource']['url']}|{entries[0]['resource']['version']}" == questionnaire
+    prefilled = entries[1]["resource"]
+    known = {i["linkId"] for i in prefilled["item"]}
+    assert {"birth_date", "icd10_codes", "request_date", "line_of_business", "member_state"} <= known
+    return prefilled
+
+
+def test_round_trip_crd_dtr_pas_certified(client, auth, fhir_example):
+    headers = auth("submitter")
+    prefilled = crd_then_dtr(client, headers, fhir_example)
+    bundle = with_response(fhir_example("pas-submit-complete"), fill(prefilled, CLINICAL_ANSWERS))
+    r = client.post("/fhir/Claim/$submit", json=bundle, headers=headers)
+    assert r.status_code == 200, r.text
+    assert r.headers["content-type"].startswith("application/fhir+json")
+    parse(r.json(), "Bundle")
+    response = r.json()["entry"][0]["resource"]
+    assert review_action(r.json()) == "A1"
+    assert response["outcome"] == "complete" and response["preAuthRef"].startswith("req_")
+    assert response["preAuthPeriod"] == {"start": "2026-03-02", "end": "2026-09-01"}
+    assert "63 units of J9229 per 21 days" in response["processNote"][0]["text"]
+    stored = client.get(f"/v1/requests/{response['preAuthRef']}", headers=headers).json()
+    assert stored["status"] == "approved" and stored["facts"]["cd22_positive"] is True
+
+
+def test_round_trip_missing_fact_pended_then_information_added_then_inquire(client, auth, fhir_example):
+    headers = auth("submitter")
+    prefilled = crd_then_dtr(client, headers, fhir_example)
+    answers = {k: v for k, v in CLINICAL_ANSWERS.items() if k != "ecg_monitoring_planned"}
+    bundle = with_response(fhir_example("pas-submit-missing-fact"), fill(prefilled, answers))
+    r = client.post("/fhir/Claim/$submit", json=bundle, headers=headers)
+    assert review_action(r.json()) == "A4"
+    response = r.json()["entry"][0]["resource"]
+    assert response["outcome"] == "queued" and "preAuthPeriod" not in response
+    assert "ecg_monitoring_planned" in response["processNote"][0]["text"]
+    ref = response["preAuthRef"]
+
+    added = client.post(
+        f"/v1/requests/{ref}/information", json={"facts": {"ecg_monitoring_planned": True}}, headers=headers
+    )
+    assert added.status_code == 200 and added.json()["status"] == "approved"
+
+    r = client.post("/fhir/Claim/$inquire", json=fhir_example("pas-inquire"), headers=headers)
+    assert r.status_code == 200, r.text
+    assert review_action(r.json()) == "A1"
+    inquiry = r.json()["entry"][0]["resource"]
+    assert inquiry["preAuthRef"] == ref and inquiry["outcome"] == "complete"
+    audit = client.get(f"/v1/requests/{ref}/audit", headers=auth("reviewer")).json()
+    assert [e["action"] for e in audit["events"]][:4] == ["create", "decision", "information", "decision"]
+
+
+def test_more_units_than_allowed_are_modified(client, auth, fhir_example):
+    bundle = fhir_example("pas-submit-complete")
+    bundle["entry"][0]["resource"]["item"][0]["quantity"]["value"] = 80
+    r = client.post("/fhir/Claim/$submit", json=bundle, headers=auth("submitter"))
+    assert review_action(r.json()) == "A6"
+    item = r.json()["entry"][0]["resource"]["item"][0]
+    (authorized,) = [e for e in item["extension"] if e["url"] == systems.ITEM_AUTHORIZED_DETAIL]
+    assert authorized["extension"][0]["valueQuantity"]["value"] == 63
+
+
+def test_engine_denial_goes_to_review_and_a_reviewer_denial_is_not_certified(client, auth, fhir_example):
+    submitter, reviewer = auth("submitter"), auth("reviewer")
+    bundle = fhir_example("pas-submit-complete")
+    bundle["entry"][1]["resource"]["item"][4]["answer"] = [{"valueBoolean": False}]  # cd22_positive
+    r = client.post("/fhir/Claim/$submit", json=bundle, headers=submitter)
+    response = r.json()["entry"][0]["resource"]
+    assert review_action(r.json()) == "A4" and "CD22" in response["processNote"][0]["text"]
+    ref = response["preAuthRef"]
+    version = client.get(f"/v1/requests/{ref}", headers=reviewer).json()["version"]
+    client.post(
+        f"/v1/requests/{ref}/review",
+        headers=reviewer,
+        json={"action": "deny", "note": "CD22-negative disease.", "expected_version": version},
+    )
+    inquiry = fhir_example("pas-inquire")
+    inquiry["entry"][0]["resource"]["identifier"] = [{"system": systems.PRE_AUTH_REF, "value": ref}]
+    r = client.post("/fhir/Claim/$inquire", json=inquiry, headers=submitter)
+    assert review_action(r.json()) == "A3"
+    assert r.json()["entry"][0]["resource"]["processNote"][-1]["text"] == "Reviewer: CD22-negative disease."
+
+
+def test_resubmitting_the_same_claim_returns_the_same_authorization(client, auth, fhir_example):
+    headers = auth("submitter")
+    first = client.post("/fhir/Claim/$submit", json=fhir_example("pas-submit-complete"), headers=headers).json()
+    again = client.post("/fhir/Claim/$submit", json=fhir_example("pas-submit-complete"), headers=headers).json()
+    assert first["entry"][0]["resource"]["preAuthRef"] == again["entry"][0]["resource"]["preAuthRef"]
+    assert requests_stored(client, headers) == 1
+
+
+@pytest.mark.parametrize(
+    ("change", "expression"),
+    [
+        (
+            lambda b: b["entry"][0]["resource"]["item"][0]["quantity"].update(value="thirty-six"),
+            "Bundle.entry[0].resource.item[0].quantity.value",
+        ),
+        (lambda b: b["entry"][2]["resource"].update(birthDate="14/05/1970"), "Bundle.entry[2].resource.birthDate"),
+        (lambda b: b["entry"].insert(0, b["entry"].pop(2)), "Bundle.entry[0].resource"),
+        (
+            lambda b: b["entry"][0]["resource"]["item"][0]["productOrService"]["coding"][0].update(code="J9035"),
+            "Bundle.entry[0].resource.item[0].productOrService",
+        ),
+        (
+            lambda b: b["entry"][1]["resource"]["item"][1]["answer"][0].update(valueDate="2026-02-30"),
+            "Bundle.entry[1].resource.item[1].answer[0].valueDate",
+        ),
+        (
+            lambda b: b["entry"][0]["resource"]["diagnosis"][0]["diagnosisCodeableConcept"]["coding"][0].update(
+                code="91.02"
+            ),
+            "Bundle.entry[0].resource.diagnosis[0].diagnosisCodeableConcept.coding",
+        ),
+    ],
+)
+def test_invalid_bundles_get_an_operation_outcome_and_nothing_is_stored(client, auth, fhir_example, change, expression):
+    headers = auth("submitter")
+    bundle = fhir_example("pas-submit-complete")
+    change(bundle)
+    r = client.post("/fhir/Claim/$submit", json=bundle, headers=headers)
+    assert r.status_code == 400, r.text
+    outcome = r.json()
+    assert outcome["resourceType"] == "OperationOutcome"
+    assert outcome["issue"][0]["expression"] == [expression]
+    assert "1970" not in r.text and "thirty" not in r.text
+    assert requests_stored(client, headers) == 0
+
+
+def test_only_submitters_submit_and_only_their_organisation_inquires(client, auth, fhir_example):
+    r = client.post("/fhir/Claim/$submit", json=fhir_example("pas-submit-complete"), headers=auth("reviewer"))
+    assert r.status_code == 403 and r.json()["resourceType"] == "OperationOutcome"
+    assert client.post("/fhir/Claim/$submit", json=fhir_example("pas-submit-complete")).status_code == 401
+    client.post("/fhir/Claim/$submit", json=fhir_example("pas-submit-missing-fact"), headers=auth("submitter"))
+    other = client.post("/fhir/Claim/$inquire", json=fhir_example("pas-inquire"), headers=auth("submitter", "clinic-b"))
+    assert other.status_code == 404 and other.json()["resourceType"] == "OperationOutcome"
