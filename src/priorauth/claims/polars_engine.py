@@ -251,7 +251,7 @@ def _policy_line_edits(p: pl.DataFrame, rules: ClaimRules, auths: pl.DataFrame |
     covered_codes = pl.Series(sorted(rules.covered_icd10), dtype=pl.String)
     covered = _per_distinct(
         p["icd10"],
-        lambda v: v.str.split(";").list.eval(vc.icd10(pl.element()).is_in(covered_codes)).list.any().fill_null(False),
+        lambda v: v.str.split(";").list.eval(vc.icd10(pl.element()).is_in(covered_codes.implode())).list.any().fill_null(False),
     )
     flag("ICD10_NOT_COVERED", ~covered.gather(order))
     ndc_ok = _per_distinct(p["ndc"], lambda v: vc.ndc_matches_any(vc.ndc11(v), rules.ndc_patterns))
@@ -261,7 +261,7 @@ def _policy_line_edits(p: pl.DataFrame, rules: ClaimRules, auths: pl.DataFrame |
 
     if auths is not None:
         member = p["member"].gather(order)
-        has_auth = member.is_in(auths["member"].unique())
+        has_auth = member.is_in(auths["member"].unique().implode())
         inside = (
             pl.DataFrame({"i": positions, "member": member, "day": day})
             .filter(has_auth)
@@ -271,7 +271,7 @@ def _policy_line_edits(p: pl.DataFrame, rules: ClaimRules, auths: pl.DataFrame |
             .unique()
         )
         flag("NO_AUTHORIZATION", ~has_auth)
-        flag("OUTSIDE_AUTHORIZATION", has_auth & ~positions.is_in(inside))
+        flag("OUTSIDE_AUTHORIZATION", has_auth & ~positions.is_in(inside.implode()))
 
     def modifier_on_day(code: str) -> pl.Series:
         billed = _per_distinct(

@@ -78,7 +78,7 @@ def _day(df: DataFrame, name: str) -> tuple[Column, Column]:
         day = F.datediff(F.to_date(F.col(name)), F.lit("1970-01-01").cast("date"))
         return day, F.when(F.col(name).isNull(), F.lit(MISSING))
     text = _text(df, name)
-    parsed = F.try_to_date(text, F.lit("yyyy-MM-dd"))
+    parsed = F.try_to_date(text, "yyyy-MM-dd")
     day = F.when(text.rlike(DATE_PATTERN), F.datediff(parsed, F.lit("1970-01-01").cast("date")))
     return day, F.when(text.isNull(), F.lit(MISSING)).when(day.isNull(), F.lit(NOT_A_DATE))
 

@@ -1,0 +1,178 @@
+"""Hand-built edge cases: each edit at its boundary, on the Polars engine and the reference."""
+
+import polars as pl
+import pytest
+from conftest import frame, line
+
+from priorauth.claims import audit_claims
+from priorauth.claims.reference import audit_reference
+
+
+def audit(rows, rules, auth=None):
+    result = audit_claims(frame(rows), frame(auth) if auth else None)
+    ref_lines, ref_errors = audit_reference(frame(rows).to_dicts(), rules, frame(auth).to_dicts() if auth else None)
+    assert result.lines.to_dicts() == ref_lines
+    assert result.errors + result.auth_errors == ref_errors
+    return {r["claim_id"]: r for r in result.lines.to_dicts()}, result
+
+
+def test_units_window_counts_same_day_lines_and_ends_on_day_21(rules):
+    out, _ = audit(
+        [
+            line("a", "M1", 0, 30),
+            line("b", "M1", 20, 20),  # day 21 of the window opened on day 0: 30 + 20 + 14 = 64
+            line("c", "M1", 20, 14),  # same day, other line: counted in both
+            line("d", "M1", 21, 10),  # day 22: line a has left the window: 20 + 14 + 10 = 44
+        ],
+        rules,
+    )
+    assert [out[c]["rolling_units"] for c in "abcd"] == [30, 64, 64, 44]
+    assert "UNITS_OVER_LIMIT" in out["b"]["edits"] and "UNITS_OVER_LIMIT" in out["c"]["edits"]
+    assert out["a"]["edits"] == [] and out["d"]["edits"] == []
+
+
+def test_exactly_63_units_is_within_the_limit(rules):
+    out, _ = audit([line("a", "M1", 0, 33), line("b", "M1", 20, 30)], rules)
+    assert out["b"]["rolling_units"] == 63 and out["b"]["edits"] == []
+
+
+def test_cycle_boundaries_day_21_opens_the_next_cycle_day_20_does_not(rules):
+    # starts on days 0, 21, 42, ...: the 7th cycle opens on day 126
+    rows = [line(f"s{k}", "M1", 21 * k, 5) for k in range(7)] + [line("x", "M1", 20, 5), line("y", "M1", 127, 5)]
+    out, _ = audit(rows, rules)
+    assert [out[f"s{k}"]["cycle"] for k in range(7)] == [1, 2, 3, 4, 5, 6, 7]
+    assert out["x"]["cycle"] == 1  # day 21 of cycle 1 still belongs to it
+    assert out["y"]["cycle"] == 7
+    assert "CYCLE_LIMIT" in out["s6"]["edits"] and "CYCLE_LIMIT" in out["y"]["edits"]
+    assert "CYCLE_LIMIT" not in out["s5"]["edits"]
+
+
+def test_cycle_start_is_the_first_date_at_least_21_days_later(rules):
+    out, _ = audit([line("a", "M1", 0, 5), line("b", "M1", 15, 5), line("c", "M1", 25, 5), line("d", "M1", 40, 5)], rules)
+    # c (day 25) opens cycle 2; d (day 40) is only 15 days after c
+    assert [out[c]["cycle"] for c in "abcd"] == [1, 1, 2, 2]
+
+
+def test_members_are_kept_apart(rules):
+    out, _ = audit([line("a", "M1", 0, 40), line("b", "M2", 0, 40), line("c", " M1 ", 1, 1)], rules)
+    assert out["a"]["rolling_units"] == 40 and out["b"]["rolling_units"] == 40
+    assert out["c"]["rolling_units"] == 41  # member ids are compared without surrounding spaces
+
+
+@pytest.mark.parametrize(
+    ("ndc", "flagged"),
+    [
+        ("00008-0100-01", False),
+        ("0008-0100-01", False),  # 4-4-2 padded
+        ("00008-100-01", False),  # 5-3-2 padded
+        ("00008-0100-1", False),  # 5-4-1 padded
+        ("00008010001", False),
+        (" 00008-0100-01 ", False),
+        ("0008010001", True),  # 10 digits without hyphens: ambiguous
+        ("00069-0100-01", True),
+        ("00008-0101-01", True),
+        ("garbage", True),
+        (None, True),
+    ],
+)
+def test_ndc(rules, ndc, flagged):
+    out, _ = audit([line("a", "M1", 0, 10, ndc=ndc)], rules)
+    assert ("NDC_MISMATCH" in out["a"]["edits"]) is flagged
+
+
+@pytest.mark.parametrize(
+    ("icd10", "flagged"),
+    [
+        ("C91.00", False),
+        ("c9102", False),
+        (" C83.50 ", False),
+        ("Z51.11;C91.01", False),  # one covered code among several is enough
+        ("Z51.11; c91.0 ;C91.02", False),
+        ("C92.00;Z51.11", True),
+        ("C91.0", True),  # a category, not a listed code
+        ("not-a-code", True),
+        (None, True),
+    ],
+)
+def test_icd10(rules, icd10, flagged):
+    out, _ = audit([line("a", "M1", 0, 10, icd10=icd10)], rules)
+    assert ("ICD10_NOT_COVERED" in out["a"]["edits"]) is flagged
+
+
+def test_waste_modifier_jw_and_jz_same_member_same_day(rules):
+    out, _ = audit(
+        [
+            line("a", "M1", 0, 10, modifier="JZ"),
+            line("b", "M1", 0, 2, modifier="jw"),
+            line("c", "M1", 1, 2, modifier="JW"),  # next day: no conflict
+            line("d", "M2", 0, 2, modifier="JW"),  # other member
+            line("e", "M3", 0, 2, modifier="JW;JZ"),  # both on one line
+        ],
+        rules,
+    )
+    assert [("WASTE_MODIFIER" in out[c]["edits"]) for c in "abcde"] == [True, True, False, False, True]
+
+
+def test_other_drugs_pass_through_untouched_and_do_not_count(rules):
+    out, _ = audit([line("a", "M1", 0, 60), line("b", "M1", 1, 500, hcpcs="J9035", ndc=None, icd10=None)], rules)
+    assert out["b"] == {"row": 2, "claim_id": "b", "rolling_units": None, "cycle": None, "edits": []}
+    assert out["a"]["rolling_units"] == 60
+    out, _ = audit([line("a", "M1", 0, 10, hcpcs=" j9229 ")], rules)
+    assert out["a"]["cycle"] == 1
+
+
+def test_authorizations(rules):
+    auth = [
+        {"member_id": "M1", "start": "2025-07-01", "end": "2025-07-31"},
+        {"member_id": "M1", "start": "2025-09-01", "end": "2025-09-30"},
+    ]
+    out, _ = audit([line("a", "M1", 0, 5), line("b", "M1", 30, 5), line("c", "M1", 31, 5), line("d", "M2", 0, 5)], rules, auth)
+    assert out["a"]["edits"] == [] and out["b"]["edits"] == []  # both ends inclusive
+    assert out["c"]["edits"] == ["OUTSIDE_AUTHORIZATION"]
+    assert out["d"]["edits"] == ["NO_AUTHORIZATION"]
+
+
+def test_bad_rows_are_listed_with_row_and_column_and_good_rows_still_audited(rules):
+    rows = [
+        line("a", "M1", 0, 10),
+        line("b", None, "2025-02-30", -1),
+        line("c", "M1", "07/01/2025", "1.5"),
+        line(" ", "M1", 1, "abc"),
+        line("e", "M1", 2, "  7 "),
+    ]
+    out, result = audit(rows, rules)
+    assert set(out) == {"a", "e"} and out["e"]["rolling_units"] == 17
+    assert [str(e) for e in result.errors] == [
+        "claims row 2, column member_id: missing value",
+        "claims row 2, column service_date: not a date (expected YYYY-MM-DD)",
+        "claims row 2, column units: negative units",
+        "claims row 3, column service_date: not a date (expected YYYY-MM-DD)",
+        "claims row 3, column units: not a whole number of units",
+        "claims row 4, column claim_id: missing value",
+        "claims row 4, column units: not a whole number of units",
+    ]
+    assert result.summary.rows_read == 5 and result.summary.lines_audited == 2 and result.summary.rows_rejected == 3
+
+
+def test_bad_authorization_rows_are_listed(rules):
+    auth = [{"member_id": "M1", "start": "2025-07-31", "end": "2025-07-01"}, {"member_id": "M1", "start": "x", "end": "2025-08-01"}]
+    out, result = audit([line("a", "M1", 0, 5)], rules, auth)
+    assert [str(e) for e in result.auth_errors] == [
+        "authorizations row 1, column end: end is before start",
+        "authorizations row 2, column start: not a date (expected YYYY-MM-DD)",
+    ]
+    assert out["a"]["edits"] == ["NO_AUTHORIZATION"]
+
+
+def test_missing_columns_cannot_be_audited():
+    from priorauth.claims import ClaimInputError
+
+    with pytest.raises(ClaimInputError, match="missing column"):
+        audit_claims(pl.DataFrame({"claim_id": ["a"], "member_id": ["M1"]}))
+
+
+def test_summary_counts_edits_and_units_at_risk(rules):
+    _, result = audit([line("a", "M1", 0, 60), line("b", "M1", 1, 10, ndc="bad")], rules)
+    s = result.summary
+    assert s.edit_counts["UNITS_OVER_LIMIT"] == 1 and s.edit_counts["NDC_MISMATCH"] == 1
+    assert s.lines_with_edits == 1 and s.units_at_risk == 10 and s.members == 1

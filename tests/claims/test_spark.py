@@ -1,0 +1,53 @@
+"""Both engines give identical output (lines, rejected rows, summary) on the same data."""
+
+import polars as pl
+from conftest import frame, line
+
+from priorauth.claims import audit_claims
+from priorauth.claims.synth import synth_claims
+
+EDGE_CASES = [
+    line("e1", "E1", 0, 30),
+    line("e2", "E1", 20, 20),
+    line("e3", "E1", 20, 14),
+    line("e4", "E1", 21, 10, ndc="0008010001"),
+    line("e5", "E1", 126, 5, icd10="Z51.11; c9102", modifier="JW"),
+    line("e6", "E1", 126, 5, modifier="jz"),
+    line("e7", "E2", 3, 5, hcpcs="J9035", ndc=None, icd10=None),
+    line("e8", None, "2025-02-30", -1),
+    line("e9", "E2", "07/01/2025", "1.5"),
+    line("e10", "E3", 40, 5),
+]
+EDGE_CASES += [line(f"c{k}", "E1", 21 * k, 5) for k in range(7)]
+
+
+def test_spark_and_polars_engines_agree(spark, tmp_path):
+    synthetic = synth_claims(3000, 11).with_columns(
+        pl.col("service_date").cast(pl.String), pl.col("units").cast(pl.String)
+    )
+    claims = pl.concat([synthetic, frame(EDGE_CASES)])
+    claims_path = tmp_path / "claims.csv"
+    claims.write_csv(claims_path)
+    auth_path = tmp_path / "auth.csv"
+    frame(
+        [
+            {"member_id": "E1", "start": "2025-07-01", "end": "2025-08-15"},
+            {"member_id": "E3", "start": "2025-06-01", "end": "2025-07-31"},
+            {"member_id": "E4", "start": "2025-09-01", "end": "2025-08-01"},
+        ]
+    ).vstack(synthetic.select(pl.col("member_id"), start=pl.lit("2025-07-01"), end=pl.lit("2026-03-31")).unique().head(100).sort("member_id")).write_csv(auth_path)
+
+    on_polars = audit_claims(claims_path, auth_path)
+    on_spark = audit_claims(claims_path, auth_path, engine="spark", master="local[2]")
+
+    assert on_spark.lines.equals(on_polars.lines)
+    assert on_spark.errors == on_polars.errors and len(on_polars.errors) == 5
+    assert on_spark.auth_errors == on_polars.auth_errors and len(on_polars.auth_errors) == 1
+    assert {**vars(on_spark.summary), "engine": None} == {**vars(on_polars.summary), "engine": None}
+    assert all(on_polars.summary.edit_counts[code] > 0 for code in on_polars.summary.edit_counts)
+
+
+def test_spark_reads_typed_parquet_like_polars(spark, tmp_path):
+    path = tmp_path / "claims.parquet"
+    synth_claims(1500, 12).write_parquet(path)
+    assert audit_claims(path, engine="spark").lines.equals(audit_claims(path).lines)
