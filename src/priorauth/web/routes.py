@@ -168,6 +168,10 @@ def _signin(request: Request, session: Session, form: Any) -> Response:
 
 @router.post(PREFIX + "/signout", name="signout")
 async def signout(request: Request) -> Response:
+    form = await request.form()
+    token = request.cookies.get(COOKIE)
+    if token and not _check_csrf(request, form, csrf_token(token)):
+        return Response("The page expired; reload it.", status_code=403)
     response = RedirectResponse(url("signin"), status_code=303)
     response.delete_cookie(COOKIE, path="/")
     return response
