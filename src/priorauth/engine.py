@@ -95,22 +95,40 @@ def _decide_criteria(policy: Policy, facts: Facts) -> Determination:
         return _trace(criteria, criteria.root, statuses, facts)
 
     if root_status is UNKNOWN:
-        can_true, can_false, essential = _residual(criteria, criteria.root, statuses, facts, params, version)
+        can_true, can_false, essential = _root_residual(criteria, statuses, facts, params, version)
         if essential or (can_true and can_false):
             missing = tuple(q.id for q in policy.questions if q.id in essential)
             reasons = tuple(_unknown_reasons(criteria, statuses, essential))
             return Determination(policy.id, version_text, Decision.PENDED, reasons, missing, trace_builder=trace)
         root_status = MET if can_true else NOT_MET  # unknown facts that cannot change anything
 
+    reasons = _decided_reasons(criteria, statuses, root_status)
     if root_status is MET:
-        reasons = tuple(_met_reasons(criteria, criteria.root, statuses))
         authorization = _authorization(policy, facts, params)
         return Determination(policy.id, version_text, Decision.APPROVED, reasons, (), authorization, trace_builder=trace)
-    reasons = tuple(_dedupe(_failed_reasons(criteria, criteria.root, statuses)))
     return Determination(policy.id, version_text, Decision.DENIED, reasons, (), trace_builder=trace)
 
 
 # --- reasons --------------------------------------------------------------------------
+
+_REASONS_CACHE: dict[tuple, tuple[Reason, ...]] = {}
+_REASONS_CACHE_SIZE = 4096
+
+
+def _decided_reasons(criteria: CompiledCriteria, statuses: list[Truth], root_status: Truth) -> tuple[Reason, ...]:
+    """Reasons of an approval or denial: a function of the statuses alone, so cached by them."""
+    key = (id(criteria), root_status, *statuses)
+    cached = _REASONS_CACHE.get(key)
+    if cached is None:
+        if root_status is MET:
+            cached = tuple(_met_reasons(criteria, criteria.root, statuses))
+        else:
+            cached = tuple(_dedupe(_failed_reasons(criteria, criteria.root, statuses)))
+        if len(_REASONS_CACHE) >= _REASONS_CACHE_SIZE:
+            _REASONS_CACHE.clear()
+        _REASONS_CACHE[key] = cached
+    return cached
+
 
 
 def _reason(node: CompiledNode, status: Truth) -> Reason:
@@ -189,6 +207,33 @@ def _unknown_reasons(criteria: CompiledCriteria, statuses: list[Truth], essentia
 # --- missing facts: the residual ------------------------------------------------------
 
 
+_RESIDUAL_CACHE: dict[tuple, tuple[bool, bool, frozenset[str]]] = {}
+RESIDUAL_CACHE_SIZE = 4096
+
+
+def _root_residual(criteria, statuses, facts, params, version) -> tuple[bool, bool, frozenset[str]]:
+    """The residual of the whole tree, cached by (statuses, unknown facts).
+
+    Every leaf operator reaches both outcomes by witness values chosen relative to the
+    known facts, so the residual depends only on which leaves are decided how and which
+    facts are unknown, not on the known values themselves. Set RESIDUAL_CACHE_SIZE = 0
+    to measure without the cache.
+    """
+    if not RESIDUAL_CACHE_SIZE:
+        can_true, can_false, essential = _residual(criteria, criteria.root, statuses, facts, params, version)
+        return can_true, can_false, frozenset(essential)
+    unknown = frozenset(q.id for q in criteria.policy.questions if facts.get(q.id) is None)
+    key = (id(criteria), unknown, *statuses)
+    cached = _RESIDUAL_CACHE.get(key)
+    if cached is None:
+        can_true, can_false, essential = _residual(criteria, criteria.root, statuses, facts, params, version)
+        cached = (can_true, can_false, frozenset(essential))
+        if len(_RESIDUAL_CACHE) >= RESIDUAL_CACHE_SIZE:
+            _RESIDUAL_CACHE.clear()
+        _RESIDUAL_CACHE[key] = cached
+    return cached
+
+
 def _residual(
     criteria: CompiledCriteria,
     node: CompiledNode,
@@ -208,9 +253,8 @@ def _residual(
         return status is MET, status is NOT_MET, set()
     if not node.children:
         return True, True, {f for f in node.reads if facts.get(f) is None}
-    children = [criteria.nodes[i] for i in node.children]
-    open_children = [c for c in children if statuses[c.index] is UNKNOWN]
-    unknown_sets = [frozenset(f for f in c.subtree_reads if facts.get(f) is None) for c in open_children]
+    open_children = [criteria.nodes[i] for i in node.children if statuses[i] is UNKNOWN]
+    unknown_sets = [_live_unknowns(criteria, c, statuses, facts) for c in open_children]
     union: set[str] = set().union(*unknown_sets)
     if sum(len(s) for s in unknown_sets) == len(union):  # pairwise disjoint
         parts = [_residual(criteria, c, statuses, facts, params, version) for c in open_children]
@@ -228,6 +272,15 @@ def _residual(
                 essential |= ess
         return any(p[0] for p in parts), all(p[1] for p in parts), essential
     return _enumerate(criteria, node, facts, params, version, sorted(union))
+
+
+def _live_unknowns(criteria: CompiledCriteria, node: CompiledNode, statuses: list[Truth], facts: Facts) -> frozenset:
+    """Unknown facts read by the undecided part of a subtree: only they can still move it."""
+    if statuses[node.index] is not UNKNOWN:
+        return frozenset()
+    if not node.children:
+        return frozenset(f for f in node.reads if facts.get(f) is None)
+    return frozenset().union(*(_live_unknowns(criteria, criteria.nodes[i], statuses, facts) for i in node.children))
 
 
 def _domain(criteria: CompiledCriteria, node: CompiledNode, fact: str, facts: Facts, params, ref: dt.date) -> list:
@@ -253,25 +306,26 @@ def _enumerate(criteria, node, facts, params, version, unknown: list[str]) -> tu
         size *= max(len(d), 1)
     if size > ENUMERATION_LIMIT:
         return True, True, set(unknown)
-    outcomes: dict[tuple, Truth] = {}
+    outcomes: dict[tuple, bool] = {}
     trial = dict(facts)
     for combo in itertools.product(*(range(len(d)) for d in domains)):
         for fact, domain, k in zip(unknown, domains, combo, strict=True):
             trial[fact] = domain[k]
-        outcomes[combo] = criteria.evaluate(trial, params, upto=node)[node.index]
+        outcomes[combo] = criteria.evaluate(trial, params, upto=node)[node.index] is MET
     essential = set()
     for position, fact in enumerate(unknown):
         if len(domains[position]) == 1:
             # A degenerate domain (request_date with no anchor date): it still decides.
             essential.add(fact)
             continue
-        groups: dict[tuple, set] = {}
+        first: dict[tuple, bool] = {}
         for combo, outcome in outcomes.items():
-            groups.setdefault(combo[:position] + combo[position + 1 :], set()).add(outcome)
-        if any(len(g) > 1 for g in groups.values()):
-            essential.add(fact)
+            rest = combo[:position] + combo[position + 1 :]
+            if first.setdefault(rest, outcome) is not outcome:
+                essential.add(fact)
+                break
     values = set(outcomes.values())
-    return MET in values, NOT_MET in values, essential
+    return True in values, False in values, essential
 
 
 # --- approval, routing, trace ---------------------------------------------------------

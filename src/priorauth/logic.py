@@ -13,6 +13,10 @@ class Truth(Enum):
     NOT_MET = "not_met"
     UNKNOWN = "unknown"
 
+    # Members are singletons compared by identity: hash them the same way (Enum's
+    # default hashes the name in Python code, a hot spot when decisions are cached).
+    __hash__ = object.__hash__
+
     def __invert__(self) -> Truth:
         return negate(self)
 

@@ -38,7 +38,7 @@ def test_bundled_policy_holds_every_section():
     assert len(p.references) == 17
     states = [s for j in p.mac_jurisdictions.jurisdictions for s in j.states]
     assert len(states) == len(set(states)) == 56  # 50 states, DC and 5 territories
-    assert p.dosing["section"] == "V"
+    assert p.dosing.section == "V"
     sections = {node.section for _, node in walk(p.criteria)}
     assert {"I", "III", "IV", "Appendix 1"} <= sections
 
