@@ -71,7 +71,9 @@ def add_proposed_indexes(path: Path) -> None:
 
     with sqlite3.connect(path) as conn:
         conn.execute("CREATE INDEX IF NOT EXISTS bench_ix_request_due ON coverage_requests (due_at, id)")
-        conn.execute("CREATE INDEX IF NOT EXISTS bench_ix_request_org_due ON coverage_requests (submitter_org, due_at, id)")
+        conn.execute(
+            "CREATE INDEX IF NOT EXISTS bench_ix_request_org_due ON coverage_requests (submitter_org, due_at, id)"
+        )
     print("added the proposed queue indexes to this benchmark database")
 
 
@@ -158,7 +160,8 @@ def run(server: LiveServer, reviewer_token: str, submitter_token: str, repeat: i
         ("letter, HTML", "GET", f"/web/requests/{denied}/letter", reviewer, None),
         ("letter, PDF", "GET", f"/web/requests/{denied}/letter.pdf", reviewer, None),
     ]
-    print(f"\n{total} requests in the database; {repeat} timed runs per page after one warm-up; floor {FLOOR_MS:.0f} ms")
+    print(f"\n{total} requests in the database; {repeat} timed runs per page after one warm-up; "
+          f"floor {FLOOR_MS:.0f} ms")
     print(f"{'page':38} {'median ms':>10} {'p95 ms':>8} {'worst ms':>9}  bytes")
     worst_all = 0.0
     conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=60)

@@ -43,7 +43,8 @@ def seed(server: LiveServer) -> dict[str, str]:
     plan = [
         ("pended", pended, "expedited"), ("approved", approved, "standard"), ("denied", denied, "expedited"),
         ("comorbid", {**pended, "substantial_comorbidities": True}, "standard"),
-        ("medicare", example("medicare-virginia"), "standard"), ("renewal", example("renewal-within-period"), "standard"),
+        ("medicare", example("medicare-virginia"), "standard"),
+        ("renewal", example("renewal-within-period"), "standard"),
     ]
     with db.session() as session:
         reviewer = service.authenticate(session, reviewer_token)

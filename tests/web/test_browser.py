@@ -55,10 +55,12 @@ def test_story_submit_pended_add_fact_reviewer_denies_letter_lists_reason(server
     submitter.get_by_role("link", name="New request").click()
     expect(submitter.get_by_role("heading", name=re.compile("New request"))).to_be_visible()
     # Medicare routing questions cannot matter for a commercial member: not shown.
-    expect(submitter.get_by_label("In which US state or territory does the member live (two-letter code)?")).to_have_count(0)
+    state = "In which US state or territory does the member live (two-letter code)?"
+    expect(submitter.get_by_label(state)).to_have_count(0)
 
     submitter.get_by_label("Name").fill("Browser Test Patient")
-    submitter.get_by_label("Is this an initial request or a renewal of an existing authorization?").select_option("initial")
+    request_type = "Is this an initial request or a renewal of an existing authorization?"
+    submitter.get_by_label(request_type).select_option("initial")
     submitter.get_by_label("On what date is the request decided (ages are computed on it)?").fill("2026-03-02")
     # Once the request is known to be initial, the renewal questions go away.
     expect(submitter.get_by_label("Renewal: how many treatment cycles have already been given?")).to_have_count(0)
@@ -169,7 +171,8 @@ def test_keyboard_alone_reaches_the_queue_and_a_case(server, browser):
     page.keyboard.press("Enter")
     page.wait_for_url(re.compile(r".*/web/requests$"))
     # Every form control on the queue has an accessible name.
-    unnamed = page.evaluate("""() => [...document.querySelectorAll('input:not([type=hidden]), select, textarea, button')]
+    unnamed = page.evaluate("""() => [...document.querySelectorAll(
+            'input:not([type=hidden]), select, textarea, button')]
         .filter(e => !(e.labels && e.labels.length) && !e.getAttribute('aria-label') && !e.textContent.trim())
         .map(e => e.name || e.id)""")
     assert unnamed == []

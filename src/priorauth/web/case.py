@@ -187,5 +187,5 @@ def build_case(
         "counts": tree_counts(tree),
         "audit": audit_lines(events, questions) if events is not None else None,
         "letter_available": outcome is not None,
-        "dose_plan": dose.dose_plan_table(stored.facts, policy),
+        "dose_plan": dose.dose_plan_table(stored, policy),
     }

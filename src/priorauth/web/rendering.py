@@ -9,7 +9,9 @@ from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescap
 
 from priorauth.web.letters import OUTCOME_TEXT, long_date
 
-DECISION_TEXT = {**OUTCOME_TEXT, "pended": "Pended: information needed", "not_applicable": "Not governed by this policy"}
+DECISION_TEXT = {
+    **OUTCOME_TEXT, "pended": "Pended: information needed", "not_applicable": "Not governed by this policy",
+}
 
 
 def cite(section: str) -> str:

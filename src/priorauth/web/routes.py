@@ -81,7 +81,9 @@ def _check_csrf(request: Request, form: Any, expected: str) -> bool:
     return hmac.compare_digest(given, expected)
 
 
-def _page(template: str, principal: Principal | None, csrf: str, status_code: int = 200, **context: Any) -> HTMLResponse:
+def _page(
+    template: str, principal: Principal | None, csrf: str, status_code: int = 200, **context: Any
+) -> HTMLResponse:
     context.setdefault("page", "")
     body = render(template, {"principal": principal, "csrf": csrf, "url": url, "static": static, **context})
     return HTMLResponse(body, status_code=status_code, headers={"Cache-Control": "no-store"})
@@ -273,7 +275,8 @@ def _create_request(request: Request, session: Session, form: Any) -> Response:
     except SignInRequired:
         return _to_signin(request)
     if not _check_csrf(request, form, csrf):
-        return _error_page(principal, csrf, 403, "Page expired", "The form expired. Go back, reload it and submit again.")
+        return _error_page(principal, csrf, 403, "Page expired",
+                           "The form expired. Go back, reload it and submit again.")
     policy_id = _policy_or_default(str(form.get("policy") or ""))
     context = _request_form_context(policy_id, form)
     state = context["form"]
@@ -381,7 +384,8 @@ def _review(request: Request, session: Session, request_id: str, form: Any) -> R
     except SignInRequired:
         return _to_signin(request)
     if not _check_csrf(request, form, csrf):
-        return _error_page(principal, csrf, 403, "Page expired", "The form expired. Reload the request and decide again.")
+        return _error_page(principal, csrf, 403, "Page expired",
+                           "The form expired. Reload the request and decide again.")
     action = str(form.get("action") or "")
     note = str(form.get("note") or "").strip()
     version = _version(form.get("expected_version"))

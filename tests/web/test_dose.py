@@ -1,0 +1,57 @@
+"""The case page's dose plan table, from a request's dosing block (numbers from priorauth.dosing)."""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+from priorauth.policy import load_policy
+from priorauth.web.dose import dose_plan_table
+
+
+def test_no_table_without_doses():
+    assert dose_plan_table(SimpleNamespace(facts={"request_date": "2026-03-02"}), load_policy("besponsa")) is None
+
+
+def test_table_for_170_cm_70_kg_cycle_1():
+    stored = SimpleNamespace(facts={"request_date": "2026-03-02"},
+                             dosing={"height_cm": 170, "weight_kg": 70, "cycle": 1})
+    table = dose_plan_table(stored, load_policy("besponsa"))
+    assert table["columns"][0] == "Day"
+    # BSA 1.82 m² (Mosteller): 0.8 / 0.5 / 0.5 mg/m² on days 1, 8, 15.
+    assert table["rows"][0] == (1, "0.8", "1.456", 15, 2, 3, "JW", 18)
+    assert [r[0] for r in table["rows"]] == [1, 8, 15, "Cycle total"]
+    assert table["rows"][-1] == ("Cycle total", "", "3.276", 35, 6, 19, "", 54)
+    assert "BSA 1.82 m²" in table["summary"]
+    assert table["notes"][0] == "Busiest 21-day window: 54 of 63 units, within the limit (§II)."
+
+
+def test_incomplete_dosing_says_why():
+    stored = SimpleNamespace(facts={}, dosing={"cycle": 2, "bsa_m2": 1.8})
+    table = dose_plan_table(stored, load_policy("besponsa"))
+    assert table["rows"] == () and table["notes"][0].startswith("No dose plan: required from cycle 2 on")
+
+
+def test_case_page_shows_the_table_when_the_request_carries_doses(site):
+    import dataclasses
+
+    from priorauth import service
+    from priorauth.web.case import build_case
+    from priorauth.web.rendering import render
+    from priorauth.web.routes import static, url
+
+    from .conftest import example_facts
+
+    @dataclasses.dataclass(frozen=True)
+    class WithDosing(service.StoredRequest):
+        dosing: dict | None = None
+
+    stored = site.submit(example_facts("approved-adult-relapsed"))
+    fields = {f.name: getattr(stored, f.name) for f in dataclasses.fields(stored)}
+    with_doses = WithDosing(**fields, dosing={"height_cm": 170, "weight_kg": 70, "cycle": 1})
+    reviewer = service.Principal("tok_x", "reviewer", "plan")
+    html = render("case.html", {
+        "c": build_case(with_doses, reviewer, []), "principal": reviewer, "csrf": "x" * 32, "url": url,
+        "static": static, "notices": [], "note": None, "page": "", "question_texts": {},
+    })
+    assert 'id="dose-heading">Dose plan' in html
+    assert "<td>Cycle total</td>" in html and "<td>3.276</td>" in html
