@@ -72,8 +72,7 @@ class LiveServer:
         env = {**os.environ, "DATABASE_URL": self.url_db, "PRIORAUTH_SQLITE_SYNCHRONOUS": "NORMAL"}
         with open(self.log, "wb") as log:
             self.process = subprocess.Popen(
-                [*priorauth_command(), "serve", "--port", str(self.port), "--database-url", self.url_db,
-                 "--log-level", "warning"],
+                [*priorauth_command(), "serve", "--port", str(self.port), "--database-url", self.url_db],
                 stdout=log, stderr=subprocess.STDOUT, env=env, cwd=self.folder,
             )
         deadline = time.monotonic() + 60

@@ -125,6 +125,11 @@ def test_story_submit_pended_add_fact_reviewer_denies_letter_lists_reason(server
     submitter.get_by_role("link", name="Determination letter").click()
     expect(submitter.locator("#denial-reasons")).to_contain_text("The patient has no substantial comorbidities.")
 
+    # The server's log (access log included) holds no patient detail.
+    log = server.log.read_text()
+    assert f"/web/requests/{request_id}/letter" in log
+    assert "Browser Test Patient" not in log and "1966-11-02" not in log
+
 
 def test_second_reviewer_sees_a_conflict_message(server, browser):
     from playwright.sync_api import expect
