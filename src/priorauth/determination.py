@@ -18,6 +18,10 @@ class Decision(str, Enum):
     NOT_APPLICABLE = "not_applicable"
 
 
+# Enum .value goes through a descriptor; this lookup is several times faster in to_dict.
+_VALUES: dict[Enum, str] = {member: member.value for enum in (Truth, Decision) for member in enum}
+
+
 @dataclass(frozen=True, slots=True)
 class Reason:
     """One criterion behind a decision, with the policy section it comes from."""
@@ -28,7 +32,7 @@ class Reason:
     text: str
 
     def to_dict(self) -> dict[str, str]:
-        return {"criterion": self.criterion, "section": self.section, "status": self.status.value, "text": self.text}
+        return {"criterion": self.criterion, "section": self.section, "status": _VALUES[self.status], "text": self.text}
 
 
 @dataclass(frozen=True, slots=True)
@@ -136,7 +140,7 @@ class Determination:
         return {
             "policy": self.policy,
             "policy_version": self.policy_version,
-            "decision": self.decision.value,
+            "decision": _VALUES[self.decision],
             "reasons": [r.to_dict() for r in self.reasons],
             "missing_facts": list(self.missing_facts),
             "authorization": self.authorization.to_dict() if self.authorization else None,

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
-from functools import cache
+from dataclasses import dataclass
+from functools import cache, lru_cache
 from typing import Any
 
 from priorauth.codes import normalize_county
@@ -44,6 +45,11 @@ def parameters_on(policy: Policy, day: dt.date) -> dict[str, Any]:
     return {name: p.at(day) for name, p in policy.parameters.items()}
 
 
+@lru_cache(maxsize=4096)
+def _version_on(policy_id: str, day: dt.date) -> dt.date | None:
+    return load_policy(policy_id).version_on(day)
+
+
 @cache
 def _parameters_cached(policy_id: str, version: dt.date) -> dict[str, Any]:
     return parameters_on(load_policy(policy_id), version)
@@ -67,7 +73,7 @@ def _decide_criteria(policy: Policy, facts: Facts) -> Determination:
     """Decide validated facts against the criteria (Sections I-IV, Appendices)."""
     day = facts.get("request_date")
     if day is not None:
-        version = policy.version_on(day)
+        version = _version_on(policy.id, day)
         if version is None:
             first = min(v.effective for v in policy.versions).isoformat()
             raise RequestError(
@@ -95,12 +101,12 @@ def _decide_criteria(policy: Policy, facts: Facts) -> Determination:
         return _trace(criteria, criteria.root, statuses, facts)
 
     if root_status is UNKNOWN:
-        can_true, can_false, essential = _root_residual(criteria, statuses, facts, params, version)
-        if essential or (can_true and can_false):
-            missing = tuple(q.id for q in policy.questions if q.id in essential)
-            reasons = tuple(_unknown_reasons(criteria, statuses, essential))
-            return Determination(policy.id, version_text, Decision.PENDED, reasons, missing, trace_builder=trace)
-        root_status = MET if can_true else NOT_MET  # unknown facts that cannot change anything
+        residual = _root_residual(criteria, statuses, facts, params, version)
+        if residual.pended:
+            return Determination(
+                policy.id, version_text, Decision.PENDED, residual.reasons, residual.missing, trace_builder=trace
+            )
+        root_status = MET if residual.can_be_met else NOT_MET  # unknown facts that cannot change anything
 
     reasons = _decided_reasons(criteria, statuses, root_status)
     if root_status is MET:
@@ -207,11 +213,25 @@ def _unknown_reasons(criteria: CompiledCriteria, statuses: list[Truth], essentia
 # --- missing facts: the residual ------------------------------------------------------
 
 
-_RESIDUAL_CACHE: dict[tuple, tuple[bool, bool, frozenset[str]]] = {}
+@dataclass(frozen=True, slots=True)
+class Residual:
+    """What is still open when the tree is undecided: the facts to ask, and why."""
+
+    can_be_met: bool
+    can_be_not_met: bool
+    missing: tuple[str, ...]  # in vocabulary order
+    reasons: tuple[Reason, ...]
+
+    @property
+    def pended(self) -> bool:
+        return bool(self.missing) or (self.can_be_met and self.can_be_not_met)
+
+
+_RESIDUAL_CACHE: dict[tuple, Residual] = {}
 RESIDUAL_CACHE_SIZE = 4096
 
 
-def _root_residual(criteria, statuses, facts, params, version) -> tuple[bool, bool, frozenset[str]]:
+def _root_residual(criteria, statuses, facts, params, version) -> Residual:
     """The residual of the whole tree, cached by (statuses, unknown facts).
 
     Every leaf operator reaches both outcomes by witness values chosen relative to the
@@ -219,19 +239,25 @@ def _root_residual(criteria, statuses, facts, params, version) -> tuple[bool, bo
     facts are unknown, not on the known values themselves. Set RESIDUAL_CACHE_SIZE = 0
     to measure without the cache.
     """
-    if not RESIDUAL_CACHE_SIZE:
-        can_true, can_false, essential = _residual(criteria, criteria.root, statuses, facts, params, version)
-        return can_true, can_false, frozenset(essential)
-    unknown = frozenset(q.id for q in criteria.policy.questions if facts.get(q.id) is None)
-    key = (id(criteria), unknown, *statuses)
-    cached = _RESIDUAL_CACHE.get(key)
-    if cached is None:
-        can_true, can_false, essential = _residual(criteria, criteria.root, statuses, facts, params, version)
-        cached = (can_true, can_false, frozenset(essential))
+    key = None
+    if RESIDUAL_CACHE_SIZE:
+        unknown = frozenset(q.id for q in criteria.policy.questions if facts.get(q.id) is None)
+        key = (id(criteria), unknown, *statuses)
+        cached = _RESIDUAL_CACHE.get(key)
+        if cached is not None:
+            return cached
+    can_true, can_false, essential = _residual(criteria, criteria.root, statuses, facts, params, version)
+    result = Residual(
+        can_true,
+        can_false,
+        tuple(q.id for q in criteria.policy.questions if q.id in essential),
+        tuple(_unknown_reasons(criteria, statuses, essential)),
+    )
+    if key is not None:
         if len(_RESIDUAL_CACHE) >= RESIDUAL_CACHE_SIZE:
             _RESIDUAL_CACHE.clear()
-        _RESIDUAL_CACHE[key] = cached
-    return cached
+        _RESIDUAL_CACHE[key] = result
+    return result
 
 
 def _residual(
