@@ -22,6 +22,7 @@ import zen  # noqa: E402
 from zen_besponsa import decision_graph  # noqa: E402
 
 import priorauth  # noqa: E402
+from priorauth import engine  # noqa: E402
 from tests.core.cases import load_cases  # noqa: E402
 
 
@@ -57,19 +58,36 @@ def main() -> None:
     print(f"cases: {len(requests)} ({len(decided)} decided); zen agrees with priorauth on {agree}/{len(decided)}")
 
     def ours(request):
+        return priorauth.evaluate(request)
+
+    def ours_json_ready(request):
         return priorauth.evaluate(request).to_dict()
+
+    def ours_cold(request):
+        engine.RESIDUAL_CACHE_SIZE = 0
+        try:
+            return priorauth.evaluate(request)
+        finally:
+            engine.RESIDUAL_CACHE_SIZE = residual_cache_size
 
     def peer(request):
         return decision.evaluate(request["facts"])
 
-    best = {"priorauth": 0.0, "zen-engine": 0.0}
-    for _ in range(args.rounds):  # interleaved rounds: both see the same machine state
-        best["priorauth"] = max(best["priorauth"], rate(ours, requests, args.seconds)[0])
-        best["zen-engine"] = max(best["zen-engine"], rate(peer, requests, args.seconds)[0])
+    residual_cache_size = engine.RESIDUAL_CACHE_SIZE
+    runs = {
+        "priorauth": ours,
+        "priorauth + to_dict": ours_json_ready,
+        "priorauth, no residual cache": ours_cold,
+        "zen-engine": peer,
+    }
+    best = dict.fromkeys(runs, 0.0)
+    for _ in range(args.rounds):  # interleaved rounds: all see the same machine state
+        for name, fn in runs.items():
+            best[name] = max(best[name], rate(fn, requests, args.seconds)[0])
     print(f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, pinned to 1 core")
     for name, value in best.items():
-        print(f"{name:>10}: {value:>10,.0f} determinations/s (best of {args.rounds} x {args.seconds:.0f} s)")
-    print(f"     ratio: {best['priorauth'] / best['zen-engine']:.2f}x")
+        print(f"{name:>30}: {value:>10,.0f} determinations/s (best of {args.rounds} x {args.seconds:.0f} s)")
+    print(f"{'ratio priorauth / zen-engine':>30}: {best['priorauth'] / best['zen-engine']:.2f}x")
 
 
 if __name__ == "__main__":
