@@ -15,8 +15,9 @@ def run_flow(client, auth, example):
     sub, rev = auth("submitter"), auth("reviewer", "plan")
     req = client.post("/v1/requests", json=example("pended-comorbidities-unknown"), headers=sub).json()
     client.get(f"/v1/requests/{req['id']}", headers=sub)
-    client.post(f"/v1/requests/{req['id']}/review", json={"action": "deny", "note": "n", "expected_version": 1},
-                headers=rev)
+    client.post(
+        f"/v1/requests/{req['id']}/review", json={"action": "deny", "note": "n", "expected_version": 1}, headers=rev
+    )
     return req["id"]
 
 
@@ -78,7 +79,9 @@ def test_cli_verifies_an_intact_trail(client, auth, example, database_url):
 
 def test_cli_issues_tokens_the_api_accepts(client, database_url):
     runner = CliRunner()
-    out = runner.invoke(cli, ["tokens", "create", "--role", "reviewer", "--org", "plan", "--database-url", database_url])
+    out = runner.invoke(
+        cli, ["tokens", "create", "--role", "reviewer", "--org", "plan", "--database-url", database_url]
+    )
     assert out.exit_code == 0
     secret = out.stdout.strip().splitlines()[0]
     assert client.get("/v1/requests", headers={"Authorization": f"Bearer {secret}"}).status_code == 200

@@ -24,8 +24,11 @@ def count(db) -> int:
         (b'{"policy": "besponsa", "facts": {}, "colour": "' + SECRET_VALUE.encode() + b'"}', 422, "colour"),
         (b'{"facts": {}}', 422, "policy"),
         (b'{"policy": "nope", "facts": {}}', 422, "policy"),
-        (b'{"policy": "besponsa", "facts": {"cd22_positive": "' + SECRET_VALUE.encode() + b'"}}', 422,
-         "facts.cd22_positive"),
+        (
+            b'{"policy": "besponsa", "facts": {"cd22_positive": "' + SECRET_VALUE.encode() + b'"}}',
+            422,
+            "facts.cd22_positive",
+        ),
         (b'{"policy": "besponsa", "facts": {"nickname": "' + SECRET_VALUE.encode() + b'"}}', 422, "facts.nickname"),
         (b'{"policy": "besponsa", "facts": {"birth_date": "1970-02-30"}}', 422, "facts.birth_date"),
         (b'{"policy": "besponsa", "facts": {"regimen": "' + SECRET_VALUE.encode() + b'"}}', 422, "facts.regimen"),
@@ -66,8 +69,12 @@ def test_oversized_streamed_body_is_refused(client, auth, db):
 
 def test_bad_query_parameters_name_the_parameter(client, auth):
     h = auth("reviewer", "plan")
-    for params, field in [({"limit": 0}, "limit"), ({"status": "lost"}, "status"), ({"due_before": "soon"}, "due_before"),
-                          ({"due_before": "2026-03-09T00:00:00"}, "due_before")]:
+    for params, field in [
+        ({"limit": 0}, "limit"),
+        ({"status": "lost"}, "status"),
+        ({"due_before": "soon"}, "due_before"),
+        ({"due_before": "2026-03-09T00:00:00"}, "due_before"),
+    ]:
         r = client.get("/v1/requests", params=params, headers=h)
         assert r.status_code == 422 and r.json()["field"] == field, params
 
@@ -75,12 +82,13 @@ def test_bad_query_parameters_name_the_parameter(client, auth):
 def test_review_input_is_checked(client, auth, example):
     req = client.post("/v1/requests", json=example("pended-comorbidities-unknown"), headers=auth("submitter")).json()
     h = auth("reviewer", "plan")
-    for body, field in [({"action": "maybe", "note": "x", "expected_version": 1}, "action"),
-                        ({"action": "deny", "note": "", "expected_version": 1}, "note"),
-                        ({"action": "deny", "note": "x"}, "expected_version"),
-                        ({"action": "deny", "note": "x", "expected_version": "1"}, "expected_version"),
-                        ({"action": "deny", "note": "x", "expected_version": 1, "modification": {"max_cycles": 1}},
-                         "modification")]:
+    for body, field in [
+        ({"action": "maybe", "note": "x", "expected_version": 1}, "action"),
+        ({"action": "deny", "note": "", "expected_version": 1}, "note"),
+        ({"action": "deny", "note": "x"}, "expected_version"),
+        ({"action": "deny", "note": "x", "expected_version": "1"}, "expected_version"),
+        ({"action": "deny", "note": "x", "expected_version": 1, "modification": {"max_cycles": 1}}, "modification"),
+    ]:
         r = client.post(f"/v1/requests/{req['id']}/review", json=body, headers=h)
         assert r.status_code == 422 and r.json()["field"] == field, body
     assert client.get(f"/v1/requests/{req['id']}", headers=h).json()["status"] == "pended"

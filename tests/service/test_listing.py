@@ -34,5 +34,3 @@ def test_list_shows_overdue_and_filters(client, auth, example):
     page = client.get("/v1/requests", params={"limit": 2, "offset": 2}, headers=reviewer).json()
     assert page["total"] == 3 and len(page["items"]) == 1
     assert client.get("/v1/metrics", headers=reviewer).json()["overdue"] == 1
-
-

@@ -41,7 +41,9 @@ class Server:
         with open(log, "ab") as out:
             self.proc = subprocess.Popen(
                 [PRIORAUTH, "serve", "--port", str(self.port), "--database-url", url, *extra],
-                stdout=out, stderr=subprocess.STDOUT, env={**os.environ, "PYTHONUNBUFFERED": "1"},
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                env={**os.environ, "PYTHONUNBUFFERED": "1"},
             )
         for _ in range(300):  # bounded wait for the port (up to ~30 s on a loaded machine)
             try:
@@ -94,8 +96,11 @@ def test_phi_never_reaches_the_logs(setup, tmp_path, example):
             c.get(f"/v1/requests/{rid}", headers=sub)
             c.get("/v1/requests", headers=rev)
             c.post(f"/v1/requests/{rid}/information", json={"facts": {"substantial_comorbidities": True}}, headers=sub)
-            c.post(f"/v1/requests/{rid}/review", headers=rev,
-                   json={"action": "deny", "note": "Reviewed", "expected_version": 2})
+            c.post(
+                f"/v1/requests/{rid}/review",
+                headers=rev,
+                json={"action": "deny", "note": "Reviewed", "expected_version": 2},
+            )
             # Bad input carrying the PHI in the wrong places is refused without echoing or logging it.
             for bad in (
                 {**request, "facts": {**request["facts"], "tki": {"name": PATIENT_NAME}}},

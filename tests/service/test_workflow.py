@@ -6,7 +6,6 @@ import datetime as dt
 from concurrent.futures import ThreadPoolExecutor
 
 
-
 def submit(client, headers, request, **extra):
     return client.post("/v1/requests", json={**request, **extra}, headers=headers)
 
@@ -20,16 +19,20 @@ def test_newcomer_flow_pended_information_recommendation_review(client, auth, ex
     assert req["status"] == "pended" and req["version"] == 1
     assert req["determination"]["missing_facts"] == ["substantial_comorbidities"]
 
-    r = client.post(f"/v1/requests/{req['id']}/information",
-                    json={"facts": {"substantial_comorbidities": True}}, headers=submitter)
+    r = client.post(
+        f"/v1/requests/{req['id']}/information", json={"facts": {"substantial_comorbidities": True}}, headers=submitter
+    )
     assert r.status_code == 200
     req = r.json()
     # An engine denial is a recommendation: it waits for a clinical reviewer.
     assert req["status"] == "awaiting_review" and req["engine_decision"] == "denied"
     assert req["decided_at"] is None and req["version"] == 2
 
-    r = client.post(f"/v1/requests/{req['id']}/review",
-                    json={"action": "deny", "note": "Criteria III not met", "expected_version": 2}, headers=reviewer)
+    r = client.post(
+        f"/v1/requests/{req['id']}/review",
+        json={"action": "deny", "note": "Criteria III not met", "expected_version": 2},
+        headers=reviewer,
+    )
     assert r.status_code == 200
     final = r.json()
     assert final["status"] == "denied" and final["review"] == {"action": "deny", "note": "Criteria III not met"}
@@ -49,8 +52,11 @@ def test_engine_approval_is_final_and_carries_the_authorization(client, auth, ex
     req = r.json()
     assert req["status"] == "approved" and req["decided_by"] == "engine"
     assert req["authorization"]["hcpcs"] == "J9229"
-    r = client.post(f"/v1/requests/{req['id']}/review",
-                    json={"action": "deny", "note": "x", "expected_version": 1}, headers=auth("reviewer", "plan"))
+    r = client.post(
+        f"/v1/requests/{req['id']}/review",
+        json={"action": "deny", "note": "x", "expected_version": 1},
+        headers=auth("reviewer", "plan"),
+    )
     assert r.status_code == 409 and r.json()["code"] == "state_conflict"
 
 
@@ -87,11 +93,15 @@ def test_second_reviewer_with_a_stale_version_gets_409(client, auth, example):
     req = submit(client, auth("submitter"), example("denied-pediatric-combination")).json()
     assert req["status"] == "awaiting_review"
     first, second = auth("reviewer", "plan"), auth("reviewer", "plan")
-    ok = client.post(f"/v1/requests/{req['id']}/review",
-                     json={"action": "approve", "note": "Exception granted", "expected_version": 1}, headers=first)
+    ok = client.post(
+        f"/v1/requests/{req['id']}/review",
+        json={"action": "approve", "note": "Exception granted", "expected_version": 1},
+        headers=first,
+    )
     assert ok.status_code == 200 and ok.json()["status"] == "approved" and ok.json()["version"] == 2
-    late = client.post(f"/v1/requests/{req['id']}/review",
-                       json={"action": "deny", "note": "No", "expected_version": 1}, headers=second)
+    late = client.post(
+        f"/v1/requests/{req['id']}/review", json={"action": "deny", "note": "No", "expected_version": 1}, headers=second
+    )
     assert late.status_code == 409 and late.json()["code"] == "version_conflict"
     assert client.get(f"/v1/requests/{req['id']}", headers=first).json()["status"] == "approved"
 
@@ -99,22 +109,34 @@ def test_second_reviewer_with_a_stale_version_gets_409(client, auth, example):
 def test_approve_with_modification_changes_the_authorization(client, auth, example):
     submitter, reviewer = auth("submitter"), auth("reviewer", "plan")
     req = submit(client, submitter, example("pended-comorbidities-unknown")).json()
-    r = client.post(f"/v1/requests/{req['id']}/review", headers=reviewer, json={
-        "action": "approve_with_modification", "note": "Two cycles first", "expected_version": 1,
-        "modification": {"max_cycles": 2, "start": "2026-03-02", "end": "2026-05-01"}})
+    r = client.post(
+        f"/v1/requests/{req['id']}/review",
+        headers=reviewer,
+        json={
+            "action": "approve_with_modification",
+            "note": "Two cycles first",
+            "expected_version": 1,
+            "modification": {"max_cycles": 2, "start": "2026-03-02", "end": "2026-05-01"},
+        },
+    )
     assert r.status_code == 200
     out = r.json()
     assert out["status"] == "approved" and out["authorization"]["max_cycles"] == 2
     assert out["review"]["action"] == "approve_with_modification"
-    bad = client.post(f"/v1/requests/{req['id']}/review", headers=reviewer, json={
-        "action": "approve_with_modification", "note": "x", "expected_version": 2, "modification": {}})
+    bad = client.post(
+        f"/v1/requests/{req['id']}/review",
+        headers=reviewer,
+        json={"action": "approve_with_modification", "note": "x", "expected_version": 2, "modification": {}},
+    )
     assert bad.status_code == 422 and bad.json()["field"] == "modification"
 
 
 def test_information_only_while_pended(client, auth, example):
     submitter = auth("submitter")
     req = submit(client, submitter, example("approved-adult-relapsed")).json()
-    r = client.post(f"/v1/requests/{req['id']}/information", json={"facts": {"with_rituximab": True}}, headers=submitter)
+    r = client.post(
+        f"/v1/requests/{req['id']}/information", json={"facts": {"with_rituximab": True}}, headers=submitter
+    )
     assert r.status_code == 409
 
 
@@ -133,8 +155,11 @@ def test_metrics_count_outcomes_and_time_to_decision(client, auth, example):
     submit(client, submitter, example("approved-adult-relapsed"))
     submit(client, submitter, example("pended-comorbidities-unknown"))
     denied = submit(client, submitter, example("denied-pediatric-combination")).json()
-    client.post(f"/v1/requests/{denied['id']}/review", headers=reviewer,
-                json={"action": "approve", "note": "ok", "expected_version": 1})
+    client.post(
+        f"/v1/requests/{denied['id']}/review",
+        headers=reviewer,
+        json={"action": "approve", "note": "ok", "expected_version": 1},
+    )
     m = client.get("/v1/metrics", headers=submitter).json()
     assert m["requests"] == 3
     assert m["share_approved"] == round(2 / 3, 4)
@@ -165,3 +190,11 @@ def test_health_and_readiness(client):
     assert client.get("/healthz").json() == {"status": "ok"}
     assert client.get("/readyz").json() == {"status": "ready"}
     assert "/v1/requests" in client.get("/openapi.json").json()["paths"]
+
+
+def test_full_trace_on_request(client, auth, example):
+    h = auth("submitter")
+    req = client.post("/v1/requests", json=example("pended-comorbidities-unknown"), headers=h).json()
+    assert "trace" not in req
+    tree = client.get(f"/v1/requests/{req['id']}", params={"trace": "true"}, headers=h).json()["trace"]
+    assert tree["criterion"] and tree["status"] == "unknown" and tree["children"]

@@ -60,9 +60,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:
-            schema = get_openapi(
-                title=app.title, version=app.version, summary=app.summary, routes=app.routes
-            )
+            schema = get_openapi(title=app.title, version=app.version, summary=app.summary, routes=app.routes)
             schema.setdefault("components", {}).setdefault("schemas", {}).update(components())
             schema["components"]["securitySchemes"] = {"bearer": {"type": "http", "scheme": "bearer"}}
             app.openapi_schema = schema

@@ -1,9 +1,9 @@
 """FastAPI dependencies shared by every router (REST, FHIR, web): database session, caller, JSON body.
 
-    from priorauth.api.deps import SessionDep, PrincipalDep, JsonBody
+from priorauth.api.deps import SessionDep, PrincipalDep, JsonBody
 
-    @router.get("/thing")
-    def thing(session: SessionDep, principal: PrincipalDep): ...
+@router.get("/thing")
+def thing(session: SessionDep, principal: PrincipalDep): ...
 """
 
 from __future__ import annotations
@@ -15,8 +15,8 @@ from typing import Annotated, Any
 
 import orjson
 from fastapi import Depends, Request
-from starlette.concurrency import run_in_threadpool
 from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
 
 from priorauth.errors import RequestError
 from priorauth.service.auth import Principal, authenticate, token_digest

@@ -44,7 +44,9 @@ PROBLEM_SCHEMA = {
 }
 
 
-def problem(status: int, code: str, detail: str, field: str | None = None, headers: dict[str, str] | None = None) -> Response:
+def problem(
+    status: int, code: str, detail: str, field: str | None = None, headers: dict[str, str] | None = None
+) -> Response:
     body: dict[str, Any] = {
         "type": PROBLEM_TYPE + code,
         "title": TITLES.get(status, "Error"),

@@ -8,11 +8,12 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Header, Query, Request, Response
 from fastapi.responses import Response as PlainResponse
+from starlette.concurrency import run_in_threadpool
 
 from priorauth import service
 from priorauth.api.deps import JsonBody, PrincipalDep, SessionDep
-from priorauth.api.responses import JSONResponse
 from priorauth.api.problems import PROBLEM_SCHEMA
+from priorauth.api.responses import JSONResponse
 from priorauth.api.schemas import body
 from priorauth.errors import RequestError
 
@@ -91,9 +92,9 @@ async def evaluate(
     openapi_extra=body("CoverageRequestSubmission"),
     responses={**BODY_ERRORS, 200: {"description": "Replay of an earlier submission with the same Idempotency-Key"}},
 )
-def submit(
+async def submit(
+    request: Request,
     principal: PrincipalDep,
-    session: SessionDep,
     raw: JsonBody,
     idempotency_key: Annotated[
         str | None, Header(max_length=255, description="Retries with the same key return the first result")
@@ -103,12 +104,25 @@ def submit(
     urgency = req.get("urgency", "standard")
     if not isinstance(urgency, str):
         raise RequestError("urgency", "not one of standard, expedited")
-    stored = service.submit_request(
-        session, principal, _policy_id(req), _facts(req), urgency, idempotency_key, req.get("patient")
-    )
+    db = request.app.state.db
+
+    def store() -> service.StoredRequest:
+        # One hop to a worker thread for the whole unit of work: the hot path of the service.
+        with db.session() as session:
+            return service.submit_request(
+                session, principal, _policy_id(req), _facts(req), urgency, idempotency_key, req.get("patient")
+            )
+
+    stored = await run_in_threadpool(store)
     # Identifiers and outcomes only: facts and patient details are PHI and never logged.
-    log.info("request %s %s: %s under %s %s", stored.id, "replayed" if stored.replayed else "stored",
-             stored.status, stored.policy, stored.policy_version)
+    log.info(
+        "request %s %s: %s under %s %s",
+        stored.id,
+        "replayed" if stored.replayed else "stored",
+        stored.status,
+        stored.policy,
+        stored.policy_version,
+    )
     headers = {"Location": f"/v1/requests/{stored.id}"}
     if stored.replayed:
         headers["Idempotent-Replayed"] = "true"
@@ -219,7 +233,10 @@ def metrics(principal: PrincipalDep, session: SessionDep) -> JSONResponse:
 
 
 @router.post(
-    "/tokens", status_code=201, summary="Issue a bearer token (admins)", openapi_extra=body("TokenRequest"),
+    "/tokens",
+    status_code=201,
+    summary="Issue a bearer token (admins)",
+    openapi_extra=body("TokenRequest"),
     responses=BODY_ERRORS,
 )
 def create_token(principal: PrincipalDep, session: SessionDep, raw: JsonBody) -> JSONResponse:
@@ -234,7 +251,9 @@ def tokens(principal: PrincipalDep, session: SessionDep) -> JSONResponse:
     return JSONResponse({"tokens": service.list_tokens(session, principal)})
 
 
-@router.delete("/tokens/{token_id}", status_code=204, summary="Revoke a token (admins)", responses={**ERRORS, **NOT_FOUND})
+@router.delete(
+    "/tokens/{token_id}", status_code=204, summary="Revoke a token (admins)", responses={**ERRORS, **NOT_FOUND}
+)
 def revoke(token_id: str, request: Request, principal: PrincipalDep, session: SessionDep) -> Response:
     service.revoke_token(session, principal, token_id)
     request.app.state.token_cache.clear()

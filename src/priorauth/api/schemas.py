@@ -90,5 +90,3 @@ def body(name: str, description: str = "") -> dict[str, Any]:
             "content": {"application/json": {"schema": {"$ref": f"#/components/schemas/{name}"}}},
         }
     }
-
-

@@ -20,7 +20,9 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Migrate the database to the latest schema (creates an SQLite file if needed)."""
         from priorauth.cli import fail
-        from priorauth.store.db import current_revision, database_url as resolve, make_engine, upgrade as run
+        from priorauth.store.db import current_revision, make_engine
+        from priorauth.store.db import database_url as resolve
+        from priorauth.store.db import upgrade as run
 
         url = resolve(database_url)
         try:
@@ -33,7 +35,8 @@ def register(app: typer.Typer) -> None:
     @db_app.command("current")
     def current(database_url: Annotated[str | None, URL_OPTION] = None) -> None:
         """Print the database's schema revision and the latest one."""
-        from priorauth.store.db import current_revision, database_url as resolve, head_revision, make_engine
+        from priorauth.store.db import current_revision, head_revision, make_engine
+        from priorauth.store.db import database_url as resolve
 
         engine = make_engine(resolve(database_url))
         typer.echo(f"current {current_revision(engine) or 'none'}; latest {head_revision()}")

@@ -41,9 +41,13 @@ def seed_demo(url: str) -> dict[str, str]:
         for i, name in enumerate(examples):
             request = json.loads((folder / name).read_text(encoding="utf-8"))
             service.submit_request(
-                session, submitter, request["policy"], request["facts"],
+                session,
+                submitter,
+                request["policy"],
+                request["facts"],
                 "expedited" if i % 2 else "standard",
-                idempotency_key=f"demo-{name}", patient={"name": DEMO_PATIENTS[i % len(DEMO_PATIENTS)]},
+                idempotency_key=f"demo-{name}",
+                patient={"name": DEMO_PATIENTS[i % len(DEMO_PATIENTS)]},
             )
     db.dispose()
     return tokens
@@ -62,11 +66,11 @@ def demo_instructions(base: str, tokens: dict[str, str]) -> str:
             "try, as the submitter, then the reviewer:",
             f"  curl -s {base}/v1/requests -H \"Authorization: Bearer $SUBMITTER\" -H 'Content-Type: application/json' "
             f"-d '{body}'",
-            f"  curl -s {base}/v1/requests/REQUEST_ID/information -H \"Authorization: Bearer $SUBMITTER\" "
-            "-d '{\"facts\":{\"substantial_comorbidities\":true}}'",
-            f"  curl -s {base}/v1/requests/REQUEST_ID/review -H \"Authorization: Bearer $REVIEWER\" "
-            "-d '{\"action\":\"deny\",\"note\":\"Criteria not met\",\"expected_version\":2}'",
-            f"  curl -s {base}/v1/requests/REQUEST_ID/audit -H \"Authorization: Bearer $REVIEWER\"",
+            f'  curl -s {base}/v1/requests/REQUEST_ID/information -H "Authorization: Bearer $SUBMITTER" '
+            '-d \'{"facts":{"substantial_comorbidities":true}}\'',
+            f'  curl -s {base}/v1/requests/REQUEST_ID/review -H "Authorization: Bearer $REVIEWER" '
+            '-d \'{"action":"deny","note":"Criteria not met","expected_version":2}\'',
+            f'  curl -s {base}/v1/requests/REQUEST_ID/audit -H "Authorization: Bearer $REVIEWER"',
             "  priorauth audit verify",
         ]
     )
@@ -87,7 +91,8 @@ def register(app: typer.Typer) -> None:
         import uvicorn
 
         from priorauth.cli import fail
-        from priorauth.store.db import database_url as resolve, upgrade
+        from priorauth.store.db import database_url as resolve
+        from priorauth.store.db import upgrade
 
         url = resolve(database_url)
         os.environ["DATABASE_URL"] = url  # the workers' create_app reads it

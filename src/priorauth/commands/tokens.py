@@ -37,7 +37,9 @@ def register(app: typer.Typer) -> None:
         finally:
             db.dispose()
         typer.echo(issued.secret)
-        typer.echo(f"token {issued.id}: role {issued.role}, org {issued.org} (the secret above is shown once)", err=True)
+        typer.echo(
+            f"token {issued.id}: role {issued.role}, org {issued.org} (the secret above is shown once)", err=True
+        )
 
     @tokens_app.command("list")
     def list_(database_url: Annotated[str | None, URL_OPTION] = None) -> None:

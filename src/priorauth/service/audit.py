@@ -14,7 +14,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 
 from priorauth.service.auth import Principal
@@ -57,28 +57,49 @@ def append_event(
     policy_version: str | None = None,
     detail: dict[str, Any] | None = None,
     at: dt.datetime | None = None,
-) -> AuditEvent:
+) -> dict[str, Any]:
     """Add one event to the chain in the caller's transaction (the caller commits). No PHI in `detail`."""
-    head = session.execute(select(AuditHead).where(AuditHead.id == 1).with_for_update()).scalar_one()
-    event = AuditEvent(
-        seq=head.seq + 1,
-        at=(at or dt.datetime.now(dt.UTC)).astimezone(dt.UTC),
-        actor=principal.token_id,
-        actor_role=principal.role,
-        actor_org=principal.org,
-        action=action,
-        request_id=request_id,
-        policy_id=policy_id,
-        policy_version=policy_version,
-        detail=detail or {},
-        prev_hash=head.hash,
-        hash="",
-    )
-    event.hash = event_hash(head.hash, _hashed_fields(event))
-    session.add(event)
-    head.seq = event.seq
-    head.hash = event.hash
-    return event
+    event = {
+        "at": (at or dt.datetime.now(dt.UTC)).astimezone(dt.UTC),
+        "actor": principal.token_id,
+        "actor_role": principal.role,
+        "actor_org": principal.org,
+        "action": action,
+        "request_id": request_id,
+        "policy_id": policy_id,
+        "policy_version": policy_version,
+        "detail": detail or {},
+    }
+    return append_events(session, [event])[0]
+
+
+def append_events(session: Session, events: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Chain several events (dicts of AuditEvent columns but seq and hashes) under one lock of the head."""
+    seq, prev = session.execute(select(AuditHead.seq, AuditHead.hash).where(AuditHead.id == 1).with_for_update()).one()
+    rows = []
+    for event in events:
+        seq += 1
+        row = {**event, "seq": seq, "prev_hash": prev}
+        hashed = {**{k: row[k] for k in HASHED}, "at": row["at"].isoformat()}
+        row["hash"] = prev = event_hash(row["prev_hash"], hashed)
+        rows.append(row)
+    session.execute(insert(AuditEvent), rows)
+    session.execute(update(AuditHead).where(AuditHead.id == 1).values(seq=seq, hash=prev))
+    return rows
+
+
+HASHED = (
+    "seq",
+    "at",
+    "actor",
+    "actor_role",
+    "actor_org",
+    "action",
+    "request_id",
+    "policy_id",
+    "policy_version",
+    "detail",
+)
 
 
 @dataclass

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr, ValidationError
-from sqlalchemy import func, select
+from sqlalchemy import func, insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -27,7 +27,7 @@ from priorauth.errors import RequestError
 from priorauth.facts import Facts, validate_facts
 from priorauth.policy import load_policy
 from priorauth.policy.schema import parse_iso_date
-from priorauth.service.audit import append_event, request_events
+from priorauth.service.audit import append_event, append_events, request_events
 from priorauth.service.auth import ENGINE, Principal
 from priorauth.service.errors import IdempotencyKeyReused, NotFound, StateConflict, VersionConflict
 from priorauth.service.settings import Settings
@@ -41,6 +41,7 @@ MAX_PAGE = 200
 
 # The engine's decision -> the request's status. An engine denial is only a recommendation:
 # medical-necessity denials are made by a clinical reviewer.
+COLUMNS = tuple(CoverageRequest.__table__.columns)
 ENGINE_STATUS = {
     Decision.APPROVED: "approved",
     Decision.DENIED: "awaiting_review",
@@ -108,8 +109,15 @@ class StoredRequest:
     decided_by: str | None
     review_action: str | None
     review_note: str | None
-    trace: dict[str, Any] | None = None
     replayed: bool = False
+
+    @property
+    def trace(self) -> dict[str, Any] | None:
+        """The full criteria tree, re-derived from the stored facts (the stored `determination` is what was
+        decided; the tree is not stored, as it is a pure function of the facts and the policy version)."""
+        policy = load_policy(self.policy)
+        tree = determine(policy, validate_facts(policy, self.facts)).trace
+        return tree.to_dict() if tree is not None else None
 
     @property
     def final(self) -> bool:
@@ -197,7 +205,6 @@ def _snapshot(row: CoverageRequest, replayed: bool = False) -> StoredRequest:
         decided_by=row.decided_by,
         review_action=row.review_action,
         review_note=row.review_note,
-        trace=row.trace,
         replayed=replayed,
     )
 
@@ -228,8 +235,6 @@ def evaluate_request(principal: Principal, policy_id: str, facts: Any) -> Determ
 def _apply_determination(row: CoverageRequest, det: Determination, now: dt.datetime) -> None:
     row.policy_version = det.policy_version
     row.determination = det.to_dict()
-    trace = det.trace
-    row.trace = trace.to_dict() if trace is not None else None
     row.engine_decision = det.decision.value
     row.status = ENGINE_STATUS[det.decision]
     if row.status in OPEN_STATUSES:
@@ -239,22 +244,33 @@ def _apply_determination(row: CoverageRequest, det: Determination, now: dt.datet
         row.authorization = det.authorization.to_dict() if det.authorization else None
 
 
-def _decision_event(session: Session, row: CoverageRequest, det: Determination, now: dt.datetime) -> None:
-    append_event(
-        session,
+def _event(principal: Principal, action: str, row: CoverageRequest, at: dt.datetime, detail: dict[str, Any]) -> dict:
+    return {
+        "at": at,
+        "actor": principal.token_id,
+        "actor_role": principal.role,
+        "actor_org": principal.org,
+        "action": action,
+        "request_id": row.id,
+        "policy_id": row.policy_id,
+        "policy_version": row.policy_version,
+        "detail": detail,
+    }
+
+
+def _decision_event(row: CoverageRequest, det: Determination, now: dt.datetime) -> dict[str, Any]:
+    return _event(
         ENGINE,
         "decision",
-        request_id=row.id,
-        policy_id=row.policy_id,
-        policy_version=det.policy_version,
-        detail={
+        row,
+        now,
+        {
             "decision": det.decision.value,
             "status": row.status,
             "reasons": [r.criterion for r in det.reasons],
             "missing_facts": list(det.missing_facts),
             "version": row.version,
         },
-        at=now,
     )
 
 
@@ -274,8 +290,13 @@ def _replay(session: Session, principal: Principal, key: str, fingerprint: str) 
     if row.request_sha256 != fingerprint:
         raise IdempotencyKeyReused("this Idempotency-Key was used for a different request", "Idempotency-Key")
     append_event(
-        session, principal, "read", request_id=row.id, policy_id=row.policy_id,
-        policy_version=row.policy_version, detail={"replay": True},
+        session,
+        principal,
+        "read",
+        request_id=row.id,
+        policy_id=row.policy_id,
+        policy_version=row.policy_version,
+        detail={"replay": True},
     )
     session.commit()
     return _snapshot(row, replayed=True)
@@ -329,13 +350,14 @@ def submit_request(
     )
     _apply_determination(row, det, now)
     try:
-        session.add(row)
-        session.flush()
-        append_event(
-            session, principal, "create", request_id=row.id, policy_id=policy.id, policy_version=det.policy_version,
-            detail={"urgency": urgency, "facts": sorted(valid), "version": 1}, at=now,
+        session.execute(insert(CoverageRequest), [{c.key: getattr(row, c.key) for c in COLUMNS}])
+        append_events(
+            session,
+            [
+                _event(principal, "create", row, now, {"urgency": urgency, "facts": sorted(valid), "version": 1}),
+                _decision_event(row, det, now),
+            ],
         )
-        _decision_event(session, row, det, now)
         session.commit()
     except IntegrityError:
         # Another submission with the same Idempotency-Key committed first: return that one.
@@ -396,13 +418,17 @@ def list_requests(
         late = open_ & (CoverageRequest.due_at < _now())
         conditions.append(late if filters.overdue else ~late)
     total = session.execute(select(func.count()).select_from(CoverageRequest).where(*conditions)).scalar_one()
-    rows = session.execute(
-        select(CoverageRequest)
-        .where(*conditions)
-        .order_by(CoverageRequest.due_at, CoverageRequest.id)
-        .limit(page.limit)
-        .offset(page.offset)
-    ).scalars().all()
+    rows = (
+        session.execute(
+            select(CoverageRequest)
+            .where(*conditions)
+            .order_by(CoverageRequest.due_at, CoverageRequest.id)
+            .limit(page.limit)
+            .offset(page.offset)
+        )
+        .scalars()
+        .all()
+    )
     items = [_snapshot(r) for r in rows]
     append_event(session, principal, "list", detail={"requests": [r.id for r in items], "total": total})
     session.commit()
@@ -436,11 +462,13 @@ def add_information(
     row.version += 1
     row.updated_at = now
     _apply_determination(row, det, now)
-    append_event(
-        session, principal, "information", request_id=row.id, policy_id=row.policy_id,
-        policy_version=det.policy_version, detail={"facts": sorted(facts), "version": row.version}, at=now,
+    append_events(
+        session,
+        [
+            _event(principal, "information", row, now, {"facts": sorted(facts), "version": row.version}),
+            _decision_event(row, det, now),
+        ],
     )
-    _decision_event(session, row, det, now)
     session.commit()
     return _snapshot(row)
 
@@ -504,7 +532,12 @@ def review_request(
     row.version += 1
     row.updated_at = now
     append_event(
-        session, principal, "review", request_id=row.id, policy_id=row.policy_id, policy_version=row.policy_version,
+        session,
+        principal,
+        "review",
+        request_id=row.id,
+        policy_id=row.policy_id,
+        policy_version=row.policy_version,
         detail={"action": action, "status": row.status, "note": note, "modification": change, "version": row.version},
         at=now,
     )
@@ -528,8 +561,12 @@ def metrics(session: Session, principal: Principal) -> dict[str, Any]:
     principal.require("submitter", "reviewer", "admin")
     rows = session.execute(
         select(
-            CoverageRequest.urgency, CoverageRequest.status, CoverageRequest.decided_by,
-            CoverageRequest.created_at, CoverageRequest.decided_at, CoverageRequest.due_at,
+            CoverageRequest.urgency,
+            CoverageRequest.status,
+            CoverageRequest.decided_by,
+            CoverageRequest.created_at,
+            CoverageRequest.decided_at,
+            CoverageRequest.due_at,
         )
     ).all()
     total = len(rows)

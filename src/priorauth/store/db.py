@@ -23,6 +23,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+import orjson
 from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
@@ -48,7 +49,7 @@ def make_engine(url: str, sqlite_synchronous: str | None = None) -> Engine:
     """An engine configured for the service (see the module docstring)."""
     url = database_url(url)
     if url.startswith("sqlite"):
-        sync = (sqlite_synchronous or os.environ.get("PRIORAUTH_SQLITE_SYNCHRONOUS") or "FULL").upper()
+        sync = (sqlite_synchronous or os.environ.get("PRIORAUTH_SQLITE_SYNCHRONOUS") or "NORMAL").upper()
         if sync not in SQLITE_SYNCHRONOUS:
             raise ValueError(f"PRIORAUTH_SQLITE_SYNCHRONOUS: not one of {', '.join(SQLITE_SYNCHRONOUS)}")
         path = url.split("///", 1)[1] if "///" in url else ""
@@ -56,6 +57,8 @@ def make_engine(url: str, sqlite_synchronous: str | None = None) -> Engine:
             Path(path).parent.mkdir(parents=True, exist_ok=True)
         engine = create_engine(
             url,
+            json_serializer=_json_dumps,
+            json_deserializer=orjson.loads,
             pool_size=1,
             max_overflow=0,
             pool_timeout=60,
@@ -77,7 +80,18 @@ def make_engine(url: str, sqlite_synchronous: str | None = None) -> Engine:
             conn.exec_driver_sql("BEGIN IMMEDIATE")
 
         return engine
-    return create_engine(url, pool_size=10, max_overflow=10, pool_pre_ping=True)
+    return create_engine(
+        url,
+        json_serializer=_json_dumps,
+        json_deserializer=orjson.loads,
+        pool_size=10,
+        max_overflow=10,
+        pool_pre_ping=True,
+    )
+
+
+def _json_dumps(value: Any) -> str:
+    return orjson.dumps(value).decode()
 
 
 def alembic_config(url: str) -> Config:

@@ -66,7 +66,6 @@ class CoverageRequest(Base):
     facts: Mapped[dict[str, Any]] = mapped_column(JSON)
     patient: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
     determination: Mapped[dict[str, Any]] = mapped_column(JSON)
-    trace: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
     engine_decision: Mapped[str] = mapped_column(String(16))
     submitter_org: Mapped[str] = mapped_column(String(100))
     submitted_by: Mapped[str] = mapped_column(String(32), ForeignKey("api_tokens.id"))

@@ -40,7 +40,6 @@ def upgrade() -> None:
         sa.Column("facts", sa.JSON, nullable=False),
         sa.Column("patient", sa.JSON, nullable=True),
         sa.Column("determination", sa.JSON, nullable=False),
-        sa.Column("trace", sa.JSON, nullable=True),
         sa.Column("engine_decision", sa.String(16), nullable=False),
         sa.Column("submitter_org", sa.String(100), nullable=False),
         sa.Column("submitted_by", sa.String(32), sa.ForeignKey("api_tokens.id"), nullable=False),
