@@ -203,7 +203,12 @@ class CompiledCriteria:
         """Status of every node (of the subtree `upto`, if given), in post-order."""
         if upto is None or upto is self.root or upto.index - upto.start > 8:
             return self._whole_tree(facts, params)  # generated code beats the loop on all but tiny subtrees
+        return self.evaluate_by_loop(facts, params, upto)
+
+    def evaluate_by_loop(self, facts: Facts, params: Params, upto: CompiledNode | None = None) -> list[Truth]:
+        """The same statuses by a plain loop over the nodes: the reference for the generated code."""
         statuses: list[Truth] = [UNKNOWN] * len(self.nodes)
+        upto = upto or self.root
         plan = self._plan[upto.start : upto.index + 1]
         for index, kind, children, test in plan:
             if kind == 0:

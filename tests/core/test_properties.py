@@ -165,3 +165,38 @@ def test_c_every_missing_fact_can_change_the_decision(facts):
         for combo, result in results.items():
             groups.setdefault(combo[:position] + combo[position + 1:], set()).add(result)
         assert any(len(g) > 1 for g in groups.values()), f"{name} cannot change the decision"
+
+
+@settings(max_examples=300, deadline=None)
+@given(facts=partial_facts())
+def test_generated_evaluator_agrees_with_the_plain_loop(facts):
+    from priorauth.engine import _parameters_cached, compiled
+    from priorauth.facts import validate_facts
+
+    policy = priorauth.load_policy("besponsa")
+    try:
+        valid = validate_facts(policy, facts)
+    except priorauth.RequestError:
+        assume(False)
+    criteria = compiled("besponsa")
+    params = _parameters_cached("besponsa", dt.date(2025, 6, 24))
+    assert criteria.evaluate(valid, params) == criteria.evaluate_by_loop(valid, params)
+
+
+@settings(max_examples=300, deadline=None)
+@given(facts=partial_facts())
+def test_residual_cache_never_changes_a_determination(facts):
+    from priorauth import engine
+
+    try:
+        warm = decide(facts)
+        warm_again = decide(facts)
+    except priorauth.RequestError:
+        assume(False)
+    size = engine.RESIDUAL_CACHE_SIZE
+    engine.RESIDUAL_CACHE_SIZE = 0
+    try:
+        cold = decide(facts)
+    finally:
+        engine.RESIDUAL_CACHE_SIZE = size
+    assert warm.to_dict() == warm_again.to_dict() == cold.to_dict()
