@@ -9,7 +9,7 @@ from typing import Any
 from priorauth.policy import load_policy
 from priorauth.service import Principal
 from priorauth.web import dose
-from priorauth.web.forms import answer_text, read_form
+from priorauth.web.forms import answer_text, fact_label, read_form
 from priorauth.web.queue import format_when
 from priorauth.web.views import criteria_tree, status_text, time_left, tree_counts
 
@@ -77,7 +77,7 @@ def _actor(e: dict[str, Any]) -> str:
 
 
 def _fact_names(names: list[str], questions: dict[str, str]) -> str:
-    return "; ".join(questions.get(n, n) for n in names)
+    return "; ".join(fact_label(n, questions) for n in names)
 
 
 def audit_lines(events: list[dict[str, Any]], questions: dict[str, str]) -> list[dict[str, str]]:
@@ -179,7 +179,7 @@ def build_case(
         "determination": det,
         "review": review,
         "facts": facts,
-        "missing": [questions.get(m, m) for m in missing_ids],
+        "missing": [fact_label(m, questions) for m in missing_ids],
         "can_add_info": can_add_info,
         "info_fields": info_fields,
         "can_review": principal.role == "reviewer" and not stored.final,

@@ -1,6 +1,9 @@
-"""The dose plan table of the case page, from a request's `dosing` block (issue 3's calculator).
+"""The dose table of the case page (issue 3's numbers; this module only lays them out).
 
-The numbers come from `priorauth.dosing.plan.plan_doses`; this module only lays them out.
+When the stored determination carries a `dose_check` (the request asked for doses), the
+table is that check: requested against label and allowed amounts per day. Otherwise, when
+the request carries a `dosing` block without doses, it is the label plan from
+`priorauth.dosing.plan.plan_doses`.
 """
 
 from __future__ import annotations
@@ -11,6 +14,10 @@ from priorauth.errors import RequestError
 from priorauth.policy.schema import Policy
 
 COLUMNS = ("Day", "mg/m²", "Dose (mg)", "Units", "Vials", "Discarded (units)", "Modifier", "Billed units")
+CHECK_COLUMNS = ("Day", "Requested (mg)", "Requested units", "Label dose (mg)", "Most allowed (mg)", "Allowed (mg)",
+                 "Allowed units", "Vials", "Discarded units", "Modifier", "Status")
+OUTCOME_TEXT = {"approved": "approved as requested", "approved_with_modification": "approved with modification",
+                "denied": "denied", "pended": "pended"}
 PLAN_ARGUMENTS = (
     "height_cm", "weight_kg", "bsa_m2", "bsa_method", "bsa_cap_m2", "cycle", "response", "proceeding_to_hsct",
     "mrd_negative",
@@ -30,8 +37,48 @@ def _number(value: Any) -> str:
     return text
 
 
+def dose_check_table(check: dict[str, Any]) -> dict[str, Any]:
+    """The engine's `dose_check` as {columns, rows, summary, notes}."""
+    def mg(value: Any) -> str:
+        return "" if value is None else _number(float(value))
+
+    rows = [
+        (d["day"], mg(d.get("requested_mg")), d.get("requested_units", ""), mg(d.get("label_mg")), mg(d.get("max_mg")),
+         mg(d.get("allowed_mg")), d.get("allowed_units", ""), d.get("allowed_vials", ""), d.get("discarded_units", ""),
+         d.get("modifier", ""), str(d.get("status", "")).replace("_", " "))
+        for d in check.get("days", [])
+    ]
+    totals = check.get("totals") or {}
+    if rows:
+        rows.append(("Cycle total", "", totals.get("requested_units", ""), "", "", "", totals.get("allowed_units", ""),
+                     "", "", "", ""))
+    parts = [f"Dose check: {OUTCOME_TEXT.get(check.get('outcome'), check.get('outcome'))}"
+             + (f" (X12 {check['x12_action']})" if check.get("x12_action") else "")]
+    if check.get("cycle"):
+        parts.append(f"cycle {check['cycle']}")
+    if check.get("bsa"):
+        parts.append(f"BSA {_number(float(check['bsa']['m2']))} m² ({check['bsa']['method']})")
+    notes = [f"{r['text']} (§{r['section']})" for r in check.get("reasons", [])]
+    limit = check.get("unit_limit")
+    if limit and limit.get("busiest_window"):
+        window = limit["busiest_window"]
+        verdict = "within" if window["within_limit"] else "over"
+        notes.append(f"Busiest {limit['window_days']}-day window: {window['units']} of {limit['max_units']} units, "
+                     f"{verdict} the limit (§{limit['section']}).")
+    may = check.get("may_be_given") or {}
+    for rule in may.get("rules", []):
+        if rule.get("status") != "met":
+            notes.append(f"{rule['text']} (§{rule['section']}: {rule['status'].replace('_', ' ')})")
+    if check.get("missing"):
+        notes.append("Needed for the dose check: " + ", ".join(check["missing"]) + ".")
+    return {"columns": CHECK_COLUMNS, "rows": rows, "summary": "; ".join(parts) + ".", "notes": tuple(notes)}
+
+
 def dose_plan_table(stored: Any, policy: Policy) -> dict[str, Any] | None:
     """{columns, rows, summary, notes} for the template, or None when the request carries no doses."""
+    determination = getattr(stored, "determination", None) or {}
+    if determination.get("dose_check"):
+        return dose_check_table(determination["dose_check"])
     block = dosing_block(stored)
     if block is None:
         return None

@@ -32,6 +32,15 @@ def humanize(value: str) -> str:
     return text[:1].upper() + text[1:]
 
 
+def fact_label(fact: str, questions: Mapping[str, str]) -> str:
+    """A fact in words: its question, or `Dosing: weight kg` for a field of the dosing block."""
+    if fact in questions:
+        return questions[fact]
+    if fact.startswith("dosing."):
+        return "Dosing: " + humanize(fact.removeprefix("dosing.")).lower()
+    return fact
+
+
 @dataclass(frozen=True, slots=True)
 class Option:
     value: str

@@ -13,6 +13,7 @@ from typing import Any
 
 from priorauth.determination import Determination
 from priorauth.policy.schema import Policy
+from priorauth.web.forms import fact_label
 
 # The plan's appeal wording. A plan deploying priorauth edits this text (docs/web.md).
 APPEAL_TEXT = (
@@ -65,7 +66,13 @@ class DeterminationLetter:
     reviewed_by_clinician: bool
     missing: tuple[str, ...]
     routing: dict[str, Any] | None
+    # An approval whose requested doses were reduced (the engine's dose check, X12 A6).
+    dose_changes: tuple[LetterReason, ...] = ()
     appeal: str = APPEAL_TEXT
+
+    @property
+    def appeal_applies(self) -> bool:
+        return self.outcome in ("denied", "approved_with_modification") or bool(self.dose_changes)
 
     @property
     def outcome_text(self) -> str:
@@ -141,7 +148,13 @@ def build_letter(
     if final == "not_applicable":
         reasons = tuple(LetterReason(r["text"], r["section"], r["criterion"]) for r in det.get("reasons", []))
     questions = question_text or {q.id: q.text for q in policy.questions}
-    missing = tuple(questions.get(f, f) for f in det.get("missing_facts", [])) if final == "pended" else ()
+    missing = tuple(fact_label(f, questions) for f in det.get("missing_facts", [])) if final == "pended" else ()
+    dose_changes: tuple[LetterReason, ...] = ()
+    if final in ("approved", "approved_with_modification"):
+        dose_changes = tuple(
+            LetterReason(r["text"], r["section"], r["criterion"]) for r in det.get("reasons", [])
+            if r.get("status") == "not_met" and str(r.get("criterion", "")).startswith("dose.")
+        )
     return DeterminationLetter(
         request_id=str(request_id),
         letter_date=letter_date or dt.date.today(),
@@ -160,6 +173,7 @@ def build_letter(
         reviewed_by_clinician=reviewed if reviewed is not None else outcome is not None,
         missing=missing,
         routing=det.get("routing"),
+        dose_changes=dose_changes,
     )
 
 

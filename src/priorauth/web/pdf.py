@@ -67,6 +67,10 @@ def letter_pdf(letter: DeterminationLetter) -> bytes:
             para(line, gap=0.5)
         if letter.modification:
             para(f"Modification: {letter.modification}")
+        if letter.dose_changes:
+            para("The requested doses were changed to what the policy allows:")
+            for reason in letter.dose_changes:
+                para(f"- {reason.requirement} (Policy {reason.citation}.)", gap=1)
     elif letter.outcome == "denied":
         para("The request does not meet the following requirements of the policy:")
         for i, reason in enumerate(letter.reasons, 1):
@@ -88,7 +92,7 @@ def letter_pdf(letter: DeterminationLetter) -> bytes:
         para(letter.reviewer_note)
     if letter.reviewed_by_clinician:
         para("This decision was made by a clinical reviewer.", size=9.5, style="I")
-    if letter.outcome in ("denied", "approved_with_modification"):
+    if letter.appeal_applies:
         heading("How to appeal")
         para(letter.appeal)
     return bytes(pdf.output())

@@ -7,6 +7,7 @@ from typing import Any
 
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 
+from priorauth.web.forms import fact_label
 from priorauth.web.letters import OUTCOME_TEXT, long_date
 
 DECISION_TEXT = {
@@ -33,7 +34,7 @@ def environment() -> Environment:
         lstrip_blocks=True,
         auto_reload=False,
     )
-    env.globals.update(cite=cite, decision_text=decision_text, long_date=long_date)
+    env.globals.update(cite=cite, decision_text=decision_text, long_date=long_date, fact_label=fact_label)
     return env
 
 
