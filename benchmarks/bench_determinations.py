@@ -19,11 +19,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import zen  # noqa: E402
-from zen_besponsa import decision_graph  # noqa: E402
+from tests.core.cases import load_cases  # noqa: E402
 
 import priorauth  # noqa: E402
 from priorauth import engine  # noqa: E402
-from tests.core.cases import load_cases  # noqa: E402
+from zen_besponsa import decision_graph  # noqa: E402
 
 
 def rate(fn, requests, seconds: float) -> tuple[float, int]:
@@ -84,7 +84,8 @@ def main() -> None:
     for _ in range(args.rounds):  # interleaved rounds: all see the same machine state
         for name, fn in runs.items():
             best[name] = max(best[name], rate(fn, requests, args.seconds)[0])
-    print(f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, pinned to 1 core")
+    machine = f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}"
+    print(f"machine: {machine}, pinned to 1 core")
     for name, value in best.items():
         print(f"{name:>30}: {value:>10,.0f} determinations/s (best of {args.rounds} x {args.seconds:.0f} s)")
     print(f"{'ratio priorauth / zen-engine':>30}: {best['priorauth'] / best['zen-engine']:.2f}x")

@@ -22,7 +22,8 @@ EXPRESSIONS = [
     ("rr_regimen", "regimen == 'single_agent' or (regimen == 'mini_hyper_cvd' and ph_status == 'negative') "
                    "or (regimen == 'tki_combination' and ph_status == 'positive')"),
     ("adult_rr", "$.age != null and $.age >= 18 and disease_setting == 'relapsed_refractory' and $.rr_regimen"),
-    ("adult_fc", "$.age != null and $.age >= 18 and disease_setting == 'frontline_consolidation' and regimen == 'mini_hyper_cvd' "
+    ("adult_fc", "$.age != null and $.age >= 18 and disease_setting == 'frontline_consolidation' "
+                 "and regimen == 'mini_hyper_cvd' "
                  "and ph_status == 'negative' and (with_rituximab != true or ($.age < 65 and "
                  "substantial_comorbidities == false))"),
     ("pediatric", "$.age != null and $.age >= 1 and $.age < 18 and disease_setting == 'relapsed_refractory' "

@@ -79,7 +79,8 @@ def render_explained(det: Determination) -> None:
         a = det.authorization
         out.print(
             f"[green]Authorization[/] {a.start} to {a.end}; up to {a.max_cycles} cycles; "
-            f"{a.max_units} units of {a.hcpcs} per {a.unit_window_days} days; renewable: {'yes' if a.renewable else 'no'}"
+            f"{a.max_units} units of {a.hcpcs} per {a.unit_window_days} days; "
+            f"renewable: {'yes' if a.renewable else 'no'}"
         )
     if det.routing:
         r = det.routing

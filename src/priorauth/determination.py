@@ -11,7 +11,7 @@ from typing import Any
 from priorauth.logic import Truth
 
 
-class Decision(str, Enum):
+class Decision(str, Enum):  # noqa: UP042 - str mixin keeps json.dumps(decision) working
     APPROVED = "approved"
     DENIED = "denied"
     PENDED = "pended"

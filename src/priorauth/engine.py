@@ -111,7 +111,9 @@ def _decide_criteria(policy: Policy, facts: Facts) -> Determination:
     reasons = _decided_reasons(criteria, statuses, root_status)
     if root_status is MET:
         authorization = _authorization(policy, facts, params)
-        return Determination(policy.id, version_text, Decision.APPROVED, reasons, (), authorization, trace_builder=trace)
+        return Determination(
+            policy.id, version_text, Decision.APPROVED, reasons, (), authorization, trace_builder=trace
+        )
     return Determination(policy.id, version_text, Decision.DENIED, reasons, (), trace_builder=trace)
 
 

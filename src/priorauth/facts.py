@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 from functools import cache
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, NotRequired
 
 from pydantic import (
     AfterValidator,
@@ -20,7 +20,7 @@ from pydantic import (
     ValidationError,
     create_model,
 )
-from typing_extensions import NotRequired, TypedDict
+from typing_extensions import TypedDict
 
 from priorauth.codes import icd10_code_set, icd10_exists, normalize_icd10, normalize_state
 from priorauth.errors import RequestError

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import pytest
+from tests.core.cases import load_cases
 
 import priorauth
 from priorauth.engine import compiled
 from priorauth.logic import Truth
-from tests.core.cases import load_cases
 
 CASES = load_cases()
 
