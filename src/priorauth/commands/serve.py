@@ -53,7 +53,7 @@ def seed_demo(url: str) -> dict[str, str]:
     return tokens
 
 
-def demo_instructions(base: str, tokens: dict[str, str]) -> str:
+def demo_instructions(base: str, tokens: dict[str, str], url: str) -> str:
     pended = (resources.files("priorauth") / "examples" / "pended-comorbidities-unknown.json").read_text()
     body = json.dumps(json.loads(pended), separators=(",", ":"))
     return "\n".join(
@@ -71,7 +71,7 @@ def demo_instructions(base: str, tokens: dict[str, str]) -> str:
             f'  curl -s {base}/v1/requests/REQUEST_ID/review -H "Authorization: Bearer $REVIEWER" '
             '-d \'{"action":"deny","note":"Criteria not met","expected_version":2}\'',
             f'  curl -s {base}/v1/requests/REQUEST_ID/audit -H "Authorization: Bearer $REVIEWER"',
-            "  priorauth audit verify",
+            f"  .venv/bin/priorauth audit verify --database-url {url}",
         ]
     )
 
@@ -102,7 +102,7 @@ def register(app: typer.Typer) -> None:
             fail(f"database: cannot open or migrate ({type(exc).__name__})")
         base = f"http://{host if ':' not in host else f'[{host}]'}:{port}"
         if demo:
-            typer.echo(demo_instructions(base, seed_demo(url)))
+            typer.echo(demo_instructions(base, seed_demo(url), url))
         else:
             typer.echo(f"priorauth is serving at {base}  (API docs: {base}/docs)")
         uvicorn.run(
