@@ -162,7 +162,13 @@ def test_second_reviewer_sees_a_conflict_message(server, browser):
     expect(second.get_by_role("button", name="Approve", exact=True)).to_have_count(0)
 
 
-def test_keyboard_alone_reaches_the_queue_and_a_case(server, browser):
+UNNAMED_CONTROLS = """() => [...document.querySelectorAll(
+        'input:not([type=hidden]), select, textarea, button')]
+    .filter(e => !(e.labels && e.labels.length) && !e.getAttribute('aria-label') && !e.textContent.trim())
+    .map(e => e.name || e.id)"""
+
+
+def test_keyboard_alone_signs_in_and_every_control_is_named(server, browser):
     from playwright.sync_api import expect
 
     page = browser.new_page()
@@ -172,13 +178,17 @@ def test_keyboard_alone_reaches_the_queue_and_a_case(server, browser):
     page.keyboard.press("Tab")  # brand link
     page.keyboard.press("Tab")
     expect(page.get_by_label("Access token")).to_be_focused()
-    page.keyboard.type(server.token("reviewer", "plan-kb"))
+    page.keyboard.type(server.token("submitter", "clinic-kb"))
     page.keyboard.press("Enter")
     page.wait_for_url(re.compile(r".*/web/requests$"))
-    # Every form control on the queue has an accessible name.
-    unnamed = page.evaluate("""() => [...document.querySelectorAll(
-            'input:not([type=hidden]), select, textarea, button')]
-        .filter(e => !(e.labels && e.labels.length) && !e.getAttribute('aria-label') && !e.textContent.trim())
-        .map(e => e.name || e.id)""")
-    assert unnamed == []
+    assert page.evaluate(UNNAMED_CONTROLS) == []
+    # The request form, reached and answered from the keyboard.
+    page.get_by_role("link", name="New request").focus()
+    page.keyboard.press("Enter")
+    page.wait_for_url(re.compile(r".*/web/requests/new$"))
+    assert page.evaluate(UNNAMED_CONTROLS) == []
+    page.get_by_role("group", name="Is the disease CD22-positive?").get_by_label("No", exact=True).focus()
+    page.keyboard.press("Space")
+    expect(page.locator("#preview")).to_contain_text("Denied")
+    expect(page.locator("#preview")).to_contain_text("The disease expresses CD22.")
     page.close()
