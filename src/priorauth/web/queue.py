@@ -154,7 +154,7 @@ def queue_rows(items: list[Any], now: dt.datetime) -> list[QueueRow]:
                 policy=r.policy,
                 submitter=r.submitter_org,
                 created_iso=r.created_at.isoformat(),
-                created_text=format_when(r.created_at),
+                created_text=r.created_at.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M"),
             )
         )
     return rows
