@@ -1,5 +1,6 @@
 """priorauth: a medical drug coverage policy as executable, explainable decisions."""
 
+from priorauth.claims import audit_claims
 from priorauth.determination import AuthorizationPeriod, Decision, Determination, Reason, Routing, TraceNode
 from priorauth.dosing import DoseCheck, DoseDay, DoseOutcome, DosePlan, check_doses, plan_doses
 from priorauth.engine import evaluate, evaluate_facts
@@ -25,6 +26,7 @@ __all__ = [
     "Routing",
     "TraceNode",
     "Truth",
+    "audit_claims",
     "bundled_policy_ids",
     "check_doses",
     "evaluate",
