@@ -55,6 +55,8 @@ class CoverageRequest(Base):
         UniqueConstraint("submitter_org", "idempotency_key", name="uq_request_idempotency"),
         Index("ix_request_status_due", "status", "due_at"),
         Index("ix_request_org_created", "submitter_org", "created_at"),
+        Index("ix_request_due", "due_at", "id"),
+        Index("ix_request_org_due", "submitter_org", "due_at", "id"),
     )
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True)

@@ -1,0 +1,45 @@
+"""The Alembic migrations build exactly the schema the models describe, and the queue is indexed."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+
+from priorauth.store import db as store_db
+from priorauth.store.models import Base
+
+
+def test_migrated_database_matches_the_models(tmp_path):
+    url = f"sqlite:///{tmp_path / 'm.db'}"
+    engine = store_db.make_engine(url)
+    store_db.upgrade(url, engine=engine)
+    with engine.connect() as conn:
+        diff = compare_metadata(MigrationContext.configure(conn), Base.metadata)
+    engine.dispose()
+    assert diff == []
+
+
+def test_queue_order_uses_an_index_not_a_sort(tmp_path):
+    url = f"sqlite:///{tmp_path / 'q.db'}"
+    engine = store_db.make_engine(url)
+    store_db.upgrade(url, engine=engine)
+    with engine.connect() as conn:
+        plan = " ".join(
+            str(row[-1])
+            for row in conn.execute(
+                sa.text("EXPLAIN QUERY PLAN SELECT id FROM coverage_requests ORDER BY due_at, id LIMIT 50 OFFSET 9950")
+            )
+        )
+        org_plan = " ".join(
+            str(row[-1])
+            for row in conn.execute(
+                sa.text(
+                    "EXPLAIN QUERY PLAN SELECT id FROM coverage_requests WHERE submitter_org = 'a' "
+                    "ORDER BY due_at, id LIMIT 50"
+                )
+            )
+        )
+    engine.dispose()
+    assert "TEMP B-TREE" not in plan and "ix_request_due" in plan
+    assert "TEMP B-TREE" not in org_plan and "ix_request_org_due" in org_plan
