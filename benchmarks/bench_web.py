@@ -9,11 +9,6 @@ session cookie: the time from sending the request to the last byte of the page, 
 includes HTTP, authentication, the service's audited reads and rendering. Prints the
 median, p95 and worst per page against the floor. `--database` keeps the filled file
 for later runs. A benchmark, not a test: nothing here is asserted.
-
-`--proposed-indexes` adds, to the benchmark's database only, the two indexes the queue
-needs for its service query (`list_requests` orders by due time): (due_at, id) and
-(submitter_org, due_at, id). Without them SQLite sorts every stored row, with its trace,
-for each queue page. They belong in a store migration (reported to the service layer).
 """
 
 from __future__ import annotations
@@ -66,17 +61,6 @@ def fill(url: str, count: int) -> None:
     db.dispose()
 
 
-def add_proposed_indexes(path: Path) -> None:
-    import sqlite3
-
-    with sqlite3.connect(path) as conn:
-        conn.execute("CREATE INDEX IF NOT EXISTS bench_ix_request_due ON coverage_requests (due_at, id)")
-        conn.execute(
-            "CREATE INDEX IF NOT EXISTS bench_ix_request_org_due ON coverage_requests (submitter_org, due_at, id)"
-        )
-    print("added the proposed queue indexes to this benchmark database")
-
-
 def session_cookie(server: LiveServer, token: str) -> tuple[str, str]:
     conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=30)
     body = f"token={token}&next=/web/requests"
@@ -106,8 +90,6 @@ def main() -> int:
     parser.add_argument("--requests", type=int, default=10_000)
     parser.add_argument("--repeat", type=int, default=30)
     parser.add_argument("--database", help="SQLite file to fill (kept) or reuse when it exists")
-    parser.add_argument("--proposed-indexes", action="store_true",
-                        help="add the queue's indexes to the benchmark database first (see above)")
     args = parser.parse_args()
 
     with tempfile.TemporaryDirectory() as folder:
@@ -118,8 +100,6 @@ def main() -> int:
         if not path.exists():
             print(f"filling {path} with {args.requests} requests through the service layer ...", flush=True)
             fill(server.url_db, args.requests)
-        if args.proposed_indexes:
-            add_proposed_indexes(path)
         reviewer, submitter = server.token("reviewer", "plan"), server.token("submitter", "clinic-a")
         server.start()
         try:
