@@ -6,6 +6,8 @@ import importlib
 import json
 import pkgutil
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from importlib import resources
 from pathlib import Path
 from typing import Annotated, Any
@@ -41,6 +43,15 @@ def fail(message: str) -> None:
     """One line on stderr, exit status 2: the CLI's answer to bad input."""
     sys.stderr.write(f"error: {message}\n")
     raise typer.Exit(2)
+
+
+@contextmanager
+def user_errors() -> Iterator[None]:
+    """Turn a PriorAuthError (bad input, unknown policy, malformed file) into `fail`."""
+    try:
+        yield
+    except PriorAuthError as exc:
+        fail(str(exc))
 
 
 def read_input(source: str) -> bytes:
@@ -95,12 +106,9 @@ def evaluate(
     explain: Annotated[bool, typer.Option("--explain", help="Print the criteria tree instead of JSON.")] = False,
 ) -> None:
     """Decide a coverage request; print the determination as JSON."""
-    try:
+    with user_errors():
         policy, facts = parse_request_json(read_input(source))
         det = determine(policy, facts)
-    except PriorAuthError as exc:
-        fail(str(exc))
-        return
     if explain:
         render_explained(det)
     else:
@@ -178,22 +186,16 @@ def render_policy(policy: Policy) -> None:
 @policy_app.command("show")
 def policy_show(policy_id: str) -> None:
     """Print a bundled policy as an outline."""
-    try:
+    with user_errors():
         policy = load_policy(policy_id)
-    except PriorAuthError as exc:
-        fail(str(exc))
-        return
     render_policy(policy)
 
 
 @policy_app.command("check")
 def policy_check(path: Path) -> None:
     """Validate a policy file; exit 2 with the path and problem when it is malformed."""
-    try:
+    with user_errors():
         policy = load_policy_file(path)
-    except PriorAuthError as exc:
-        fail(str(exc))
-        return
     out.print(f"{path}: policy {policy.id} is valid ({len(policy.questions)} questions)")
 
 
@@ -203,11 +205,8 @@ def questions(
     as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
 ) -> None:
     """List the fact vocabulary (questions) of a policy."""
-    try:
+    with user_errors():
         policy = load_policy(policy_id)
-    except PriorAuthError as exc:
-        fail(str(exc))
-        return
     if as_json:
         print_json([q.model_dump(exclude_none=True) for q in policy.questions])
         return
