@@ -359,18 +359,47 @@ def _enumerate(criteria, node, facts, params, version, unknown: list[str]) -> tu
 # --- approval, routing, trace ---------------------------------------------------------
 
 
-def _authorization(policy: Policy, facts: Facts, params: dict[str, Any]) -> AuthorizationPeriod:
-    """Start on the request date; end the day before the same date `authorization_months` later.
+def authorization_for(policy: Policy, facts: Facts, start: dt.date | None = None) -> AuthorizationPeriod:
+    """The authorization period and limits an approval of `facts` carries (Sections I, II, VI).
+
+    The same computation as an engine approval, for approvals the engine did not make (a
+    reviewer's). `start` defaults to the request date; parameters are those of the policy
+    version in force on the request date (else on `start`). A renewal needs
+    `first_authorization_date` and `cycles_received`; its period may already be over
+    (`end` before `start`). RequestError names a fact that is needed and unknown.
+    """
+    day = start or facts.get("request_date")
+    if day is None:
+        raise RequestError("facts.request_date", "needed for the authorization period (or give a start)")
+    if facts.get("request_type") == "renewal":
+        for fact in ("first_authorization_date", "cycles_received"):
+            if facts.get(fact) is None:
+                raise RequestError(f"facts.{fact}", "needed for a renewal's authorization period")
+    version = _version_on(policy.id, facts.get("request_date") or day)
+    if version is None:
+        first = min(v.effective for v in policy.versions).isoformat()
+        raise RequestError(
+            "facts.request_date",
+            f"before the first version of policy {policy.id} that this engine holds ({first})",
+            "no_policy_version",
+        )
+    return _authorization(policy, facts, _parameters_cached(policy.id, version), day)
+
+
+def _authorization(
+    policy: Policy, facts: Facts, params: dict[str, Any], start: dt.date | None = None
+) -> AuthorizationPeriod:
+    """Start on `start` (default: the request date); end the day before the same date `authorization_months` later.
 
     A renewal never extends the first authorization: it ends when that one ends, and
     covers only the cycles not yet given.
     """
-    day = facts["request_date"]
+    day = start or facts["request_date"]
     months = params["authorization_months"]
     max_cycles = params["max_cycles"]
     if facts.get("request_type") == "renewal":
         end = months_after(facts["first_authorization_date"], months) - ONE_DAY
-        remaining = max_cycles - facts["cycles_received"]
+        remaining = max(0, max_cycles - facts["cycles_received"])
     else:
         end = months_after(day, months) - ONE_DAY
         remaining = max_cycles
