@@ -19,7 +19,8 @@ from priorauth.errors import RequestError
 
 log = logging.getLogger("priorauth.api")
 router = APIRouter(prefix="/v1")
-Status = Literal["pended", "awaiting_review", "approved", "denied", "not_applicable"]
+Urgency = Literal["standard", "expedited"]
+Sort = Literal["due", "-due", "created", "-created", "urgency", "status"]
 
 _PROBLEM = {"content": {"application/problem+json": {"schema": PROBLEM_SCHEMA}}}
 ERRORS: dict[int | str, dict[str, Any]] = {
@@ -100,7 +101,7 @@ async def submit(
         str | None, Header(max_length=255, description="Retries with the same key return the first result")
     ] = None,
 ) -> JSONResponse:
-    req = envelope(raw, ("policy", "facts", "urgency", "patient"), ("policy",))
+    req = envelope(raw, ("policy", "facts", "urgency", "patient", "dosing"), ("policy",))
     urgency = req.get("urgency", "standard")
     if not isinstance(urgency, str):
         raise RequestError("urgency", "not one of standard, expedited")
@@ -110,7 +111,14 @@ async def submit(
         # One hop to a worker thread for the whole unit of work: the hot path of the service.
         with db.session() as session:
             return service.submit_request(
-                session, principal, _policy_id(req), _facts(req), urgency, idempotency_key, req.get("patient")
+                session,
+                principal,
+                _policy_id(req),
+                _facts(req),
+                urgency,
+                idempotency_key,
+                req.get("patient"),
+                req.get("dosing"),
             )
 
     stored = await run_in_threadpool(store)
@@ -129,11 +137,26 @@ async def submit(
     return JSONResponse(stored.to_dict(), status_code=200 if stored.replayed else 201, headers=headers)
 
 
-@router.get("/requests", summary="List requests, oldest due first", responses=ERRORS)
+def _statuses(values: list[str] | None) -> tuple[str, ...] | None:
+    """`status=a,b` and repeated `status` parameters -> the statuses (any of them matches)."""
+    if not values:
+        return None
+    out = tuple(s.strip() for v in values for s in v.split(","))
+    if any(s not in service.STATUSES for s in out):
+        raise RequestError("status", f"not one of {', '.join(service.STATUSES)}")
+    return out
+
+
+@router.get("/requests", summary="List requests (default: soonest due first)", responses=ERRORS)
 def list_requests(
     principal: PrincipalDep,
     session: SessionDep,
-    status: Annotated[Status | None, Query()] = None,
+    status: Annotated[
+        list[str] | None,
+        Query(description=f"one or more of {', '.join(service.STATUSES)}: comma-separated or repeated"),
+    ] = None,
+    urgency: Annotated[Urgency | None, Query()] = None,
+    sort: Annotated[Sort, Query(description="due, -due, created, -created, urgency (expedited first), status")] = "due",
     policy: Annotated[str | None, Query(max_length=64)] = None,
     due_before: Annotated[dt.datetime | None, Query(description="ISO 8601 date-time with offset")] = None,
     submitter: Annotated[str | None, Query(max_length=100, description="submitting organisation")] = None,
@@ -143,8 +166,8 @@ def list_requests(
 ) -> JSONResponse:
     if due_before is not None and due_before.tzinfo is None:
         raise RequestError("due_before", "needs a UTC offset (e.g. 2026-03-09T00:00:00Z)")
-    filters = service.RequestFilters(status, policy, due_before, submitter, overdue)
-    page = service.list_requests(session, principal, filters, service.Page(limit, offset))
+    filters = service.RequestFilters(_statuses(status), policy, due_before, submitter, overdue, urgency)
+    page = service.list_requests(session, principal, filters, service.Page(limit, offset, sort))
     return JSONResponse(page.to_dict())
 
 

@@ -10,6 +10,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr, create_model
 
+from priorauth.dosing.request import DosingRequest
 from priorauth.facts import facts_model
 from priorauth.policy import bundled_policy_ids
 from priorauth.service.requests import AuthorizationModification, PatientDetails
@@ -43,6 +44,7 @@ def body_models() -> dict[str, type[BaseModel]]:
         facts=(facts_type, Field(default_factory=dict)),
         urgency=(Literal["standard", "expedited"], "standard"),
         patient=(PatientDetails | None, None),
+        dosing=(DosingRequest | None, None),
     )
     information = create_model(
         "AdditionalInformation",

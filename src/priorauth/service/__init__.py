@@ -12,9 +12,11 @@ facts, call these functions and render the result. Stable API (docs/service.md):
         issued = service.create_token(session, "submitter", "clinic-a")   # issued.secret shown once
         who = service.authenticate(session, issued.secret)                # -> Principal
         req = service.submit_request(session, who, "besponsa", facts, "standard",
-                                     idempotency_key=None, patient={"name": ...})
+                                     idempotency_key=None, patient={"name": ...}, dosing=None)
         service.get_request(session, who, req.id)
-        service.list_requests(session, who, service.RequestFilters(status="pended"), service.Page(50, 0))
+        service.request_by_idempotency_key(session, who, "key")          # org: the caller's by default
+        service.list_requests(session, who, service.RequestFilters(status=service.OPEN_STATUSES,
+                              urgency="expedited"), service.Page(50, 0, sort="-created"))
         service.add_information(session, who, req.id, {"substantial_comorbidities": False})
         service.review_request(session, reviewer, req.id, "deny", "note", expected_version=req.version)
         service.audit_events(session, reviewer, req.id)
@@ -53,6 +55,7 @@ from priorauth.service.policies import get_policy, list_policies, policy_questio
 from priorauth.service.requests import (
     OPEN_STATUSES,
     REVIEW_ACTIONS,
+    SORTS,
     STATUSES,
     URGENCIES,
     AuthorizationModification,
@@ -67,6 +70,8 @@ from priorauth.service.requests import (
     get_request,
     list_requests,
     metrics,
+    policy_authorization,
+    request_by_idempotency_key,
     review_request,
     submit_request,
 )
@@ -77,6 +82,7 @@ __all__ = [
     "OPEN_STATUSES",
     "REVIEW_ACTIONS",
     "ROLES",
+    "SORTS",
     "STATUSES",
     "SYSTEM",
     "URGENCIES",
@@ -108,7 +114,9 @@ __all__ = [
     "list_requests",
     "list_tokens",
     "metrics",
+    "policy_authorization",
     "policy_questions",
+    "request_by_idempotency_key",
     "review_request",
     "revoke_token",
     "submit_request",

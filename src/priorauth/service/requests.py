@@ -17,12 +17,13 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr, ValidationError
-from sqlalchemy import func, insert, select
+from sqlalchemy import ColumnElement, func, insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from priorauth.determination import Decision, Determination
-from priorauth.engine import determine
+from priorauth.dosing.request import parse_dosing
+from priorauth.engine import authorization_for, determine
 from priorauth.errors import RequestError
 from priorauth.facts import Facts, validate_facts
 from priorauth.policy import load_policy
@@ -38,6 +39,9 @@ REVIEW_ACTIONS = ("approve", "approve_with_modification", "deny")
 STATUSES = ("pended", "awaiting_review", "approved", "denied", "not_applicable")
 OPEN_STATUSES = ("pended", "awaiting_review")
 MAX_PAGE = 200
+# Sort orders of `list_requests`: each ends on the id, so pages never overlap or skip.
+# `urgency` is expedited first, then soonest due; `status` is by status code, then soonest due.
+SORTS = ("due", "-due", "created", "-created", "urgency", "status")
 
 # The engine's decision -> the request's status. An engine denial is only a recommendation:
 # medical-necessity denials are made by a clinical reviewer.
@@ -70,19 +74,26 @@ class AuthorizationModification(BaseModel):
 
 @dataclass(frozen=True)
 class RequestFilters:
-    """Filters of `list_requests`; None means any. `submitter` is the submitting organisation."""
+    """Filters of `list_requests`; None means any. `submitter` is the submitting organisation.
 
-    status: str | None = None
+    `status` is one status or a tuple of them (any of them matches), e.g. OPEN_STATUSES.
+    """
+
+    status: str | tuple[str, ...] | None = None
     policy: str | None = None
     due_before: dt.datetime | None = None
     submitter: str | None = None
     overdue: bool | None = None
+    urgency: str | None = None
 
 
 @dataclass(frozen=True)
 class Page:
+    """A page of `list_requests`: `sort` is one of SORTS (default `due`, soonest first)."""
+
     limit: int = 50
     offset: int = 0
+    sort: str = "due"
 
 
 @dataclass(frozen=True)
@@ -109,6 +120,7 @@ class StoredRequest:
     decided_by: str | None
     review_action: str | None
     review_note: str | None
+    dosing: dict[str, Any] | None = None
     replayed: bool = False
 
     @property
@@ -116,8 +128,11 @@ class StoredRequest:
         """The full criteria tree, re-derived from the stored facts (the stored `determination` is what was
         decided; the tree is not stored, as it is a pure function of the facts and the policy version)."""
         policy = load_policy(self.policy)
-        tree = determine(policy, validate_facts(policy, self.facts)).trace
+        tree = determine(policy, validate_facts(policy, self.facts), self._dosing(policy)).trace
         return tree.to_dict() if tree is not None else None
+
+    def _dosing(self, policy: Any) -> Any:
+        return parse_dosing(policy, self.dosing) if self.dosing is not None else None
 
     @property
     def final(self) -> bool:
@@ -136,6 +151,7 @@ class StoredRequest:
             "status": self.status,
             "version": self.version,
             "facts": self.facts,
+            "dosing": self.dosing,
             "patient": self.patient,
             "determination": self.determination,
             "engine_decision": self.engine_decision,
@@ -205,6 +221,7 @@ def _snapshot(row: CoverageRequest, replayed: bool = False) -> StoredRequest:
         decided_by=row.decided_by,
         review_action=row.review_action,
         review_note=row.review_note,
+        dosing=row.dosing,
         replayed=replayed,
     )
 
@@ -274,8 +291,10 @@ def _decision_event(row: CoverageRequest, det: Determination, now: dt.datetime) 
     )
 
 
-def _fingerprint(policy_id: str, facts: Any, urgency: str, patient: Any) -> str:
+def _fingerprint(policy_id: str, facts: Any, urgency: str, patient: Any, dosing: Any = None) -> str:
     body = {"policy": policy_id, "facts": facts, "urgency": urgency, "patient": patient}
+    if dosing is not None:  # absent from requests stored before dosing was accepted
+        body["dosing"] = dosing
     return hashlib.sha256(json.dumps(body, sort_keys=True, default=str).encode("utf-8")).hexdigest()
 
 
@@ -302,6 +321,13 @@ def _replay(session: Session, principal: Principal, key: str, fingerprint: str) 
     return _snapshot(row, replayed=True)
 
 
+def _create_detail(urgency: str, facts: Facts, dosing: Any) -> dict[str, Any]:
+    detail: dict[str, Any] = {"urgency": urgency, "facts": sorted(facts), "version": 1}
+    if dosing is not None:  # names only: the values are PHI
+        detail["dosing"] = sorted(dosing.model_dump(exclude_none=True))
+    return detail
+
+
 def submit_request(
     session: Session,
     principal: Principal,
@@ -310,11 +336,14 @@ def submit_request(
     urgency: str = "standard",
     idempotency_key: str | None = None,
     patient: Any = None,
+    dosing: Any = None,
 ) -> StoredRequest:
     """Validate, decide and store a request (submitters only); committed before it returns.
 
-    With an `idempotency_key` (scoped to the submitter's organisation) a repeated call returns
-    the first stored request (`replayed=True`) instead of storing another; the same key with a
+    `dosing` is the request's optional dosing block (docs/request-contract.md §1a): stored
+    and decided with, so the determination carries its `dose_check`. With an
+    `idempotency_key` (scoped to the submitter's organisation) a repeated call returns the
+    first stored request (`replayed=True`) instead of storing another; the same key with a
     different body raises IdempotencyKeyReused. Bad input raises RequestError; nothing is stored.
     """
     principal.require("submitter")
@@ -322,7 +351,7 @@ def submit_request(
         raise RequestError("urgency", f"not one of {', '.join(URGENCIES)}")
     if idempotency_key is not None and not (1 <= len(idempotency_key) <= 255 and idempotency_key.isprintable()):
         raise RequestError("Idempotency-Key", "expected 1-255 printable characters")
-    fingerprint = _fingerprint(policy_id, facts, urgency, patient)
+    fingerprint = _fingerprint(policy_id, facts, urgency, patient, dosing)
     if idempotency_key is not None:
         replay = _replay(session, principal, idempotency_key, fingerprint)
         if replay is not None:
@@ -330,7 +359,8 @@ def submit_request(
     patient_details = _patient(patient)
     policy = load_policy(policy_id)
     valid = validate_facts(policy, facts)
-    det = determine(policy, valid)
+    dose_block = parse_dosing(policy, dosing) if dosing is not None else None
+    det = determine(policy, valid, dose_block)
 
     now = _now()
     row = CoverageRequest(
@@ -340,6 +370,7 @@ def submit_request(
         version=1,
         facts=_jsonable(valid),
         patient=patient_details,
+        dosing=dose_block.model_dump(mode="json", exclude_none=True) if dose_block is not None else None,
         submitter_org=principal.org,
         submitted_by=principal.token_id,
         idempotency_key=idempotency_key,
@@ -354,7 +385,7 @@ def submit_request(
         append_events(
             session,
             [
-                _event(principal, "create", row, now, {"urgency": urgency, "facts": sorted(valid), "version": 1}),
+                _event(principal, "create", row, now, _create_detail(urgency, valid, dose_block)),
                 _decision_event(row, det, now),
             ],
         )
@@ -390,25 +421,76 @@ def get_request(session: Session, principal: Principal, request_id: str) -> Stor
     return _snapshot(row)
 
 
+def _order(sort: str) -> tuple[ColumnElement[Any], ...]:
+    """ORDER BY of a sort; each matches an index (migrations 0002, 0003), scanned forwards or backwards."""
+    r = CoverageRequest
+    return {
+        "due": (r.due_at, r.id),
+        "-due": (r.due_at.desc(), r.id.desc()),
+        "created": (r.created_at, r.id),
+        "-created": (r.created_at.desc(), r.id.desc()),
+        "urgency": (r.urgency, r.due_at, r.id),  # "expedited" sorts before "standard"
+        "status": (r.status, r.due_at, r.id),
+    }[sort]
+
+
+def request_by_idempotency_key(
+    session: Session, principal: Principal, idempotency_key: str, org: str | None = None
+) -> StoredRequest:
+    """The request `org` submitted with `idempotency_key` (default org: the caller's); the read is audited.
+
+    Submitters may look up their own organisation's keys only; another organisation's, or
+    a key never used, raises NotFound alike.
+    """
+    principal.require("submitter", "reviewer", "admin")
+    org = principal.org if org is None else org
+    if principal.role == "submitter" and org != principal.org:
+        raise NotFound("no such request")
+    if not (1 <= len(idempotency_key) <= 255):
+        raise NotFound("no such request")
+    row = session.execute(
+        select(CoverageRequest).where(
+            CoverageRequest.submitter_org == org, CoverageRequest.idempotency_key == idempotency_key
+        )
+    ).scalar_one_or_none()
+    if row is None:
+        raise NotFound("no such request")
+    append_event(
+        session, principal, "read", request_id=row.id, policy_id=row.policy_id, policy_version=row.policy_version
+    )
+    session.commit()
+    return _snapshot(row)
+
+
 def list_requests(
     session: Session, principal: Principal, filters: RequestFilters | None = None, page: Page | None = None
 ) -> RequestPage:
-    """Requests matching `filters`, oldest due first (submitters: their organisation's only); audited."""
+    """Requests matching `filters` in `page.sort` order, ties by id (submitters: own organisation's); audited."""
     principal.require("submitter", "reviewer", "admin")
     filters, page = filters or RequestFilters(), page or Page()
     if not 1 <= page.limit <= MAX_PAGE:
         raise RequestError("limit", f"expected 1-{MAX_PAGE}")
     if page.offset < 0:
         raise RequestError("offset", "must not be negative")
-    if filters.status is not None and filters.status not in STATUSES:
+    if page.sort not in SORTS:
+        raise RequestError("sort", f"not one of {', '.join(SORTS)}")
+    statuses = (filters.status,) if isinstance(filters.status, str) else filters.status
+    if statuses is not None and (not statuses or any(s not in STATUSES for s in statuses)):
         raise RequestError("status", f"not one of {', '.join(STATUSES)}")
+    if filters.urgency is not None and filters.urgency not in URGENCIES:
+        raise RequestError("urgency", f"not one of {', '.join(URGENCIES)}")
     conditions = []
     if principal.role == "submitter":
         conditions.append(CoverageRequest.submitter_org == principal.org)
     if filters.submitter is not None:
         conditions.append(CoverageRequest.submitter_org == filters.submitter)
-    if filters.status is not None:
-        conditions.append(CoverageRequest.status == filters.status)
+    if statuses is not None:
+        unique = tuple(dict.fromkeys(statuses))
+        conditions.append(
+            CoverageRequest.status == unique[0] if len(unique) == 1 else CoverageRequest.status.in_(unique)
+        )
+    if filters.urgency is not None:
+        conditions.append(CoverageRequest.urgency == filters.urgency)
     if filters.policy is not None:
         conditions.append(CoverageRequest.policy_id == filters.policy)
     if filters.due_before is not None:
@@ -422,7 +504,7 @@ def list_requests(
         session.execute(
             select(CoverageRequest)
             .where(*conditions)
-            .order_by(CoverageRequest.due_at, CoverageRequest.id)
+            .order_by(*_order(page.sort))
             .limit(page.limit)
             .offset(page.offset)
         )
@@ -456,7 +538,7 @@ def add_information(
     policy = load_policy(row.policy_id)
     merged = {**row.facts, **facts}
     valid = validate_facts(policy, merged)
-    det = determine(policy, valid)
+    det = determine(policy, valid, parse_dosing(policy, row.dosing) if row.dosing is not None else None)
     now = _now()
     row.facts = _jsonable(valid)
     row.version += 1
@@ -473,6 +555,44 @@ def add_information(
     return _snapshot(row)
 
 
+def policy_authorization(
+    policy_id: str, facts: dict[str, Any], determination: dict[str, Any], decided_on: dt.date
+) -> dict[str, Any]:
+    """The authorization an approval of a stored request carries before any modification.
+
+    The engine's period when it approved; otherwise the policy's (priorauth.engine.authorization_for)
+    from the request date, or from `decided_on` when the request has none. RequestError names
+    the fact the policy needs and the request lacks.
+    """
+    if determination.get("authorization"):
+        return dict(determination["authorization"])
+    policy = load_policy(policy_id)
+    valid = validate_facts(policy, facts)
+    start = None if valid.get("request_date") else decided_on
+    return authorization_for(policy, valid, start).to_dict()
+
+
+def _approved_period(row: CoverageRequest, change: dict[str, Any], today: dt.date) -> dict[str, Any]:
+    try:
+        base = policy_authorization(row.policy_id, row.facts, row.determination, today)
+    except RequestError as exc:
+        if "start" not in change or "end" not in change:
+            raise RequestError(
+                "modification",
+                f"the policy's authorization period needs {exc.field.removeprefix('facts.')}, which the request "
+                "lacks: approve with modification giving start and end",
+            ) from None
+        # The reviewer sets the period; the limits are the policy's (as for an initial request).
+        policy = load_policy(row.policy_id)
+        facts = {k: v for k, v in validate_facts(policy, row.facts).items() if k != "request_type"}
+        base = authorization_for(policy, facts, parse_iso_date(change["start"])).to_dict()
+    period = {**base, **change}
+    if period["end"] < period["start"]:
+        field = "modification.end" if "end" in change else "modification"
+        raise RequestError(field, "the authorization would end before it starts: give start and end")
+    return period
+
+
 def review_request(
     session: Session,
     principal: Principal,
@@ -486,8 +606,12 @@ def review_request(
 
     `action`: approve, approve_with_modification (needs `modification`) or deny. A stale
     `expected_version` raises VersionConflict, so two reviewers cannot overwrite each other.
-    The authorization of an approval is the engine's period (when it computed one) with the
-    modification applied.
+    The authorization of an approval is the engine's period with the modification applied;
+    when the engine approved nothing, it is the policy's period for the stored facts
+    (`policy_authorization`), starting on the request date (or, without one, the decision
+    date). When the policy cannot give one (a renewal whose first authorization date is
+    unknown, or whose period is over), the reviewer must approve with modification giving
+    `start` and `end`.
     """
     principal.require("reviewer")
     if action not in REVIEW_ACTIONS:
@@ -525,8 +649,7 @@ def review_request(
     if action == "deny":
         row.status, row.authorization = "denied", None
     else:
-        engine_period = row.determination.get("authorization") or {}
-        row.status, row.authorization = "approved", ({**engine_period, **change} or None)
+        row.status, row.authorization = "approved", _approved_period(row, change, now.date())
     row.review_action, row.review_note = action, note
     row.decided_at, row.decided_by = now, principal.token_id
     row.version += 1

@@ -53,10 +53,12 @@ class CoverageRequest(Base):
     __tablename__ = "coverage_requests"
     __table_args__ = (
         UniqueConstraint("submitter_org", "idempotency_key", name="uq_request_idempotency"),
-        Index("ix_request_status_due", "status", "due_at"),
-        Index("ix_request_org_created", "submitter_org", "created_at"),
+        Index("ix_request_status_due", "status", "due_at", "id"),
+        Index("ix_request_org_created", "submitter_org", "created_at", "id"),
         Index("ix_request_due", "due_at", "id"),
         Index("ix_request_org_due", "submitter_org", "due_at", "id"),
+        Index("ix_request_created", "created_at", "id"),
+        Index("ix_request_urgency_due", "urgency", "due_at", "id"),
     )
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True)
@@ -67,6 +69,7 @@ class CoverageRequest(Base):
     version: Mapped[int] = mapped_column(Integer)
     facts: Mapped[dict[str, Any]] = mapped_column(JSON)
     patient: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+    dosing: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
     determination: Mapped[dict[str, Any]] = mapped_column(JSON)
     engine_decision: Mapped[str] = mapped_column(String(16))
     submitter_org: Mapped[str] = mapped_column(String(100))
