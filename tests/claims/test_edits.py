@@ -176,3 +176,20 @@ def test_summary_counts_edits_and_units_at_risk(rules):
     s = result.summary
     assert s.edit_counts["UNITS_OVER_LIMIT"] == 1 and s.edit_counts["NDC_MISMATCH"] == 1
     assert s.lines_with_edits == 1 and s.units_at_risk == 10 and s.members == 1
+
+
+def test_members_sharing_a_hash_prefix_fall_back_to_exact_codes():
+    import polars as pl
+
+    from priorauth.claims.polars_engine import _sorted_keys
+
+    h1 = pl.Series([5 << 30, 5 << 30, 5 << 30], dtype=pl.UInt64)  # same prefix for two members
+    h2 = pl.Series([1, 2, 1], dtype=pl.UInt64)
+    called = []
+
+    def exact():
+        called.append(True)
+        return pl.Series([0, 1, 0], dtype=pl.UInt32)
+
+    order, keys = _sorted_keys(h1, h2, pl.Series([30, 30, 31], dtype=pl.Int64), exact)
+    assert called and order.to_list() == [0, 2, 1]

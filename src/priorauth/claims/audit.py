@@ -9,8 +9,8 @@ from typing import Literal
 import polars as pl
 
 from priorauth.claims.edits import EDIT_CODES, ClaimRules
-from priorauth.claims.io import read_table
-from priorauth.claims.schema import OUTPUT_COLUMNS, AuditResult, AuditSummary, RowError
+from priorauth.claims.io import scan_table
+from priorauth.claims.schema import OUTPUT_COLUMNS, ClaimInputError, AuditResult, AuditSummary, RowError
 from priorauth.policy import load_policy
 
 Engine = Literal["polars", "spark"]
@@ -18,23 +18,25 @@ Source = str | Path | pl.DataFrame
 
 
 def summarize(lines: pl.DataFrame, errors: list[RowError], rows_read: int, engine: str) -> AuditSummary:
-    """Counts over audited lines (with their units and member columns)."""
-    flagged = lines.filter(pl.col("edits").list.len() > 0)
-    counts = (
-        lines.select(pl.col("edits").explode().drop_nulls().value_counts(sort=False)).unnest("edits")
-        if lines.height
-        else pl.DataFrame(schema={"edits": pl.String, "count": pl.UInt32})
-    )
-    found = dict(zip(counts["edits"].to_list(), counts["count"].to_list(), strict=True))
+    """Counts over audited lines (with their units and member columns), without copying them."""
+    flagged = pl.col("edits").list.len() > 0
+    policy = pl.col("cycle").is_not_null()
+    counts = lines.select(
+        *[pl.col("edits").list.contains(code).sum().alias(code) for code in EDIT_CODES],
+        flagged.sum().alias("flagged"),
+        pl.col("units").filter(flagged).sum().alias("at_risk"),
+        policy.sum().alias("policy"),
+        pl.col("member").filter(policy).n_unique().alias("members"),
+    ).row(0, named=True)
     return AuditSummary(
         rows_read=rows_read,
         lines_audited=lines.height,
         rows_rejected=len({e.row for e in errors if e.source == "claims"}),
-        policy_lines=lines.filter(pl.col("cycle").is_not_null()).height,
-        members=lines.filter(pl.col("cycle").is_not_null())["member"].n_unique(),
-        edit_counts={code: int(found.get(code, 0)) for code in EDIT_CODES},
-        lines_with_edits=flagged.height,
-        units_at_risk=int(flagged["units"].sum() or 0),
+        policy_lines=int(counts["policy"]),
+        members=int(counts["members"]),
+        edit_counts={code: int(counts[code]) for code in EDIT_CODES},
+        lines_with_edits=int(counts["flagged"]),
+        units_at_risk=int(counts["at_risk"] or 0),
         engine=engine,
     )
 
@@ -61,14 +63,18 @@ def audit_claims(
     elif engine == "polars":
         from priorauth.claims.polars_engine import audit_frames
 
-        frame = claims if isinstance(claims, pl.DataFrame) else read_table(claims)
+        frame = claims if isinstance(claims, pl.DataFrame) else scan_table(claims)
         auth_frame = None
         if authorizations is not None:
-            auth_frame = authorizations if isinstance(authorizations, pl.DataFrame) else read_table(authorizations)
+            auth_frame = authorizations if isinstance(authorizations, pl.DataFrame) else scan_table(authorizations)
         if progress:
             progress("read")
-        lines, errors = audit_frames(frame, rules, auth_frame, progress)
-        rows_read = frame.height
+        try:
+            lines, errors = audit_frames(frame, rules, auth_frame, progress)
+        except pl.exceptions.PolarsError as exc:  # a file that fails while being read
+            first_line = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+            raise ClaimInputError(f"{claims}: cannot read ({first_line})") from None
+        rows_read = lines.height + len({e.row for e in errors if e.source == "claims"})
     else:
         raise ValueError(f"unknown engine {engine!r} (polars or spark)")
     summary = summarize(lines, errors, rows_read, engine)

@@ -34,6 +34,23 @@ def read_table(path: str | Path) -> pl.DataFrame:
         raise ClaimInputError(f"{path}: cannot read as {kind} ({first_line})") from None
 
 
+def scan_table(path: str | Path) -> pl.LazyFrame:
+    """A lazy scan of a claims or authorization file (CSV cells as text); checks it can be read."""
+    kind = file_format(path)
+    if not Path(path).exists():
+        raise ClaimInputError(f"{path}: no such file")
+    try:
+        if kind == "parquet":
+            scan = pl.scan_parquet(path)
+        else:
+            scan = pl.scan_csv(path, infer_schema=False)
+        scan.collect_schema()
+        return scan
+    except (OSError, pl.exceptions.PolarsError) as exc:
+        first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise ClaimInputError(f"{path}: cannot read as {kind} ({first_line})") from None
+
+
 def write_lines(lines: pl.DataFrame, path: str | Path) -> None:
     """Write audited lines; in CSV the edit codes are joined with ';'."""
     if file_format(path) == "parquet":

@@ -45,126 +45,167 @@ EDIT_LISTS = pl.Series(
 _INTEGER_TYPES = (pl.Int8, pl.Int16, pl.Int32, pl.Int64, pl.UInt8, pl.UInt16, pl.UInt32, pl.UInt64)
 
 
+PROBLEMS = {1: MISSING, 2: NOT_A_DATE, 3: NOT_WHOLE_UNITS, 4: NEGATIVE_UNITS, 5: END_BEFORE_START}
+_OK = pl.lit(0, dtype=pl.UInt8)
+
+
+def _code(condition: pl.Expr, code: int) -> pl.Expr:
+    return pl.when(condition).then(pl.lit(code, dtype=pl.UInt8))
+
+
+def _raw_text(name: str, dtype: pl.DataType) -> pl.Expr:
+    return pl.col(name) if dtype == pl.String else pl.col(name).cast(pl.String)
+
+
 def _text(name: str, dtype: pl.DataType) -> pl.Expr:
-    col = pl.col(name) if dtype == pl.String else pl.col(name).cast(pl.String)
-    stripped = vc.strip(col)
+    stripped = vc.strip(_raw_text(name, dtype))
     return pl.when(stripped != "").then(stripped)
 
 
 def _day(name: str, dtype: pl.DataType) -> tuple[pl.Expr, pl.Expr]:
-    """(day number, problem) for a date column of any type."""
+    """(day number, problem code) for a date column of any type."""
     if dtype == pl.Date:
-        return pl.col(name).cast(pl.Int32), pl.when(pl.col(name).is_null()).then(pl.lit(MISSING))
+        return pl.col(name).cast(pl.Int32), _code(pl.col(name).is_null(), 1).fill_null(_OK)
     if isinstance(dtype, pl.Datetime):
-        return pl.col(name).dt.date().cast(pl.Int32), pl.when(pl.col(name).is_null()).then(pl.lit(MISSING))
+        return pl.col(name).dt.date().cast(pl.Int32), _code(pl.col(name).is_null(), 1).fill_null(_OK)
     text = _text(name, dtype)
     day = pl.when(text.str.contains(DATE_PATTERN)).then(text.str.to_date("%Y-%m-%d", strict=False)).cast(pl.Int32)
-    problem = pl.when(text.is_null()).then(pl.lit(MISSING)).when(day.is_null()).then(pl.lit(NOT_A_DATE))
-    return day, problem
+    problem = pl.when(text.is_null()).then(pl.lit(1, dtype=pl.UInt8)).when(day.is_null()).then(pl.lit(2, dtype=pl.UInt8))
+    return day, problem.fill_null(_OK)
 
 
 def _units(name: str, dtype: pl.DataType) -> tuple[pl.Expr, pl.Expr]:
-    """(whole units, problem) for a units column of any type."""
+    """(whole units, problem code) for a units column of any type."""
     col = pl.col(name)
     if dtype in _INTEGER_TYPES:
         units = col.cast(pl.Int64, strict=False)
-        bad = pl.when(col.is_null()).then(pl.lit(MISSING))
+        bad = _code(col.is_null(), 1)
     elif dtype in (pl.Float32, pl.Float64):
         whole = col.is_finite() & (col == col.floor()) & (col.abs() < 1e15)
         units = pl.when(whole).then(col.cast(pl.Int64, strict=False))
-        bad = pl.when(col.is_null()).then(pl.lit(MISSING)).when(~whole).then(pl.lit(NOT_WHOLE_UNITS))
+        bad = pl.when(col.is_null()).then(pl.lit(1, dtype=pl.UInt8)).when(~whole).then(pl.lit(3, dtype=pl.UInt8))
     else:
         text = _text(name, dtype)
         units = pl.when(text.str.contains(UNITS_PATTERN)).then(text.cast(pl.Int64, strict=False))
-        bad = pl.when(text.is_null()).then(pl.lit(MISSING)).when(units.is_null()).then(pl.lit(NOT_WHOLE_UNITS))
-    problem = pl.when(bad.is_not_null()).then(bad).when(units < 0).then(pl.lit(NEGATIVE_UNITS))
-    return units, problem
+        bad = pl.when(text.is_null()).then(pl.lit(1, dtype=pl.UInt8)).when(units.is_null()).then(pl.lit(3, dtype=pl.UInt8))
+    problem = pl.when(bad.is_not_null()).then(bad).when(units < 0).then(pl.lit(4, dtype=pl.UInt8))
+    return units, problem.fill_null(_OK)
 
 
-def check_columns(frame: pl.DataFrame, columns: tuple[str, ...], what: str) -> None:
-    missing = [c for c in columns if c not in frame.columns]
+def check_columns(columns_present: list[str], columns: tuple[str, ...], what: str) -> None:
+    missing = [c for c in columns if c not in columns_present]
     if missing:
         raise ClaimInputError(f"{what}: missing column(s) {', '.join(missing)} (expected {', '.join(columns)})")
 
 
 def _collect_errors(frame: pl.DataFrame, columns: tuple[str, ...], source: str) -> list[RowError]:
     problems = [f"!{c}" for c in columns if f"!{c}" in frame.columns]
-    bad = frame.filter(pl.any_horizontal(pl.col(p).is_not_null() for p in problems)).select("row", *problems)
+    bad = frame.filter(pl.any_horizontal(pl.col(p) > 0 for p in problems)).select("row", *problems)
     errors = []
     for record in bad.iter_rows(named=True):
         for p in problems:
-            if record[p] is not None:
-                errors.append(RowError(record["row"], p[1:], record[p], source))
+            if record[p]:
+                errors.append(RowError(record["row"], p[1:], PROBLEMS[record[p]], source))
     return errors
 
 
-def validate_claims(frame: pl.DataFrame) -> tuple[pl.DataFrame, list[RowError]]:
-    """Good rows as (row, claim_id, member, day, units, hcpcs, ndc, icd10, modifier) and row errors."""
-    check_columns(frame, CLAIM_COLUMNS, "claims")
-    schema = frame.schema
+def _lookups(claims: pl.LazyFrame, schema: pl.Schema, rules: ClaimRules) -> dict[str, pl.Expr]:
+    """Per-row flags from the distinct values of the code columns (one streaming pass to find them)."""
+    columns = ("hcpcs", "ndc", "icd10", "modifier")
+    distinct = claims.select(_raw_text(c, schema[c]).unique().implode() for c in columns).collect(engine="streaming")
+    covered_codes = pl.Series(sorted(rules.covered_icd10), dtype=pl.String).implode()
+
+    def modifier(code: str) -> Callable[[pl.Expr], pl.Expr]:
+        return lambda v: v.str.split(";").list.eval(vc.strip(pl.element()).str.to_uppercase()).list.contains(code)
+
+    computations: dict[str, tuple[str, Callable[[pl.Expr], pl.Expr]]] = {
+        "policy": ("hcpcs", lambda v: (vc.strip(v).str.to_uppercase() == rules.hcpcs).fill_null(False)),
+        "!hcpcs": ("hcpcs", lambda v: _text("v", pl.String).is_null()),
+        "ndc_ok": ("ndc", lambda v: vc.ndc_matches_any(vc.ndc11(v), rules.ndc_patterns)),
+        "icd_ok": (
+            "icd10",
+            lambda v: v.str.split(";").list.eval(vc.icd10(pl.element()).is_in(covered_codes)).list.any().fill_null(False),
+        ),
+        "jw": ("modifier", lambda v: modifier("JW")(v).fill_null(False)),
+        "jz": ("modifier", lambda v: modifier("JZ")(v).fill_null(False)),
+    }
+    flags = {}
+    for name, (column, compute) in computations.items():
+        values = distinct[column][0]
+        mapped = pl.DataFrame({"v": values}, schema={"v": pl.String}).select(compute(pl.col("v"))).to_series()
+        # is_in against the distinct values that are true keeps the scan streaming (replace_strict does not)
+        true_values = values.filter(mapped & values.is_not_null())
+        null_flag = bool(mapped.filter(values.is_null()).any())
+        raw = _raw_text(column, schema[column])
+        flags[name] = pl.when(raw.is_null()).then(pl.lit(null_flag)).otherwise(raw.is_in(true_values.implode()))
+    flags["!hcpcs"] = flags["!hcpcs"].cast(pl.UInt8)
+    return flags
+
+
+def validate_claims(claims: pl.LazyFrame, rules: ClaimRules) -> tuple[pl.DataFrame, list[RowError]]:
+    """Good rows as numbers and flags (row, claim_id, h1, h2, day, units, policy, ...) and row errors.
+
+    Only `claim_id` stays text; members become two independent 64-bit hashes.
+    """
+    schema = claims.collect_schema()
+    check_columns(list(schema), CLAIM_COLUMNS, "claims")
     day, day_problem = _day("service_date", schema["service_date"])
     units, units_problem = _units("units", schema["units"])
-    parsed = [
-        day.alias("day"),
-        day_problem.alias("!service_date"),
-        units.alias("units_n"),
-        units_problem.alias("!units"),
-    ]
-    for name in ("claim_id", "member_id", "hcpcs", "ndc", "icd10", "modifier"):
-        parsed.append(_text(name, schema[name]).alias(f"t_{name}"))
-    out = frame.with_row_index("row", offset=1).select(pl.col("row").cast(pl.Int64), *parsed)
-    out = out.with_columns(
-        pl.when(pl.col(f"t_{name}").is_null()).then(pl.lit(MISSING)).alias(f"!{name}")
-        for name in REQUIRED_VALUES
-        if name not in ("service_date", "units")
+    member = _text("member_id", schema["member_id"])
+    flags = _lookups(claims, schema, rules)
+    out = (
+        claims.with_row_index("row", offset=1)
+        .select(
+            "row",
+            _raw_text("claim_id", schema["claim_id"]).alias("claim_id"),
+            _code(_text("claim_id", schema["claim_id"]).is_null(), 1).fill_null(_OK).alias("!claim_id"),
+            _code(member.is_null(), 1).fill_null(_OK).alias("!member_id"),
+            member.hash(seed=0).alias("h1"),
+            member.hash(seed=1).alias("h2"),
+            day.alias("day"),
+            day_problem.alias("!service_date"),
+            units.alias("units"),
+            units_problem.alias("!units"),
+            *[expr.alias(name) for name, expr in flags.items()],
+        )
+        .collect(engine="streaming")
     )
-    problems = [f"!{c}" for c in CLAIM_COLUMNS if f"!{c}" in out.columns]
-    ok = pl.all_horizontal(pl.col(p).is_null() for p in problems)
     errors = _collect_errors(out, CLAIM_COLUMNS, "claims")
-    good = out.filter(ok).select(
-        "row",
-        pl.col("t_claim_id").alias("claim_id"),
-        pl.col("t_member_id").alias("member"),
-        "day",
-        pl.col("units_n").alias("units"),
-        pl.col("t_hcpcs").str.to_uppercase().alias("hcpcs"),
-        pl.col("t_ndc").alias("ndc"),
-        pl.col("t_icd10").alias("icd10"),
-        pl.col("t_modifier").alias("modifier"),
-    )
-    return good, errors
+    problems = [f"!{c}" for c in CLAIM_COLUMNS if f"!{c}" in out.columns]
+    if errors:
+        out = out.filter(pl.all_horizontal(pl.col(p) == 0 for p in problems))
+    return out.drop(problems), errors
 
 
-def validate_authorizations(frame: pl.DataFrame) -> tuple[pl.DataFrame, list[RowError]]:
-    """Good authorizations as (member, start, end) day numbers, and row errors."""
-    check_columns(frame, AUTH_COLUMNS, "authorizations")
-    schema = frame.schema
+def validate_authorizations(frame: pl.LazyFrame) -> tuple[pl.DataFrame, list[RowError]]:
+    """Good authorizations as (h1, h2, start, end), and row errors."""
+    schema = frame.collect_schema()
+    check_columns(list(schema), AUTH_COLUMNS, "authorizations")
     start, start_problem = _day("start", schema["start"])
     end, end_problem = _day("end", schema["end"])
     member = _text("member_id", schema["member_id"])
-    out = frame.with_row_index("row", offset=1).select(
-        pl.col("row").cast(pl.Int64),
-        member.alias("member"),
-        start.alias("start"),
-        end.alias("end"),
-        pl.when(member.is_null()).then(pl.lit(MISSING)).alias("!member_id"),
-        start_problem.alias("!start"),
-        pl.when(end_problem.is_not_null())
-        .then(end_problem)
-        .when(start_problem.is_null() & (end < start))
-        .then(pl.lit(END_BEFORE_START))
-        .alias("!end"),
+    out = (
+        frame.with_row_index("row", offset=1)
+        .select(
+            "row",
+            member.hash(seed=0).alias("h1"),
+            member.hash(seed=1).alias("h2"),
+            start.alias("start"),
+            end.alias("end"),
+            _code(member.is_null(), 1).fill_null(_OK).alias("!member_id"),
+            start_problem.alias("!start"),
+            pl.when(end_problem > 0)
+            .then(end_problem)
+            .when((start_problem == 0) & (end < start))
+            .then(pl.lit(5, dtype=pl.UInt8))
+            .otherwise(_OK)
+            .alias("!end"),
+        )
+        .collect()
     )
     errors = _collect_errors(out, AUTH_COLUMNS, "authorizations")
-    good = out.filter(pl.col("!member_id").is_null() & pl.col("!start").is_null() & pl.col("!end").is_null())
-    return good.select("member", "start", "end"), errors
-
-
-def _per_distinct(values: pl.Series, compute: Callable[[pl.Expr], pl.Expr]) -> pl.Series:
-    """compute() on each distinct value once, mapped back to every row."""
-    distinct = values.unique()
-    mapped = pl.DataFrame({"v": distinct}).select(compute(pl.col("v"))).to_series()
-    return values.replace_strict(distinct, mapped, return_dtype=mapped.dtype)
+    good = out.filter((pl.col("!member_id") == 0) & (pl.col("!start") == 0) & (pl.col("!end") == 0))
+    return good.select("h1", "h2", "start", "end"), errors
 
 
 def _limit_at(limit: DatedLimit, days: pl.Series) -> pl.Series | int:
@@ -179,152 +220,167 @@ def _prefix(values: pl.Series) -> pl.Series:
     return pl.concat([pl.Series([0], dtype=pl.Int64), values.cast(pl.Int64).cum_sum()])
 
 
-def _sorted_keys(member: pl.Series, day_off: pl.Series) -> tuple[pl.Series, pl.Series]:
+def _sorted_keys(
+    h1: pl.Series, h2: pl.Series, day_off: pl.Series, exact_codes: Callable[[], pl.Series]
+) -> tuple[pl.Series, pl.Series]:
     """(permutation, sorted keys) for the packed (member, day) key.
 
-    The member part is a 41-bit hash; if two members share it (checked), the exact
-    dense member code is used instead.
+    The member part is the top 41 bits of one hash; a second, independent hash must be
+    constant over each member run, else (two members share the 41 bits) the exact
+    member codes from `exact_codes()` are used instead.
     """
-    prefix = member.hash(seed=0) // (1 << (DAY_BITS + 1))  # keeps keys below 2**63
+    prefix = h1 // (1 << (DAY_BITS + 1))  # keeps keys below 2**63
     for attempt in range(2):
         keys = prefix.cast(pl.Int64) * (1 << DAY_BITS) + day_off
         order = keys.arg_sort()
-        keys_sorted = keys.gather(order)
-        member_run = (keys_sorted // (1 << DAY_BITS)).rle_id()
-        firsts = pl.arg_where((keys_sorted // (1 << DAY_BITS)).diff().fill_null(1) != 0, eager=True)
-        members_sorted = member.gather(order)
-        if attempt == 1 or (members_sorted == members_sorted.gather(firsts.gather(member_run))).all():
-            return order, keys_sorted
-        prefix = member.cast(pl.Categorical(pl.Categories.random())).to_physical()
+        keys = keys.gather(order)
+        if attempt == 1:
+            return order, keys
+        member_keys = keys // (1 << DAY_BITS)
+        firsts = pl.arg_where(member_keys.diff().fill_null(1) != 0, eager=True)
+        check = h2.gather(order)
+        if (check == check.gather(firsts.gather(member_keys.rle_id()))).all():
+            return order, keys
+        del member_keys, firsts, check
+        prefix = exact_codes()
     raise AssertionError("unreachable")
 
 
-def _policy_line_edits(p: pl.DataFrame, rules: ClaimRules, auths: pl.DataFrame | None) -> pl.DataFrame:
-    """rolling_units, cycle and edit mask for policy lines, in the order of `p`."""
+def _runs(keys: pl.Series) -> tuple[pl.Series, pl.Series, pl.Series]:
+    """(run id per line, first index of each run, end index of each run) of equal sorted keys."""
+    first = pl.arg_where(keys.diff().fill_null(1) != 0, eager=True)
+    return keys.rle_id(), first, first.shift(-1, fill_value=keys.len())
+
+
+def _policy_line_edits(
+    p: pl.DataFrame, rules: ClaimRules, auths: pl.DataFrame | None, exact_codes: Callable[[], pl.Series]
+) -> pl.DataFrame:
+    """rolling_units, cycle, edit mask and member run id for policy lines, in the order of `p`."""
     n = p.height
     window = rules.window_days
     if n == 0:
-        return pl.DataFrame(schema={"rolling_units": pl.Int64, "cycle": pl.Int64, "mask": pl.UInt8})
-    low = p["day"].min()
-    day_off = (p["day"] - low + window + 1).cast(pl.Int64)
+        return pl.DataFrame(
+            schema={"rolling_units": pl.Int64, "cycle": pl.Int64, "mask": pl.UInt8, "member": pl.UInt32}
+        )
+    day_off = (p["day"] - p["day"].min() + window + 1).cast(pl.Int64)
     if day_off.max() + window >= 1 << DAY_BITS:
         raise ClaimInputError("claims: service dates span more than 11,000 years")
-    order, keys = _sorted_keys(p["member"], day_off)
-    positions = pl.int_range(n, eager=True, dtype=pl.Int64)
+    order, keys = _sorted_keys(p["h1"], p["h2"], day_off, exact_codes)
+    del day_off
 
-    # (member, day) runs and member runs in sorted order
-    day_run = keys.rle_id()
-    day_first = pl.arg_where(keys.diff().fill_null(1) != 0, eager=True).cast(pl.Int64)
-    day_end = day_first.shift(-1, fill_value=n)
-    line_day_first = day_first.gather(day_run)
-    line_day_end = day_end.gather(day_run)
-    member_keys = keys // (1 << DAY_BITS)
-    member_first = pl.arg_where(member_keys.diff().fill_null(1) != 0, eager=True).cast(pl.Int64)
-    member_end = member_first.shift(-1, fill_value=n)
-    line_member_first = member_first.gather(member_keys.rle_id())
+    day_run, day_first, day_end = _runs(keys)
+    member_run, member_first, member_end = _runs(keys // (1 << DAY_BITS))
 
     # rolling units: all lines of the member with day in [day - (window - 1), day]
-    units = p["units"].gather(order)
-    window_first = keys.search_sorted(keys.gather(day_first) - (window - 1), side="left").cast(pl.Int64)
-    prefix_units = _prefix(units)
-    rolling = prefix_units.gather(line_day_end) - prefix_units.gather(window_first.gather(day_run))
+    prefix_units = _prefix(p["units"].gather(order))
+    window_first = keys.search_sorted(keys.gather(day_first) - (window - 1), side="left")
+    rolling = prefix_units.gather(day_end.gather(day_run)) - prefix_units.gather(window_first.gather(day_run))
+    del prefix_units, window_first
 
-    # cycles: walk the chain of cycle starts, all members in step
+    # cycles: walk the chain of cycle starts, all members in step (one step per cycle)
     starts = []
     current, current_end = member_first, member_end
     while current.len():
         starts.append(current)
-        following = keys.search_sorted(keys.gather(current) + window, side="left").cast(pl.Int64)
+        following = keys.search_sorted(keys.gather(current) + window, side="left")
         inside = following < current_end
         current, current_end = following.filter(inside), current_end.filter(inside)
-    is_start = pl.zeros(n, dtype=pl.Int64, eager=True).scatter(pl.concat(starts), 1)
-    started = is_start.cum_sum()
-    cycle = started - started.gather(line_member_first) + 1
+    started = pl.zeros(n, dtype=pl.UInt32, eager=True).scatter(pl.concat(starts), 1).cum_sum()
+    cycle = started - started.gather(member_first.gather(member_run)) + 1
+    del started, starts
 
     day = p["day"].gather(order)
-    mask = pl.zeros(n, dtype=pl.UInt8, eager=True)
-
-    def flag(code: str, condition: pl.Series) -> None:
-        nonlocal mask
-        mask = mask | (condition.cast(pl.UInt8) * BIT[code])
-
-    covered_codes = pl.Series(sorted(rules.covered_icd10), dtype=pl.String)
-    covered = _per_distinct(
-        p["icd10"],
-        lambda v: v.str.split(";").list.eval(vc.icd10(pl.element()).is_in(covered_codes.implode())).list.any().fill_null(False),
-    )
-    flag("ICD10_NOT_COVERED", ~covered.gather(order))
-    ndc_ok = _per_distinct(p["ndc"], lambda v: vc.ndc_matches_any(vc.ndc11(v), rules.ndc_patterns))
-    flag("NDC_MISMATCH", ~ndc_ok.gather(order))
-    flag("UNITS_OVER_LIMIT", rolling > _limit_at(rules.max_units, day))
-    flag("CYCLE_LIMIT", cycle > _limit_at(rules.max_cycles, day))
+    mask = (~p["icd_ok"].gather(order)).cast(pl.UInt8) * BIT["ICD10_NOT_COVERED"]
+    mask = mask | (~p["ndc_ok"].gather(order)).cast(pl.UInt8) * BIT["NDC_MISMATCH"]
+    mask = mask | (rolling > _limit_at(rules.max_units, day)).cast(pl.UInt8) * BIT["UNITS_OVER_LIMIT"]
+    mask = mask | (cycle > _limit_at(rules.max_cycles, day)).cast(pl.UInt8) * BIT["CYCLE_LIMIT"]
 
     if auths is not None:
-        member = p["member"].gather(order)
-        has_auth = member.is_in(auths["member"].unique().implode())
+        positions = pl.int_range(n, eager=True, dtype=pl.UInt32)
+        lines = pl.DataFrame({"i": positions, "h1": p["h1"].gather(order), "h2": p["h2"].gather(order), "day": day})
+        has_auth = lines.join(auths.select("h1", "h2").unique(), on=["h1", "h2"], how="semi")["i"]
         inside = (
-            pl.DataFrame({"i": positions, "member": member, "day": day})
-            .filter(has_auth)
-            .join(auths, on="member", how="inner")
+            lines.join(auths, on=["h1", "h2"], how="inner")
             .filter((pl.col("start") <= pl.col("day")) & (pl.col("day") <= pl.col("end")))
             .get_column("i")
             .unique()
         )
-        flag("NO_AUTHORIZATION", ~has_auth)
-        flag("OUTSIDE_AUTHORIZATION", has_auth & ~positions.is_in(inside.implode()))
+        authorized = positions.is_in(has_auth.implode())
+        mask = mask | (~authorized).cast(pl.UInt8) * BIT["NO_AUTHORIZATION"]
+        outside = authorized & ~positions.is_in(inside.implode())
+        mask = mask | outside.cast(pl.UInt8) * BIT["OUTSIDE_AUTHORIZATION"]
 
-    def modifier_on_day(code: str) -> pl.Series:
-        billed = _per_distinct(
-            p["modifier"],
-            lambda v: v.str.split(";").list.eval(vc.strip(pl.element()).str.to_uppercase()).list.contains(code),
-        )
-        billed_prefix = _prefix(billed.fill_null(False).gather(order))
-        return (billed_prefix.gather(line_day_end) - billed_prefix.gather(line_day_first)) > 0
+    line_first, line_end = day_first.gather(day_run), day_end.gather(day_run)
 
-    flag("WASTE_MODIFIER", modifier_on_day("JW") & modifier_on_day("JZ"))
+    def on_same_day(flag: str) -> pl.Series:
+        billed = _prefix(p[flag].gather(order))
+        return (billed.gather(line_end) - billed.gather(line_first)) > 0
 
-    back = pl.zeros(n, dtype=pl.Int64, eager=True).scatter(order, positions)  # inverse permutation
-    return pl.DataFrame({"rolling_units": rolling.gather(back), "cycle": cycle.gather(back), "mask": mask.gather(back)})
+    mask = mask | (on_same_day("jw") & on_same_day("jz")).cast(pl.UInt8) * BIT["WASTE_MODIFIER"]
+
+    back = pl.zeros(n, dtype=pl.UInt32, eager=True).scatter(order, pl.int_range(n, eager=True, dtype=pl.UInt32))
+    return pl.DataFrame(
+        {
+            "rolling_units": rolling.gather(back),
+            "cycle": cycle.gather(back).cast(pl.Int64),
+            "mask": mask.gather(back),
+            "member": member_run.gather(back),
+        }
+    )
 
 
 def audit_lines(
-    good: pl.DataFrame, rules: ClaimRules, auths: pl.DataFrame | None = None, progress: Progress | None = None
+    good: pl.DataFrame,
+    p: pl.DataFrame,
+    rules: ClaimRules,
+    auths: pl.DataFrame | None,
+    exact_codes: Callable[[pl.Series], pl.Series],
 ) -> pl.DataFrame:
-    """Output lines (row, claim_id, rolling_units, cycle, edits, units) for validated rows, in row order."""
-    is_policy = good["hcpcs"] == rules.hcpcs
-    policy_at = is_policy.arg_true()
-    edits = _policy_line_edits(good.filter(is_policy), rules, auths)
-    if progress:
-        progress("edits")
+    """Output lines (row, claim_id, rolling_units, cycle, edits, units, member run) in row order.
+
+    `good` holds row, claim_id, units, policy; `p` the policy lines' numbers and flags.
+    """
+    policy_at = good["policy"].arg_true()
+    policy_rows = good["row"].gather(policy_at)
+    edits = _policy_line_edits(p, rules, auths, lambda: exact_codes(policy_rows))
     n = good.height
-    rolling = pl.repeat(None, n, dtype=pl.Int64, eager=True).scatter(policy_at, edits["rolling_units"])
-    cycle = pl.repeat(None, n, dtype=pl.Int64, eager=True).scatter(policy_at, edits["cycle"])
-    mask = pl.zeros(n, dtype=pl.UInt8, eager=True).scatter(policy_at, edits["mask"])
     return pl.DataFrame(
         {
-            "row": good["row"],
+            "row": good["row"].cast(pl.Int64),
             "claim_id": good["claim_id"],
-            "rolling_units": rolling,
-            "cycle": cycle,
-            "edits": EDIT_LISTS.gather(mask),
+            "rolling_units": pl.repeat(None, n, dtype=pl.Int64, eager=True).scatter(policy_at, edits["rolling_units"]),
+            "cycle": pl.repeat(None, n, dtype=pl.Int64, eager=True).scatter(policy_at, edits["cycle"]),
+            "edits": EDIT_LISTS.gather(pl.zeros(n, dtype=pl.UInt8, eager=True).scatter(policy_at, edits["mask"])),
             "units": good["units"],
-            "member": good["member"],
+            "member": pl.repeat(None, n, dtype=pl.UInt32, eager=True).scatter(policy_at, edits["member"]),
         }
     )
 
 
 def audit_frames(
-    claims: pl.DataFrame,
+    claims: pl.LazyFrame | pl.DataFrame,
     rules: ClaimRules,
-    authorizations: pl.DataFrame | None = None,
+    authorizations: pl.LazyFrame | pl.DataFrame | None = None,
     progress: Progress | None = None,
 ) -> tuple[pl.DataFrame, list[RowError]]:
-    """Validate and audit in-memory frames; returns (lines with units and member, errors)."""
-    good, errors = validate_claims(claims)
+    """Validate and audit claims (a lazy scan or a frame); returns (lines, errors)."""
+    claims = claims.lazy()
+    good, errors = validate_claims(claims, rules)
     auths = None
     if authorizations is not None:
-        auths, auth_errors = validate_authorizations(authorizations)
+        auths, auth_errors = validate_authorizations(authorizations.lazy())
         errors += auth_errors
     if progress:
         progress("validated")
-    return audit_lines(good, rules, auths, progress), sorted(errors, key=error_order)
+
+    def exact_codes(rows: pl.Series) -> pl.Series:
+        schema = claims.collect_schema()
+        members = claims.select(_text("member_id", schema["member_id"])).collect().to_series()
+        return members.gather(rows - 1).cast(pl.Categorical(pl.Categories.random())).to_physical()
+
+    p = good.select("h1", "h2", "day", "units", "ndc_ok", "icd_ok", "jw", "jz").filter(good["policy"])
+    good = good.select("row", "claim_id", "units", "policy")  # frees the hashes and flags
+    lines = audit_lines(good, p, rules, auths, exact_codes)
+    if progress:
+        progress("edits")
+    return lines, sorted(errors, key=error_order)
