@@ -43,3 +43,24 @@ def test_queue_order_uses_an_index_not_a_sort(tmp_path):
     engine.dispose()
     assert "TEMP B-TREE" not in plan and "ix_request_due" in plan
     assert "TEMP B-TREE" not in org_plan and "ix_request_org_due" in org_plan
+
+
+def test_every_queue_sort_and_the_urgency_filter_use_an_index(tmp_path):
+    url = f"sqlite:///{tmp_path / 's.db'}"
+    engine = store_db.make_engine(url)
+    store_db.upgrade(url, engine=engine)
+    queries = {
+        "ORDER BY due_at DESC, id DESC": "ix_request_due",
+        "ORDER BY created_at, id": "ix_request_created",
+        "ORDER BY created_at DESC, id DESC": "ix_request_created",
+        "ORDER BY urgency, due_at, id": "ix_request_urgency_due",
+        "ORDER BY status, due_at, id": "ix_request_status_due",
+        "WHERE urgency = 'expedited' ORDER BY due_at, id": "ix_request_urgency_due",
+        "WHERE submitter_org = 'a' ORDER BY created_at DESC, id DESC": "ix_request_org_created",
+    }
+    with engine.connect() as conn:
+        for tail, index in queries.items():
+            sql = f"EXPLAIN QUERY PLAN SELECT id FROM coverage_requests {tail} LIMIT 50"
+            plan = " ".join(str(row[-1]) for row in conn.execute(sa.text(sql)))
+            assert "TEMP B-TREE" not in plan and index in plan, (tail, plan)
+    engine.dispose()

@@ -17,9 +17,8 @@ from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any
 
-from priorauth.criteria import ONE_DAY, months_after
-from priorauth.determination import Decision, Determination
-from priorauth.engine import determine
+from priorauth.determination import AuthorizationPeriod, Decision, Determination
+from priorauth.engine import authorization_for, determine
 from priorauth.errors import RequestError
 from priorauth.facts import validate_facts
 from priorauth.fhir import systems
@@ -259,15 +258,18 @@ def _detail(code: str, value: dict[str, Any], qualification: str) -> dict[str, A
     }
 
 
-def allowed_period(
-    policy: Policy, det: Determination, facts: dict[str, Any], today: dt.date
-) -> tuple[dt.date, dt.date]:
-    """The approval's period; before approval, the one an approval starting on the request date would have."""
+def allowed_period(policy: Policy, det: Determination, facts: dict[str, Any], today: dt.date) -> AuthorizationPeriod:
+    """The approval's period and limits; before approval, those an approval would carry (the core's
+    `authorization_for`), starting on the request date, else today. A renewal whose first
+    authorization date or cycles are not known yet gets a new authorization's period: at most that.
+    """
     if det.authorization is not None:
-        return det.authorization.start, det.authorization.end
-    start = facts.get("request_date") or today
-    months = policy.parameter("authorization_months", start)
-    return start, months_after(start, months) - ONE_DAY
+        return det.authorization
+    start = None if facts.get("request_date") else today
+    try:
+        return authorization_for(policy, facts, start)
+    except RequestError:
+        return authorization_for(policy, {k: v for k, v in facts.items() if k != "request_type"}, start)
 
 
 def coverage_information(
@@ -316,10 +318,9 @@ def coverage_information(
         ext.append(
             _sub("billingCode", valueCoding={"system": systems.HCPCS, "code": hcpcs.code, "display": hcpcs.description})
         )
-        max_units = policy.parameter("max_units", day)
-        window = policy.parameter("unit_window_days", day)
+        period = allowed_period(policy, det, facts, today)
+        max_units, window = period.max_units, period.unit_window_days
         months = policy.parameter("authorization_months", day)
-        start, end = allowed_period(policy, det, facts, today)
         ext += [
             _detail(
                 "allowed-quantity",
@@ -329,9 +330,9 @@ def coverage_information(
             ),
             _detail(
                 "allowed-period",
-                {"valuePeriod": {"start": start.isoformat(), "end": end.isoformat()}},
+                {"valuePeriod": {"start": period.start.isoformat(), "end": period.end.isoformat()}},
                 f"An approval covers {months} months from its start "
-                f"(section {policy.parameters['authorization_months'].section}); the start is the approval's date.",
+                f"(section {policy.parameters['authorization_months'].section}); the start is the request date.",
             ),
             _detail("policy-link", {"valueString": policy_link}, f"{policy.title}, {policy.metadata.document_number}"),
             _sub("questionnaire", valueCanonical=canonical(policy)),

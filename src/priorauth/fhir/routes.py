@@ -13,7 +13,6 @@ from typing import Any
 import orjson
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
-from sqlalchemy import select
 from starlette.concurrency import run_in_threadpool
 
 from priorauth import service
@@ -25,7 +24,6 @@ from priorauth.fhir.resources import FhirInputError, Issue, invalid, operation_o
 from priorauth.policy import bundled_policy_ids, load_policy
 from priorauth.service.auth import Principal
 from priorauth.service.errors import ServiceError
-from priorauth.store.models import CoverageRequest
 
 FHIR_JSON = "application/fhir+json"
 router = APIRouter(tags=["fhir"])
@@ -211,27 +209,22 @@ def _submit(db: Any, who: Principal, bundle: dict[str, Any]) -> dict[str, Any]:
     )
 
 
-def request_id_for_claim(session: Any, who: Principal, key: str) -> str | None:
-    """The stored request a submitter's PAS Claim.identifier created (its idempotency key), if any."""
-    return session.execute(
-        select(CoverageRequest.id).where(
-            CoverageRequest.submitter_org == who.org, CoverageRequest.idempotency_key == key
-        )
-    ).scalar_one_or_none()
-
-
 def _inquire(db: Any, who: Principal, bundle: dict[str, Any]) -> dict[str, Any]:
     claim, number, key = pas.read_inquiry(bundle)
     with db.session() as session:
-        request_id = number or request_id_for_claim(session, who, key or "")
-        if request_id is None:
-            raise invalid(
-                "Bundle.entry[0].resource.identifier",
-                "no prior authorization request with this identifier",
-                "not-found",
-                404,
-            )
-        stored = service.get_request(session, who, request_id)
+        if number is not None:
+            stored = service.get_request(session, who, number)
+        else:
+            # The submission's Claim.identifier is its idempotency key in the caller's organisation.
+            try:
+                stored = service.request_by_idempotency_key(session, who, key or "")
+            except service.NotFound:
+                raise invalid(
+                    "Bundle.entry[0].resource.identifier",
+                    "no prior authorization request with this identifier",
+                    "not-found",
+                    404,
+                ) from None
     policy = load_policy(stored.policy)
     original = {**claim, "item": claim.get("item") or []}
     return pas.claim_response_bundle(policy, original, stored, None, None, pas.related_entries(bundle, claim))
