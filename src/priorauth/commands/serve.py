@@ -53,12 +53,25 @@ def seed_demo(url: str) -> dict[str, str]:
     return tokens
 
 
+def web_address(base: str) -> str | None:
+    """The reviewer pages' address, or None when the web door is disabled (PRIORAUTH_DISABLED_DOORS)."""
+    from priorauth.service.settings import Settings
+
+    if "web" in Settings.from_env().disabled_doors or importlib.util.find_spec("priorauth.web.routes") is None:
+        return None
+    from priorauth.web.routes import PREFIX
+
+    return f"{base}{PREFIX}/"
+
+
 def demo_instructions(base: str, tokens: dict[str, str], url: str) -> str:
     pended = (resources.files("priorauth") / "examples" / "pended-comorbidities-unknown.json").read_text()
     body = json.dumps(json.loads(pended), separators=(",", ":"))
+    web = web_address(base)
     return "\n".join(
         [
             f"priorauth is serving at {base}  (API docs: {base}/docs, OpenAPI: {base}/openapi.json)",
+            *([f"web pages: {web}  (sign in with a token below)"] if web else []),
             "demo tokens (new at each start):",
             f"  SUBMITTER={tokens['submitter']}",
             f"  REVIEWER={tokens['reviewer']}",
@@ -104,7 +117,9 @@ def register(app: typer.Typer) -> None:
         if demo:
             typer.echo(demo_instructions(base, seed_demo(url), url))
         else:
-            typer.echo(f"priorauth is serving at {base}  (API docs: {base}/docs)")
+            web = web_address(base)
+            pages = f", web pages: {web}" if web else ""
+            typer.echo(f"priorauth is serving at {base}  (API docs: {base}/docs{pages})")
         uvicorn.run(
             "priorauth.api.app:create_app",
             factory=True,

@@ -6,6 +6,8 @@ import datetime as dt
 from collections.abc import Mapping
 from typing import Any
 
+from priorauth import service
+from priorauth.errors import RequestError
 from priorauth.policy import load_policy
 from priorauth.service import Principal
 from priorauth.web import dose
@@ -33,8 +35,13 @@ def final_outcome(stored: Any) -> str | None:
 def modification_text(stored: Any) -> str | None:
     if stored.review_action != "approve_with_modification" or not stored.authorization:
         return None
-    engine = stored.determination.get("authorization") or {}
-    changed = [k for k in MODIFICATION_FIELDS if stored.authorization.get(k) != engine.get(k)]
+    try:  # what the approval would have carried unmodified: the engine's or the policy's period
+        base = service.policy_authorization(
+            stored.policy, stored.facts, stored.determination, (stored.decided_at or stored.updated_at).date()
+        )
+    except RequestError:
+        base = {}
+    changed = [k for k in MODIFICATION_FIELDS if stored.authorization.get(k) != base.get(k)]
     names = {"start": "start date", "end": "end date", "max_cycles": "cycle limit", "max_units": "unit limit"}
     if not changed:
         return None

@@ -17,8 +17,11 @@ from priorauth import service
 from priorauth.web.views import status_text, time_left
 
 PAGE_SIZES = (25, 50, 100)
+# A status choice of the queue that is several service statuses.
+OPEN = "open"
+OPEN_LABEL = "Open (pended or awaiting review)"
 DEFAULT_SIZE = 50
-# (value, label). The service lists oldest-due first; other orders appear when it offers `sort`.
+# (value, label): the service's sort orders (`service.SORTS`), each with ties broken by id.
 SORTS = (
     ("due", "Due time, soonest first"),
     ("-due", "Due time, latest first"),
@@ -71,7 +74,7 @@ class QueueQuery:
         size = number("size", DEFAULT_SIZE)
         submitter = (params.get("submitter") or "").strip()[:100] or None
         return cls(
-            status=pick("status", service.STATUSES),
+            status=pick("status", (OPEN, *service.STATUSES)),
             urgency=pick("urgency", service.URGENCIES) if urgency_filter_supported() else None,
             policy=pick("policy", policies),
             submitter=submitter,
@@ -92,7 +95,8 @@ class QueueQuery:
         return f"{base}?{query}" if query else base
 
     def filters(self, now: dt.datetime, role: str) -> service.RequestFilters:
-        kwargs: dict[str, Any] = {"status": self.status, "policy": self.policy}
+        status = service.OPEN_STATUSES if self.status == OPEN else self.status
+        kwargs: dict[str, Any] = {"status": status, "policy": self.policy}
         if role != "submitter":
             kwargs["submitter"] = self.submitter
         if self.due == "overdue":

@@ -28,7 +28,15 @@ from priorauth.web import case as case_view
 from priorauth.web.forms import read_form
 from priorauth.web.letters import build_letter
 from priorauth.web.pdf import letter_pdf
-from priorauth.web.queue import QueueQuery, queue_result, queue_rows, supported_sorts, urgency_filter_supported
+from priorauth.web.queue import (
+    OPEN,
+    OPEN_LABEL,
+    QueueQuery,
+    queue_result,
+    queue_rows,
+    supported_sorts,
+    urgency_filter_supported,
+)
 from priorauth.web.rendering import render
 from priorauth.web.views import status_text
 
@@ -200,7 +208,7 @@ def queue(request: Request, session: SessionDep) -> Response:
     return _page(
         "queue.html", principal, csrf, page="queue", q=q, rows=rows,
         result=queue_result(q, page.total, len(rows), url("queue")),
-        statuses=[(s, status_text(s)) for s in service.STATUSES], policies=policies, sorts=sorts,
+        statuses=[(OPEN, OPEN_LABEL)] + [(s, status_text(s)) for s in service.STATUSES], policies=policies, sorts=sorts,
         sort_label=dict(sorts).get(q.sort, q.sort), urgency_filter=urgency_filter_supported(),
     )
 
