@@ -97,7 +97,7 @@ FROM p JOIN cycles c ON c.member = p.member AND c.d = p.d
 UNION ALL
 SELECT row, claim_id, NULL, NULL, []::VARCHAR[] FROM good WHERE hcpcs <> '{hcpcs}'
 ORDER BY row
-"""
+"""  # noqa: E501
 
 
 def duckdb_sql(path: str) -> str:
@@ -156,7 +156,9 @@ def check_same_output(path: str) -> None:
 
     ours = audit_claims(path).lines
     theirs = pl.from_arrow(duckdb.connect().sql(duckdb_sql(path)).to_arrow_table())
-    theirs = theirs.with_columns(pl.col("row").cast(pl.Int64), pl.col("rolling_units").cast(pl.Int64), pl.col("cycle").cast(pl.Int64))
+    theirs = theirs.with_columns(
+        pl.col("row").cast(pl.Int64), pl.col("rolling_units").cast(pl.Int64), pl.col("cycle").cast(pl.Int64)
+    )
     if not ours.equals(theirs.select(ours.columns)):
         raise SystemExit("DuckDB SQL and the Polars engine disagree: the comparison would be unfair")
 
@@ -197,7 +199,9 @@ def main() -> None:
                 f"{size:>12,} {engine:>8} {best['seconds']:>8.2f} {size / best['seconds']:>12,.0f} "
                 f"{best['peak_bytes'] / 2**20:>9,.0f}"
             )
-        print(f"{'':>12} ratio polars/duckdb lines/s: {results['duckdb']['seconds'] / results['polars']['seconds']:.2f}x")
+        print(
+            f"{'':>12} ratio polars/duckdb lines/s: {results['duckdb']['seconds'] / results['polars']['seconds']:.2f}x"
+        )
 
 
 if __name__ == "__main__":

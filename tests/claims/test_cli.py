@@ -15,7 +15,9 @@ def test_synth_then_audit_writes_output_and_summary(tmp_path):
     out = tmp_path / "audit.parquet"
     result = runner.invoke(app, ["claims", "audit", str(claims), "--out", str(out)])
     assert result.exit_code == 0, result.output
-    assert "5000 rows read" in result.output and "UNITS_OVER_LIMIT" in result.output and "units at risk" in result.output
+    assert (
+        "5000 rows read" in result.output and "UNITS_OVER_LIMIT" in result.output and "units at risk" in result.output
+    )
     written = pl.read_parquet(out)
     assert written.columns == ["row", "claim_id", "rolling_units", "cycle", "edits"] and written.height == 5000
     assert "M0000" not in result.output  # no member ids in what is printed

@@ -2,8 +2,8 @@
 
 import polars as pl
 import pytest
-from conftest import frame, line
 
+from conftest import frame, line
 from priorauth.claims import audit_claims
 from priorauth.claims.reference import audit_reference
 
@@ -48,7 +48,9 @@ def test_cycle_boundaries_day_21_opens_the_next_cycle_day_20_does_not(rules):
 
 
 def test_cycle_start_is_the_first_date_at_least_21_days_later(rules):
-    out, _ = audit([line("a", "M1", 0, 5), line("b", "M1", 15, 5), line("c", "M1", 25, 5), line("d", "M1", 40, 5)], rules)
+    out, _ = audit(
+        [line("a", "M1", 0, 5), line("b", "M1", 15, 5), line("c", "M1", 25, 5), line("d", "M1", 40, 5)], rules
+    )
     # c (day 25) opens cycle 2; d (day 40) is only 15 days after c
     assert [out[c]["cycle"] for c in "abcd"] == [1, 1, 2, 2]
 
@@ -126,7 +128,9 @@ def test_authorizations(rules):
         {"member_id": "M1", "start": "2025-07-01", "end": "2025-07-31"},
         {"member_id": "M1", "start": "2025-09-01", "end": "2025-09-30"},
     ]
-    out, _ = audit([line("a", "M1", 0, 5), line("b", "M1", 30, 5), line("c", "M1", 31, 5), line("d", "M2", 0, 5)], rules, auth)
+    out, _ = audit(
+        [line("a", "M1", 0, 5), line("b", "M1", 30, 5), line("c", "M1", 31, 5), line("d", "M2", 0, 5)], rules, auth
+    )
     assert out["a"]["edits"] == [] and out["b"]["edits"] == []  # both ends inclusive
     assert out["c"]["edits"] == ["OUTSIDE_AUTHORIZATION"]
     assert out["d"]["edits"] == ["NO_AUTHORIZATION"]
@@ -155,7 +159,10 @@ def test_bad_rows_are_listed_with_row_and_column_and_good_rows_still_audited(rul
 
 
 def test_bad_authorization_rows_are_listed(rules):
-    auth = [{"member_id": "M1", "start": "2025-07-31", "end": "2025-07-01"}, {"member_id": "M1", "start": "x", "end": "2025-08-01"}]
+    auth = [
+        {"member_id": "M1", "start": "2025-07-31", "end": "2025-07-01"},
+        {"member_id": "M1", "start": "x", "end": "2025-08-01"},
+    ]
     out, result = audit([line("a", "M1", 0, 5)], rules, auth)
     assert [str(e) for e in result.auth_errors] == [
         "authorizations row 1, column end: end is before start",

@@ -20,7 +20,10 @@ def test_polars_engine_matches_reference_on_synthetic_claims(rules, seed):
     assert errors == []
     assert result.lines.to_dicts() == expected
     # every kind of violation is present in the synthetic data
-    assert all(result.summary.edit_counts[c] > 0 for c in ("ICD10_NOT_COVERED", "NDC_MISMATCH", "UNITS_OVER_LIMIT", "CYCLE_LIMIT", "WASTE_MODIFIER"))
+    assert all(
+        result.summary.edit_counts[c] > 0
+        for c in ("ICD10_NOT_COVERED", "NDC_MISMATCH", "UNITS_OVER_LIMIT", "CYCLE_LIMIT", "WASTE_MODIFIER")
+    )
 
 
 def test_synthetic_csv_round_trip_matches_reference(rules, tmp_path):

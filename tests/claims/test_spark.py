@@ -1,8 +1,8 @@
 """Both engines give identical output (lines, rejected rows, summary) on the same data."""
 
 import polars as pl
-from conftest import frame, line
 
+from conftest import frame, line
 from priorauth.claims import audit_claims
 from priorauth.claims.synth import synth_claims
 
@@ -35,7 +35,12 @@ def test_spark_and_polars_engines_agree(spark, tmp_path):
             {"member_id": "E3", "start": "2025-06-01", "end": "2025-07-31"},
             {"member_id": "E4", "start": "2025-09-01", "end": "2025-08-01"},
         ]
-    ).vstack(synthetic.select(pl.col("member_id"), start=pl.lit("2025-07-01"), end=pl.lit("2026-03-31")).unique().head(100).sort("member_id")).write_csv(auth_path)
+    ).vstack(
+        synthetic.select(pl.col("member_id"), start=pl.lit("2025-07-01"), end=pl.lit("2026-03-31"))
+        .unique()
+        .head(100)
+        .sort("member_id")
+    ).write_csv(auth_path)
 
     on_polars = audit_claims(claims_path, auth_path)
     on_spark = audit_claims(claims_path, auth_path, engine="spark", master="local[2]")

@@ -4,4 +4,13 @@ from priorauth.claims.audit import audit_claims
 from priorauth.claims.edits import EDITS, ClaimEdit, ClaimRules
 from priorauth.claims.schema import AuditResult, AuditSummary, ClaimInputError, RowError
 
-__all__ = ["EDITS", "AuditResult", "AuditSummary", "ClaimEdit", "ClaimInputError", "ClaimRules", "RowError", "audit_claims"]
+__all__ = [
+    "EDITS",
+    "AuditResult",
+    "AuditSummary",
+    "ClaimEdit",
+    "ClaimInputError",
+    "ClaimRules",
+    "RowError",
+    "audit_claims",
+]

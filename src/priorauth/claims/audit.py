@@ -10,7 +10,7 @@ import polars as pl
 
 from priorauth.claims.edits import EDIT_CODES, ClaimRules
 from priorauth.claims.io import scan_table
-from priorauth.claims.schema import OUTPUT_COLUMNS, ClaimInputError, AuditResult, AuditSummary, RowError
+from priorauth.claims.schema import OUTPUT_COLUMNS, AuditResult, AuditSummary, ClaimInputError, RowError
 from priorauth.policy import load_policy
 
 Engine = Literal["polars", "spark"]

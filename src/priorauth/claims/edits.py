@@ -39,8 +39,7 @@ EDITS: tuple[ClaimEdit, ...] = (
     ClaimEdit(
         "UNITS_OVER_LIMIT",
         "II",
-        "The member's billable units over the unit window ending on the service date exceed "
-        "the limit (Section II).",
+        "The member's billable units over the unit window ending on the service date exceed the limit (Section II).",
         limit_parameter="max_units",
     ),
     ClaimEdit(

@@ -27,7 +27,6 @@ from priorauth.claims.schema import (
     NEGATIVE_UNITS,
     NOT_A_DATE,
     NOT_WHOLE_UNITS,
-    REQUIRED_VALUES,
     UNITS_PATTERN,
     ClaimInputError,
     RowError,
@@ -70,7 +69,9 @@ def _day(name: str, dtype: pl.DataType) -> tuple[pl.Expr, pl.Expr]:
         return pl.col(name).dt.date().cast(pl.Int32), _code(pl.col(name).is_null(), 1).fill_null(_OK)
     text = _text(name, dtype)
     day = pl.when(text.str.contains(DATE_PATTERN)).then(text.str.to_date("%Y-%m-%d", strict=False)).cast(pl.Int32)
-    problem = pl.when(text.is_null()).then(pl.lit(1, dtype=pl.UInt8)).when(day.is_null()).then(pl.lit(2, dtype=pl.UInt8))
+    problem = (
+        pl.when(text.is_null()).then(pl.lit(1, dtype=pl.UInt8)).when(day.is_null()).then(pl.lit(2, dtype=pl.UInt8))
+    )
     return day, problem.fill_null(_OK)
 
 
@@ -87,7 +88,12 @@ def _units(name: str, dtype: pl.DataType) -> tuple[pl.Expr, pl.Expr]:
     else:
         text = _text(name, dtype)
         units = pl.when(text.str.contains(UNITS_PATTERN)).then(text.cast(pl.Int64, strict=False))
-        bad = pl.when(text.is_null()).then(pl.lit(1, dtype=pl.UInt8)).when(units.is_null()).then(pl.lit(3, dtype=pl.UInt8))
+        bad = (
+            pl.when(text.is_null())
+            .then(pl.lit(1, dtype=pl.UInt8))
+            .when(units.is_null())
+            .then(pl.lit(3, dtype=pl.UInt8))
+        )
     problem = pl.when(bad.is_not_null()).then(bad).when(units < 0).then(pl.lit(4, dtype=pl.UInt8))
     return units, problem.fill_null(_OK)
 
@@ -124,7 +130,9 @@ def _lookups(claims: pl.LazyFrame, schema: pl.Schema, rules: ClaimRules) -> dict
         "ndc_ok": ("ndc", lambda v: vc.ndc_matches_any(vc.ndc11(v), rules.ndc_patterns)),
         "icd_ok": (
             "icd10",
-            lambda v: v.str.split(";").list.eval(vc.icd10(pl.element()).is_in(covered_codes)).list.any().fill_null(False),
+            lambda v: (
+                v.str.split(";").list.eval(vc.icd10(pl.element()).is_in(covered_codes)).list.any().fill_null(False)
+            ),
         ),
         "jw": ("modifier", lambda v: modifier("JW")(v).fill_null(False)),
         "jz": ("modifier", lambda v: modifier("JZ")(v).fill_null(False)),

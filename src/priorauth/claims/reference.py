@@ -15,7 +15,6 @@ from typing import Any
 
 from priorauth.claims.edits import ClaimRules, day_number
 from priorauth.claims.schema import (
-    AUTH_COLUMNS,
     CLAIM_COLUMNS,
     DATE_PATTERN,
     END_BEFORE_START,

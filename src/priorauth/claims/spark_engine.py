@@ -10,8 +10,8 @@ Row numbers follow the file order of a single input file.
 from __future__ import annotations
 
 import os
-import sys
 import re
+import sys
 import tempfile
 from pathlib import Path
 
@@ -234,7 +234,9 @@ def _cycles(policy: DataFrame, window: int) -> DataFrame:
         ).cycles.alias("cycles"),
     )
     pairs = numbered.select("member", F.explode(F.arrays_zip("days", "cycles")).alias("p"))
-    return pairs.select("member", F.col("p.days").cast("int").alias("day"), F.col("p.cycles").cast("long").alias("cycle"))
+    return pairs.select(
+        "member", F.col("p.days").cast("int").alias("day"), F.col("p.cycles").cast("long").alias("cycle")
+    )
 
 
 def audit_spark(
@@ -260,7 +262,8 @@ def audit_spark(
 
     covered = F.array(*[F.lit(c) for c in sorted(rules.covered_icd10)])
     icd_ok = F.exists(
-        F.split(F.coalesce("icd10", F.lit("")), ";"), lambda x: F.coalesce(F.array_contains(covered, _icd10(x)), F.lit(False))
+        F.split(F.coalesce("icd10", F.lit("")), ";"),
+        lambda x: F.coalesce(F.array_contains(covered, _icd10(x)), F.lit(False)),
     )
     ndc_regex = "|".join(f"(?:{vc.ndc_pattern_regex(p)})" for p in rules.ndc_patterns) or "$^"
     lines = (
@@ -279,9 +282,11 @@ def audit_spark(
     }
     if auths is not None:
         members = auths.select("member").distinct().withColumn("has_auth", F.lit(True))
-        l, a = lines.alias("l"), auths.alias("a")
+        left, a = lines.alias("l"), auths.alias("a")
         inside = (
-            l.join(a, (F.col("l.member") == F.col("a.member")) & F.col("l.day").between(F.col("a.start"), F.col("a.end")))
+            left.join(
+                a, (F.col("l.member") == F.col("a.member")) & F.col("l.day").between(F.col("a.start"), F.col("a.end"))
+            )
             .select(F.col("l.row").alias("row"))
             .distinct()
             .withColumn("inside", F.lit(True))

@@ -81,7 +81,8 @@ def register(app: typer.Typer) -> None:
         """Write realistic synthetic Besponsa claims (about 5% violations of each kind)."""
         from priorauth.claims.schema import ClaimInputError
         from priorauth.claims.synth import write_synth
-        from priorauth.cli import fail, out as console
+        from priorauth.cli import fail
+        from priorauth.cli import out as console
 
         if lines < 0:
             fail("N: must be at least 0")
