@@ -96,7 +96,8 @@ def test_story_submit_pended_add_fact_reviewer_denies_letter_lists_reason(server
 
     # A reviewer finds it in the queue, sees the denial recommendation and its reasons.
     reviewer = sign_in(browser, server, server.token("reviewer", "plan"))
-    reviewer.get_by_label("Status").select_option("awaiting_review")
+    # By role: get_by_label("Status") also matches the sort control, whose options include "Status".
+    reviewer.get_by_role("combobox", name=re.compile("^Status")).select_option("awaiting_review")
     reviewer.get_by_role("link", name=request_id).click()
     recommendation = reviewer.get_by_role("region", name="Engine recommendation")
     expect(recommendation).to_contain_text("Denied")

@@ -41,13 +41,8 @@ def test_case_page_shows_the_table_when_the_request_carries_doses(site):
 
     from .conftest import example_facts
 
-    @dataclasses.dataclass(frozen=True)
-    class WithDosing(service.StoredRequest):
-        dosing: dict | None = None
-
     stored = site.submit(example_facts("approved-adult-relapsed"))
-    fields = {f.name: getattr(stored, f.name) for f in dataclasses.fields(stored)}
-    with_doses = WithDosing(**fields, dosing={"height_cm": 170, "weight_kg": 70, "cycle": 1})
+    with_doses = dataclasses.replace(stored, dosing={"height_cm": 170, "weight_kg": 70, "cycle": 1})
     reviewer = service.Principal("tok_x", "reviewer", "plan")
     html = render("case.html", {
         "c": build_case(with_doses, reviewer, []), "principal": reviewer, "csrf": "x" * 32, "url": url,
