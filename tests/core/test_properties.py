@@ -81,7 +81,9 @@ def decide(facts):
     return priorauth.evaluate({"policy": "besponsa", "facts": facts})
 
 
-PROPERTY_SETTINGS = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+PROPERTY_SETTINGS = settings(
+    max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much]
+)
 
 
 @PROPERTY_SETTINGS
@@ -146,7 +148,7 @@ def outcome(det):
     return (det.decision, det.routing.jurisdiction if det.routing else None)
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
 @given(facts=partial_facts())
 def test_c_every_missing_fact_can_change_the_decision(facts):
     det = decide(facts)
@@ -167,7 +169,7 @@ def test_c_every_missing_fact_can_change_the_decision(facts):
         assert any(len(g) > 1 for g in groups.values()), f"{name} cannot change the decision"
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.filter_too_much])
 @given(facts=partial_facts())
 def test_generated_evaluator_agrees_with_the_plain_loop(facts):
     from priorauth.engine import _parameters_cached, compiled
@@ -183,7 +185,7 @@ def test_generated_evaluator_agrees_with_the_plain_loop(facts):
     assert criteria.evaluate(valid, params) == criteria.evaluate_by_loop(valid, params)
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.filter_too_much])
 @given(facts=partial_facts())
 def test_residual_cache_never_changes_a_determination(facts):
     from priorauth import engine
