@@ -115,9 +115,14 @@ def _jsonable(value: Any) -> Any:
     return value
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Determination:
-    """The outcome of evaluating one request under one policy version."""
+    """The outcome of evaluating one request under one policy version.
+
+    Treat it as read-only (use `dataclasses.replace` for a changed copy). It is not
+    frozen only because a frozen dataclass's constructor costs several times more, and
+    one is built for every decision.
+    """
 
     policy: str
     policy_version: str

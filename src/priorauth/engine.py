@@ -50,6 +50,11 @@ def _version_on(policy_id: str, day: dt.date) -> dt.date | None:
     return load_policy(policy_id).version_on(day)
 
 
+@lru_cache(maxsize=256)
+def _iso(day: dt.date) -> str:
+    return day.isoformat()
+
+
 @cache
 def _parameters_cached(policy_id: str, version: dt.date) -> dict[str, Any]:
     return parameters_on(load_policy(policy_id), version)
@@ -87,7 +92,7 @@ def _decide_criteria(policy: Policy, facts: Facts) -> Determination:
     else:
         version = max(v.effective for v in policy.versions)
     params = _parameters_cached(policy.id, version)
-    version_text = version.isoformat()
+    version_text = _iso(version)
 
     scope = policy.scope
     if scope is not None and facts.get(scope.fact) in scope.not_governed:
@@ -395,24 +400,37 @@ def _authorization(
     covers only the cycles not yet given.
     """
     day = start or facts["request_date"]
-    months = params["authorization_months"]
-    max_cycles = params["max_cycles"]
-    if facts.get("request_type") == "renewal":
-        end = months_after(facts["first_authorization_date"], months) - ONE_DAY
-        remaining = max(0, max_cycles - facts["cycles_received"])
-    else:
-        end = months_after(day, months) - ONE_DAY
-        remaining = max_cycles
-    return AuthorizationPeriod(
-        start=day,
-        end=end,
-        max_cycles=max_cycles,
-        max_units=params["max_units"],
-        unit_window_days=params["unit_window_days"],
-        hcpcs=policy.billing.hcpcs.code,
-        renewable=params["renewable"],
-        cycles_remaining=remaining,
-    )
+    renewal = facts.get("request_type") == "renewal"
+    first, given = (facts["first_authorization_date"], facts["cycles_received"]) if renewal else (None, None)
+    # Periods are immutable and few distinct ones recur (same dates, same version): cache them.
+    key = (policy.id, id(params), day, first, given)
+    period = _PERIODS.get(key)
+    if period is None:
+        months = params["authorization_months"]
+        max_cycles = params["max_cycles"]
+        if renewal:
+            end = months_after(first, months) - ONE_DAY
+            remaining = max(0, max_cycles - given)
+        else:
+            end = months_after(day, months) - ONE_DAY
+            remaining = max_cycles
+        period = AuthorizationPeriod(
+            start=day,
+            end=end,
+            max_cycles=max_cycles,
+            max_units=params["max_units"],
+            unit_window_days=params["unit_window_days"],
+            hcpcs=policy.billing.hcpcs.code,
+            renewable=params["renewable"],
+            cycles_remaining=remaining,
+        )
+        if len(_PERIODS) >= 4096:
+            _PERIODS.clear()
+        _PERIODS[key] = period
+    return period
+
+
+_PERIODS: dict[tuple, AuthorizationPeriod] = {}
 
 
 def _not_governed(policy: Policy, facts: Facts, version: str) -> Determination:
