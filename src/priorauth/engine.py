@@ -50,6 +50,11 @@ def _version_on(policy_id: str, day: dt.date) -> dt.date | None:
     return load_policy(policy_id).version_on(day)
 
 
+@cache
+def _question_ids(policy_id: str) -> frozenset[str]:
+    return frozenset(q.id for q in load_policy(policy_id).questions)
+
+
 @lru_cache(maxsize=256)
 def _iso(day: dt.date) -> str:
     return day.isoformat()
@@ -248,7 +253,9 @@ def _root_residual(criteria, statuses, facts, params, version) -> Residual:
     """
     key = None
     if RESIDUAL_CACHE_SIZE:
-        unknown = frozenset(q.id for q in criteria.policy.questions if facts.get(q.id) is None)
+        unknown = _question_ids(criteria.policy.id).difference(facts.keys())
+        if None in facts.values():
+            unknown = unknown.union(k for k, v in facts.items() if v is None)
         key = (id(criteria), unknown, *statuses)
         cached = _RESIDUAL_CACHE.get(key)
         if cached is not None:
