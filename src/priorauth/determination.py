@@ -30,9 +30,15 @@ class Reason:
     section: str
     status: Truth
     text: str
+    # The JSON form, built once: reasons are shared between decisions, to_dict copies it.
+    _json: dict[str, str] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        json_form = {"criterion": self.criterion, "section": self.section, "status": self.status.value, "text": self.text}
+        object.__setattr__(self, "_json", json_form)
 
     def to_dict(self) -> dict[str, str]:
-        return {"criterion": self.criterion, "section": self.section, "status": _VALUES[self.status], "text": self.text}
+        return self._json.copy()
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,9 +53,11 @@ class AuthorizationPeriod:
     hcpcs: str
     renewable: bool
     cycles_remaining: int
+    # The JSON form, built once: periods are shared between decisions, to_dict copies it.
+    _json: dict[str, Any] = field(init=False, repr=False, compare=False)
 
-    def to_dict(self) -> dict[str, Any]:
-        return {
+    def __post_init__(self) -> None:
+        json_form = {
             "start": self.start.isoformat(),
             "end": self.end.isoformat(),
             "max_cycles": self.max_cycles,
@@ -59,6 +67,10 @@ class AuthorizationPeriod:
             "renewable": self.renewable,
             "cycles_remaining": self.cycles_remaining,
         }
+        object.__setattr__(self, "_json", json_form)
+
+    def to_dict(self) -> dict[str, Any]:
+        return self._json.copy()
 
 
 @dataclass(frozen=True, slots=True)
