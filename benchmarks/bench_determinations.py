@@ -9,6 +9,7 @@ missing-fact reasoning and the contract dict; zen-engine's covers its evaluation
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import platform
 import sys
@@ -50,7 +51,14 @@ def main() -> None:
 
     requests = [c["request"] for c in load_cases() if "error" not in c["expect"]]
     decided = [r for r in requests if priorauth.evaluate(r).decision.value != "pended"]
-    decision = zen.ZenEngine().create_decision(decision_graph())
+    # The engine's static loader is zen-engine's fast path (several times faster than
+    # ZenEngine().create_decision(...).evaluate on this machine): give the peer its best.
+    zen_engine = zen.ZenEngine({"loader": {"type": "static", "content": {"besponsa": json.loads(decision_graph())}}})
+
+    class decision:  # noqa: N801 - the peer's evaluate, under one name
+        @staticmethod
+        def evaluate(facts):
+            return zen_engine.evaluate("besponsa", facts)
 
     agree = sum(
         decision.evaluate(r["facts"])["result"]["decision"] == priorauth.evaluate(r).decision.value for r in decided
