@@ -35,8 +35,14 @@ def age_on(birth: dt.date, day: dt.date) -> int:
 
 @lru_cache(maxsize=4096)
 def months_after(start: dt.date, months: int) -> dt.date:
-    """The same day `months` calendar months later (clipped to the month's end)."""
-    return start + relativedelta(months=+months)
+    """The first day not covered by `months` calendar months from `start`.
+
+    The same day of the month `months` later; where that month has no such day (31 Aug
+    + 6 months), the first day of the month after it (1 Mar): so a period of months
+    never ends short at a month's end (31 Dec + 6 months covers through 30 Jun).
+    """
+    same_day = start + relativedelta(months=+months)  # dateutil clips to the month's end
+    return same_day if same_day.day == start.day else same_day + ONE_DAY
 
 
 @dataclass(slots=True)

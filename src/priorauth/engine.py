@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import itertools
 from dataclasses import dataclass
-from functools import cache, lru_cache
+from functools import lru_cache
 from typing import Any
 
 from priorauth.codes import normalize_county
@@ -24,9 +24,48 @@ from priorauth.policy.schema import Policy
 ENUMERATION_LIMIT = 20_000
 
 
-@cache
+class _PolicyRuntime:
+    """What the engine derives once from one policy object: the compiled tree, the
+    question ids, the version in force by day and the parameters by version."""
+
+    __slots__ = ("policy", "criteria", "question_ids", "versions", "params")
+
+    def __init__(self, policy: Policy) -> None:
+        self.policy = policy
+        self.criteria = CompiledCriteria(policy)
+        self.question_ids = frozenset(q.id for q in policy.questions)
+        self.versions: dict[dt.date, dt.date | None] = {}
+        self.params: dict[dt.date, dict[str, Any]] = {}
+
+    def version_on(self, day: dt.date) -> dt.date | None:
+        if day not in self.versions:
+            if len(self.versions) >= 4096:
+                self.versions.clear()
+            self.versions[day] = self.policy.version_on(day)
+        return self.versions[day]
+
+    def parameters(self, version: dt.date) -> dict[str, Any]:
+        params = self.params.get(version)
+        if params is None:
+            params = self.params[version] = parameters_on(self.policy, version)
+        return params
+
+
+# Keyed by the policy object, not its id string: a policy parsed from another file (a
+# draft of the next version, a test variant) must not borrow the bundled one's tree.
+_RUNTIMES: dict[int, _PolicyRuntime] = {}
+
+
+def _runtime(policy: Policy) -> _PolicyRuntime:
+    runtime = _RUNTIMES.get(id(policy))
+    if runtime is None or runtime.policy is not policy:
+        runtime = _RUNTIMES[id(policy)] = _PolicyRuntime(policy)  # holds the policy: its id stays unique
+    return runtime
+
+
 def compiled(policy_id: str) -> CompiledCriteria:
-    return CompiledCriteria(load_policy(policy_id))
+    """The compiled criteria of a bundled policy."""
+    return _runtime(load_policy(policy_id)).criteria
 
 
 def evaluate(request: dict[str, Any]) -> Determination:
@@ -45,24 +84,14 @@ def parameters_on(policy: Policy, day: dt.date) -> dict[str, Any]:
     return {name: p.at(day) for name, p in policy.parameters.items()}
 
 
-@lru_cache(maxsize=4096)
-def _version_on(policy_id: str, day: dt.date) -> dt.date | None:
-    return load_policy(policy_id).version_on(day)
-
-
-@cache
-def _question_ids(policy_id: str) -> frozenset[str]:
-    return frozenset(q.id for q in load_policy(policy_id).questions)
-
-
 @lru_cache(maxsize=256)
 def _iso(day: dt.date) -> str:
     return day.isoformat()
 
 
-@cache
 def _parameters_cached(policy_id: str, version: dt.date) -> dict[str, Any]:
-    return parameters_on(load_policy(policy_id), version)
+    """The parameters of a bundled policy's version (the same dict object each time)."""
+    return _runtime(load_policy(policy_id)).parameters(version)
 
 
 def determine(policy: Policy, facts: Facts, dosing: Any = None) -> Determination:
@@ -81,9 +110,10 @@ def determine(policy: Policy, facts: Facts, dosing: Any = None) -> Determination
 
 def _decide_criteria(policy: Policy, facts: Facts) -> Determination:
     """Decide validated facts against the criteria (Sections I-IV, Appendices)."""
+    runtime = _runtime(policy)
     day = facts.get("request_date")
     if day is not None:
-        version = _version_on(policy.id, day)
+        version = runtime.version_on(day)
         if version is None:
             first = min(v.effective for v in policy.versions).isoformat()
             raise RequestError(
@@ -96,14 +126,14 @@ def _decide_criteria(policy: Policy, facts: Facts) -> Determination:
             raise RequestError("facts.birth_date", "after request_date", "inconsistent_facts")
     else:
         version = max(v.effective for v in policy.versions)
-    params = _parameters_cached(policy.id, version)
+    params = runtime.parameters(version)
     version_text = _iso(version)
 
     scope = policy.scope
     if scope is not None and facts.get(scope.fact) in scope.not_governed:
         return _not_governed(policy, facts, version_text)
 
-    criteria = compiled(policy.id)
+    criteria = runtime.criteria
     statuses = criteria.evaluate(facts, params)
     root_status = statuses[criteria.root.index]
 
@@ -253,7 +283,7 @@ def _root_residual(criteria, statuses, facts, params, version) -> Residual:
     """
     key = None
     if RESIDUAL_CACHE_SIZE:
-        unknown = _question_ids(criteria.policy.id).difference(facts.keys())
+        unknown = _runtime(criteria.policy).question_ids.difference(facts.keys())
         if None in facts.values():
             unknown = unknown.union(k for k, v in facts.items() if v is None)
         key = (id(criteria), unknown, *statuses)
@@ -387,7 +417,8 @@ def authorization_for(policy: Policy, facts: Facts, start: dt.date | None = None
         for fact in ("first_authorization_date", "cycles_received"):
             if facts.get(fact) is None:
                 raise RequestError(f"facts.{fact}", "needed for a renewal's authorization period")
-    version = _version_on(policy.id, facts.get("request_date") or day)
+    runtime = _runtime(policy)
+    version = runtime.version_on(facts.get("request_date") or day)
     if version is None:
         first = min(v.effective for v in policy.versions).isoformat()
         raise RequestError(
@@ -395,7 +426,7 @@ def authorization_for(policy: Policy, facts: Facts, start: dt.date | None = None
             f"before the first version of policy {policy.id} that this engine holds ({first})",
             "no_policy_version",
         )
-    return _authorization(policy, facts, _parameters_cached(policy.id, version), day)
+    return _authorization(policy, facts, runtime.parameters(version), day)
 
 
 def _authorization(
