@@ -44,3 +44,21 @@ def frame(rows) -> pl.DataFrame:
         [{k: None if v is None else str(v) for k, v in r.items()} for r in rows],
         schema={c: pl.String for c in rows[0]},
     )
+
+
+def waste_policy(values: str):
+    """The bundled policy with `waste_counts_toward_limit` set to `values` (a YAML mapping of date -> bool)."""
+    import re
+    from importlib import resources
+
+    from priorauth.policy import parse_policy
+
+    text = (resources.files("priorauth") / "policies" / "besponsa.yaml").read_text(encoding="utf-8")
+    text, count = re.subn(
+        r"(\n  waste_counts_toward_limit:\n(?:    .*\n|      .*\n)*?    values: )\{[^}\n]*\}", rf"\g<1>{values}", text
+    )
+    assert count == 1, "the bundled policy no longer has waste_counts_toward_limit where expected"
+    for date in sorted(set(re.findall(r'"(\d{4}-\d{2}-\d{2})"', values))):
+        if f'effective: "{date}"' not in text:  # a parameter may only change on a listed version
+            text = text.replace("\nversions:\n", f'\nversions:\n  - effective: "{date}"\n    note: Test variant.\n', 1)
+    return parse_policy(text, "besponsa-waste-variant.yaml")

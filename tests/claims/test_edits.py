@@ -3,13 +3,16 @@
 import polars as pl
 import pytest
 
-from conftest import frame, line
-from priorauth.claims import audit_claims
+from conftest import frame, line, waste_policy
+from priorauth.claims import ClaimRules, audit_claims
 from priorauth.claims.reference import audit_reference
 
 
-def audit(rows, rules, auth=None):
-    result = audit_claims(frame(rows), frame(auth) if auth else None)
+def audit(rows, rules, auth=None, policy=None):
+    """Audit on the Polars engine and the reference (with `policy`, a loaded variant, instead of the bundled one)."""
+    if policy is not None:
+        rules = ClaimRules.from_policy(policy)
+    result = audit_claims(frame(rows), frame(auth) if auth else None, policy=policy or "besponsa")
     ref_lines, ref_errors = audit_reference(frame(rows).to_dicts(), rules, frame(auth).to_dicts() if auth else None)
     assert result.lines.to_dicts() == ref_lines
     assert result.errors + result.auth_errors == ref_errors
@@ -113,6 +116,56 @@ def test_waste_modifier_jw_and_jz_same_member_same_day(rules):
         rules,
     )
     assert [("WASTE_MODIFIER" in out[c]["edits"]) for c in "abcde"] == [True, True, False, False, True]
+
+
+WASTE_ROWS = [
+    line("a", "M1", 0, 60, modifier="JZ"),
+    line("b", "M1", 0, 5, modifier=" jw "),  # discarded drug: 60 + 5 = 65 when waste counts
+    line("c", "M2", 0, 64, modifier="JZ"),
+    line("d", "M2", 0, 3, modifier="JW"),  # over the limit without its own units
+    line("e", "M3", 0, 60, modifier="JZ"),
+    line("f", "M3", 1, 5, modifier="JW;JZ"),  # JW among several modifiers is a JW line
+]
+
+
+def test_jw_units_count_toward_the_limit_while_the_policy_says_so(rules):
+    assert rules.waste_counts.values == (1,)  # the bundled policy counts waste today
+    out, _ = audit(WASTE_ROWS, rules)
+    assert [out[c]["rolling_units"] for c in "abcdef"] == [65, 65, 67, 67, 60, 65]
+    assert [("UNITS_OVER_LIMIT" in out[c]["edits"]) for c in "abcdef"] == [True, True, True, True, False, True]
+
+
+def test_jw_units_leave_the_sum_when_the_policy_does_not_count_waste(rules):
+    policy = waste_policy('{"2025-06-24": false}')
+    assert ClaimRules.from_policy(policy).waste_counts.values == (0,)
+    out, result = audit(WASTE_ROWS, rules, policy=policy)
+    assert [out[c]["rolling_units"] for c in "abcdef"] == [60, 60, 64, 64, 60, 60]
+    # a JW line is still audited: flagged when the member's counted units on its date exceed the limit
+    assert [("UNITS_OVER_LIMIT" in out[c]["edits"]) for c in "abcdef"] == [False, False, True, True, False, False]
+    assert result.summary.edit_counts["UNITS_OVER_LIMIT"] == 2
+
+
+def test_waste_counting_is_read_on_each_lines_service_date(rules):
+    # waste counts until 2025-07-31 (day 30), not from 2025-08-01 (day 31)
+    policy = waste_policy('{"2025-06-24": true, "2025-08-01": false}')
+    out, _ = audit(
+        [
+            line("a", "M1", 29, 50, modifier="JZ"),
+            line("b", "M1", 29, 10, modifier="JW"),  # July: counted, 60
+            line("c", "M1", 30, 5, modifier="JZ"),  # July: 50 + 10 + 5 = 65
+            line("d", "M1", 31, 5, modifier="JZ"),  # August: July's JW units no longer counted, 50 + 5 + 5 = 60
+            line("e", "M1", 32, 4, modifier="JW"),  # August: 60, its own units not counted either
+        ],
+        rules,
+        policy=policy,
+    )
+    assert [out[c]["rolling_units"] for c in "abcde"] == [60, 60, 65, 60, 60]
+    assert [("UNITS_OVER_LIMIT" in out[c]["edits"]) for c in "abcde"] == [False, False, True, False, False]
+
+
+def test_waste_parameter_must_be_true_or_false():
+    with pytest.raises(ValueError, match="waste_counts_toward_limit must be true or false"):
+        ClaimRules.from_policy(waste_policy('{"2025-06-24": 1}'))
 
 
 def test_other_drugs_pass_through_untouched_and_do_not_count(rules):

@@ -5,7 +5,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from priorauth.claims import audit_claims
+from conftest import waste_policy
+from priorauth.claims import ClaimRules, audit_claims
 from priorauth.claims import vector_codes as vc
 from priorauth.claims.reference import audit_reference
 from priorauth.claims.synth import synth_claims
@@ -24,6 +25,19 @@ def test_polars_engine_matches_reference_on_synthetic_claims(rules, seed):
         result.summary.edit_counts[c] > 0
         for c in ("ICD10_NOT_COVERED", "NDC_MISMATCH", "UNITS_OVER_LIMIT", "CYCLE_LIMIT", "WASTE_MODIFIER")
     )
+
+
+def test_polars_engine_matches_reference_when_waste_stops_counting(rules):
+    # JW units count until 2026-01-01, not after: the synthetic claims span both
+    policy = waste_policy('{"2025-06-24": true, "2026-01-01": false}')
+    claims = synth_claims(6000, 3)
+    result = audit_claims(claims, policy=policy)
+    expected, _ = audit_reference(claims.to_dicts(), ClaimRules.from_policy(policy))
+    assert result.lines.to_dicts() == expected
+    bundled = audit_claims(claims).lines
+    changed = result.lines.filter(pl.col("rolling_units") != bundled["rolling_units"])
+    assert changed.height > 0 and changed["row"].min() > 1  # later lines only
+    assert result.summary.edit_counts["UNITS_OVER_LIMIT"] < audit_claims(claims).summary.edit_counts["UNITS_OVER_LIMIT"]
 
 
 def test_synthetic_csv_round_trip_matches_reference(rules, tmp_path):

@@ -2,8 +2,9 @@
 
 import polars as pl
 
-from conftest import frame, line
-from priorauth.claims import audit_claims
+from conftest import frame, line, waste_policy
+from priorauth.claims import ClaimRules, audit_claims
+from priorauth.claims.reference import audit_reference
 from priorauth.claims.synth import synth_claims
 
 EDGE_CASES = [
@@ -56,3 +57,32 @@ def test_spark_reads_typed_parquet_like_polars(spark, tmp_path):
     path = tmp_path / "claims.parquet"
     synth_claims(1500, 12).write_parquet(path)
     assert audit_claims(path, engine="spark").lines.equals(audit_claims(path).lines)
+
+
+def test_engines_and_reference_agree_when_waste_stops_counting(spark, tmp_path):
+    # JW units count until 2026-01-01, not after
+    policy = waste_policy('{"2025-06-24": true, "2026-01-01": false}')
+    waste_rows = [
+        line("w1", "W1", 0, 60, modifier="JZ"),
+        line("w2", "W1", 0, 5, modifier="JW"),
+        line("w3", "W2", 200, 60, modifier="JZ"),
+        line("w4", "W2", 200, 5, modifier="jw;JZ"),
+        line("w5", "W2", 201, 4, modifier="JZ"),
+    ]
+    synthetic = synth_claims(3000, 13).with_columns(
+        pl.col("service_date").cast(pl.String), pl.col("units").cast(pl.String)
+    )
+    claims_path = tmp_path / "claims.csv"
+    pl.concat([synthetic, frame(waste_rows)]).write_csv(claims_path)
+
+    on_polars = audit_claims(claims_path, policy=policy)
+    on_spark = audit_claims(claims_path, policy=policy, engine="spark", master="local[2]")
+    expected, _ = audit_reference(
+        pl.read_csv(claims_path, infer_schema=False).to_dicts(), ClaimRules.from_policy(policy)
+    )
+
+    assert on_spark.lines.equals(on_polars.lines)
+    assert on_polars.lines.to_dicts() == expected
+    assert {**vars(on_spark.summary), "engine": None} == {**vars(on_polars.summary), "engine": None}
+    waste = {r["claim_id"]: r for r in on_polars.lines.tail(len(waste_rows)).to_dicts()}
+    assert [waste[c]["rolling_units"] for c in ("w1", "w2", "w3", "w4", "w5")] == [65, 65, 60, 60, 64]

@@ -12,6 +12,7 @@ from priorauth.claims.edits import EDIT_CODES, ClaimRules
 from priorauth.claims.io import scan_table
 from priorauth.claims.schema import OUTPUT_COLUMNS, AuditResult, AuditSummary, ClaimInputError, RowError
 from priorauth.policy import load_policy
+from priorauth.policy.schema import Policy
 
 Engine = Literal["polars", "spark"]
 Source = str | Path | pl.DataFrame
@@ -45,17 +46,18 @@ def audit_claims(
     claims: Source,
     authorizations: Source | None = None,
     *,
-    policy: str = "besponsa",
+    policy: str | Policy = "besponsa",
     engine: Engine = "polars",
     master: str = "local[2]",
     progress: Callable[[str], None] | None = None,
 ) -> AuditResult:
     """Audit claim lines (a Parquet/CSV path or a Polars frame) against a policy's claim edits.
 
+    `policy` is a bundled policy id or a loaded `Policy` (e.g. from `parse_policy`).
     Bad rows are returned in `errors` (row, column, reason); all other rows are audited.
     Raises ClaimInputError when nothing can be audited (unreadable file, missing columns).
     """
-    rules = ClaimRules.from_policy(load_policy(policy))
+    rules = ClaimRules.from_policy(load_policy(policy) if isinstance(policy, str) else policy)
     if engine == "spark":
         from priorauth.claims.spark_engine import audit_spark_to_polars
 

@@ -1,8 +1,9 @@
 """The claim edits, declared once: both engines and the reference read this list.
 
 An edit is a stable code, the policy section it enforces, a message and (where it
-has one) the dated policy parameter that sets its limit. `ClaimRules` resolves
-everything an engine needs from a loaded policy, so no limit lives in code.
+has them) the dated policy parameters that set its limit and say what counts toward
+it. `ClaimRules` resolves everything an engine needs from a loaded policy, so no
+limit lives in code.
 """
 
 from __future__ import annotations
@@ -21,6 +22,9 @@ class ClaimEdit:
     section: str
     message: str
     limit_parameter: str | None = None
+    # A dated yes/no parameter: while false on a line's service date, units on lines
+    # billed with the JW modifier (discarded drug) are left out of that line's sum.
+    waste_parameter: str | None = None
     needs_authorizations: bool = False
 
 
@@ -39,8 +43,10 @@ EDITS: tuple[ClaimEdit, ...] = (
     ClaimEdit(
         "UNITS_OVER_LIMIT",
         "II",
-        "The member's billable units over the unit window ending on the service date exceed the limit (Section II).",
+        "The member's units over the unit window ending on the service date exceed the limit (Section II); "
+        "units billed with JW (discarded drug) count only while the policy counts waste toward the limit.",
         limit_parameter="max_units",
+        waste_parameter="waste_counts_toward_limit",
     ),
     ClaimEdit(
         "CYCLE_LIMIT",
@@ -71,11 +77,13 @@ EDITS: tuple[ClaimEdit, ...] = (
 EDIT_CODES: tuple[str, ...] = tuple(e.code for e in EDITS)
 EDITS_BY_CODE: dict[str, ClaimEdit] = {e.code: e for e in EDITS}
 WASTE_MODIFIERS = ("JW", "JZ")
+UNITS_EDIT = EDITS_BY_CODE["UNITS_OVER_LIMIT"]
+CYCLE_EDIT = EDITS_BY_CODE["CYCLE_LIMIT"]
 
 
 @dataclass(frozen=True)
 class DatedLimit:
-    """A dated parameter as sorted (effective day number, value) pairs.
+    """A dated parameter as sorted (effective day number, value) pairs (yes/no as 1/0).
 
     Lines dated before the first effective date take the first value: earlier
     versions of the document are not encoded, and the earliest encoded one is the
@@ -113,12 +121,25 @@ class ClaimRules:
     max_units: DatedLimit
     max_cycles: DatedLimit
     window_days: int
+    waste_counts: DatedLimit  # 1 while JW units count toward max_units, 0 while they do not
+
+    @property
+    def waste_always_counts(self) -> bool:
+        """True when JW units count on every date: the engines then skip the JW-only sums."""
+        return all(self.waste_counts.values)
 
     @classmethod
     def from_policy(cls, policy: Policy) -> ClaimRules:
         def dated(name: str) -> DatedLimit:
             values = sorted(policy.parameters[name].values.items())
             return DatedLimit(name, tuple(day_number(d) for d, _ in values), tuple(int(v) for _, v in values))
+
+        def yes_no(name: str) -> DatedLimit:
+            if any(not isinstance(v, bool) for v in policy.parameters[name].values.values()):
+                raise ValueError(f"{name} must be true or false on every date")
+            return dated(name)
+
+        assert UNITS_EDIT.limit_parameter and UNITS_EDIT.waste_parameter and CYCLE_EDIT.limit_parameter
 
         windows = {int(v) for v in policy.parameters["unit_window_days"].values.values()}
         if len(windows) != 1:
@@ -129,9 +150,10 @@ class ClaimRules:
             hcpcs=policy.billing.hcpcs.code.strip().upper(),
             ndc_patterns=tuple(p.pattern for p in policy.billing.ndc),
             covered_icd10=frozenset(policy.code_lists["appendix_1"].codes),
-            max_units=dated("max_units"),
-            max_cycles=dated("max_cycles"),
+            max_units=dated(UNITS_EDIT.limit_parameter),
+            max_cycles=dated(CYCLE_EDIT.limit_parameter),
             window_days=windows.pop(),
+            waste_counts=yes_no(UNITS_EDIT.waste_parameter),
         )
 
     def edits(self, with_authorizations: bool) -> tuple[ClaimEdit, ...]:

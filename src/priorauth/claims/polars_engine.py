@@ -2,7 +2,8 @@
 
 Policy lines are sorted once by a packed integer key (member, day). In that order:
 - rolling units = prefix-sum difference between the end of the line's day and the
-  first line at or after day - (window - 1), found by binary search;
+  first line at or after day - (window - 1), found by binary search (less the same
+  difference over JW units on dates the policy does not count waste);
 - cycles = a chain of cycle starts walked for all members at once (one step per
   cycle, not per line): from a start, the next start is the first line whose key is
   at least start + window within the member;
@@ -280,10 +281,19 @@ def _policy_line_edits(
     member_run, member_first, member_end = _runs(keys // (1 << DAY_BITS))
 
     # rolling units: all lines of the member with day in [day - (window - 1), day]
-    prefix_units = _prefix(p["units"].gather(order))
-    window_first = keys.search_sorted(keys.gather(day_first) - (window - 1), side="left")
-    rolling = prefix_units.gather(day_end.gather(day_run)) - prefix_units.gather(window_first.gather(day_run))
-    del prefix_units, window_first
+    units = p["units"].gather(order)
+    window_first = keys.search_sorted(keys.gather(day_first) - (window - 1), side="left").gather(day_run)
+    window_end = day_end.gather(day_run)
+    prefix_units = _prefix(units)
+    rolling = prefix_units.gather(window_end) - prefix_units.gather(window_first)
+    day = p["day"].gather(order)
+    if not rules.waste_always_counts:
+        # JW units leave the sum of lines dated while the policy does not count waste
+        prefix_jw = _prefix(units * p["jw"].gather(order).cast(pl.Int64))
+        jw_rolling = prefix_jw.gather(window_end) - prefix_jw.gather(window_first)
+        rolling = rolling - jw_rolling * (1 - _limit_at(rules.waste_counts, day))
+        del prefix_jw, jw_rolling
+    del units, prefix_units, window_first, window_end
 
     # cycles: walk the chain of cycle starts, all members in step (one step per cycle)
     starts = []
@@ -297,7 +307,6 @@ def _policy_line_edits(
     cycle = started - started.gather(member_first.gather(member_run)) + 1
     del started, starts
 
-    day = p["day"].gather(order)
     mask = (~p["icd_ok"].gather(order)).cast(pl.UInt8) * BIT["ICD10_NOT_COVERED"]
     mask = mask | (~p["ndc_ok"].gather(order)).cast(pl.UInt8) * BIT["NDC_MISMATCH"]
     mask = mask | (rolling > _limit_at(rules.max_units, day)).cast(pl.UInt8) * BIT["UNITS_OVER_LIMIT"]

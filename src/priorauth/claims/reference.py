@@ -185,7 +185,14 @@ def audit_reference(
             modifiers_of_day[line["service_date"]] |= _modifiers(line["modifier"])
         for line in lines:
             day = line["service_date"]
-            rolling = sum(other["units"] for other in lines if day - window < other["service_date"] <= day)
+            # JW (discarded) units count only while the policy in force on this line's date says so
+            waste_counts = bool(rules.waste_counts.at_day(day))
+            rolling = sum(
+                other["units"]
+                for other in lines
+                if day - window < other["service_date"] <= day
+                and (waste_counts or "JW" not in _modifiers(other["modifier"]))
+            )
             cycle = cycle_of_day[day]
             edits = []
             if not _covered(line["icd10"], rules.covered_icd10):

@@ -2,8 +2,9 @@
 
 Same edit definitions (priorauth.claims.edits) and same validation rules as the
 Polars engine, written as Spark column expressions; no Python UDFs. Rolling units
-use a RANGE window; cycles are numbered per member with a SQL `aggregate` over the
-member's sorted distinct service days (days per member are few).
+use a RANGE window (JW units taken out on dates the policy does not count waste);
+cycles are numbered per member with a SQL `aggregate` over the member's sorted
+distinct service days (days per member are few).
 Row numbers follow the file order of a single input file.
 """
 
@@ -266,8 +267,13 @@ def audit_spark(
         lambda x: F.coalesce(F.array_contains(covered, _icd10(x)), F.lit(False)),
     )
     ndc_regex = "|".join(f"(?:{vc.ndc_pattern_regex(p)})" for p in rules.ndc_patterns) or "$^"
+    rolling = F.sum("units").over(by_member_day)
+    if not rules.waste_always_counts:
+        # JW units leave the sum of lines dated while the policy does not count waste
+        jw_units = F.sum(F.when(modifiers("JW") == 1, F.col("units")).otherwise(F.lit(0))).over(by_member_day)
+        rolling = F.when(_limit_at(rules.waste_counts, F.col("day")) == 0, rolling - jw_units).otherwise(rolling)
     lines = (
-        policy.withColumn("rolling_units", F.sum("units").over(by_member_day).cast("long"))
+        policy.withColumn("rolling_units", rolling.cast("long"))
         .withColumn("waste", (F.max(modifiers("JW")).over(same_day) * F.max(modifiers("JZ")).over(same_day)) > 0)
         .join(_cycles(policy, window), ["member", "day"], "left")
         .withColumn("icd_ok", icd_ok)
