@@ -178,7 +178,6 @@ def _decided_reasons(criteria: CompiledCriteria, statuses: list[Truth], root_sta
     return cached
 
 
-
 def _reason(node: CompiledNode, status: Truth) -> Reason:
     c = node.criterion
     return Reason(c.id, c.section, status, c.text)
@@ -191,7 +190,8 @@ def _met_reasons(criteria: CompiledCriteria, node: CompiledNode, statuses: list[
         return
     children = [criteria.nodes[i] for i in node.children]
     if node.operator == "any":
-        children = [next(c for c in children if statuses[c.index] is MET)]
+        # The first met branch; none when the residual settled an `any` Kleene left unknown.
+        children = [c for c in children if statuses[c.index] is MET][:1]
     for child in children:
         yield from _met_reasons(criteria, child, statuses)
 
