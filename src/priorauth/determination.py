@@ -34,7 +34,9 @@ class Reason:
     _json: dict[str, str] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        json_form = {"criterion": self.criterion, "section": self.section, "status": self.status.value, "text": self.text}
+        json_form = {
+            "criterion": self.criterion, "section": self.section, "status": self.status.value, "text": self.text
+        }
         object.__setattr__(self, "_json", json_form)
 
     def to_dict(self) -> dict[str, str]:
