@@ -10,7 +10,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from importlib import resources
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, NoReturn
 
 import typer
 from rich.console import Console
@@ -39,7 +39,7 @@ out = Console(highlight=False, width=None if sys.stdout.isatty() else 200)
 MARKS = {Truth.MET: "[green]✔ met[/]", Truth.NOT_MET: "[red]✘ not met[/]", Truth.UNKNOWN: "[yellow]? unknown[/]"}
 
 
-def fail(message: str) -> None:
+def fail(message: str) -> NoReturn:
     """One line on stderr, exit status 2: the CLI's answer to bad input."""
     sys.stderr.write(f"error: {message}\n")
     raise typer.Exit(2)
@@ -94,8 +94,10 @@ def render_explained(det: Determination) -> None:
             f"renewable: {'yes' if a.renewable else 'no'}"
         )
     if det.routing:
-        r = det.routing
-        out.print(f"[cyan]Route to Medicare jurisdiction {r.jurisdiction}[/]: {r.contractor} (§{r.section})")
+        route = det.routing
+        out.print(
+            f"[cyan]Route to Medicare jurisdiction {route.jurisdiction}[/]: {route.contractor} (§{route.section})"
+        )
     if det.trace is not None:
         out.print(render_trace(det.trace))
 

@@ -20,6 +20,7 @@ from pydantic import (
     ValidationError,
     create_model,
 )
+from pydantic_core import ErrorDetails
 from typing_extensions import TypedDict
 
 from priorauth.codes import icd10_code_set, icd10_exists, normalize_icd10, normalize_state
@@ -64,7 +65,7 @@ def _field_type(q: Question) -> Any:
     if q.type == "boolean":
         return StrictBool
     if q.type == "choice":
-        return Literal[tuple(q.values)]  # type: ignore[misc]
+        return Literal[tuple(q.values or ())]
     if q.type == "date":
         return Annotated[dt.date, BeforeValidator(parse_iso_date)]
     if q.type == "integer":
@@ -106,7 +107,7 @@ _PROBLEMS = {
 }
 
 
-def _problem(err: dict[str, Any], policy: Policy, fact: str) -> str:
+def _problem(err: ErrorDetails, policy: Policy, fact: str) -> str:
     kind = err["type"]
     if kind == "literal_error":
         return "not one of " + ", ".join(policy.question(fact).values or [])
@@ -126,8 +127,8 @@ def _field_name(loc: tuple[Any, ...]) -> str:
 def _facts_validator(policy_id: str) -> tuple[TypeAdapter, tuple[tuple[str, Any], ...]]:
     """A TypedDict validator of the vocabulary (faster than the model; same field types) and defaults."""
     policy = load_policy(policy_id)
-    fields = {q.id: NotRequired[_field_type(q) | None] for q in policy.questions}  # type: ignore[valid-type]
-    typed = TypedDict(f"{policy_id}_facts", fields)  # type: ignore[operator]
+    fields = {q.id: NotRequired[_field_type(q) | None] for q in policy.questions}
+    typed = TypedDict(f"{policy_id}_facts", fields)  # type: ignore[misc]  # built at run time from the policy
     typed.__pydantic_config__ = ConfigDict(extra="forbid")  # type: ignore[attr-defined]
     defaults = tuple((q.id, q.default) for q in policy.questions if q.default is not None)
     return TypeAdapter(typed), defaults

@@ -14,27 +14,27 @@ from priorauth import service
 from priorauth.api.deps import JsonBody, PrincipalDep, SessionDep
 from priorauth.api.problems import PROBLEM_SCHEMA
 from priorauth.api.responses import JSONResponse
-from priorauth.api.schemas import body
+from priorauth.api.schemas import Urgency, body
 from priorauth.errors import RequestError
 
 log = logging.getLogger("priorauth.api")
 router = APIRouter(prefix="/v1")
-Urgency = Literal["standard", "expedited"]
 Sort = Literal["due", "-due", "created", "-created", "urgency", "status"]
 
+Responses = dict[int | str, dict[str, Any]]  # FastAPI's `responses=`: status code -> OpenAPI response
 _PROBLEM = {"content": {"application/problem+json": {"schema": PROBLEM_SCHEMA}}}
-ERRORS: dict[int | str, dict[str, Any]] = {
+ERRORS: Responses = {
     401: {"description": "Missing, unknown or revoked bearer token", **_PROBLEM},
     403: {"description": "The caller's role may not do this", **_PROBLEM},
     422: {"description": "Invalid input; `field` names it", **_PROBLEM},
 }
-BODY_ERRORS: dict[int | str, dict[str, Any]] = {
+BODY_ERRORS: Responses = {
     **ERRORS,
     400: {"description": "Not valid JSON", **_PROBLEM},
     413: {"description": "Body larger than the limit (64 KiB by default)", **_PROBLEM},
 }
-NOT_FOUND = {404: {"description": "No such request (or not visible to the caller)", **_PROBLEM}}
-CONFLICT = {409: {"description": "Stale expected_version, or the request is not open", **_PROBLEM}}
+NOT_FOUND: Responses = {404: {"description": "No such request (or not visible to the caller)", **_PROBLEM}}
+CONFLICT: Responses = {409: {"description": "Stale expected_version, or the request is not open", **_PROBLEM}}
 
 
 def envelope(raw: Any, allowed: tuple[str, ...], required: tuple[str, ...] = ()) -> dict[str, Any]:

@@ -13,7 +13,11 @@ from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr, create_
 from priorauth.dosing.request import DosingRequest
 from priorauth.facts import facts_model
 from priorauth.policy import bundled_policy_ids
-from priorauth.service.requests import AuthorizationModification, PatientDetails
+from priorauth.service.requests import AuthorizationModification, PatientDetails, ReviewAction
+
+# Named so that create_model's field tuples hold a type alias, which type checkers read as a type form.
+Urgency = Literal["standard", "expedited"]
+Role = Literal["submitter", "reviewer", "admin"]
 
 
 def _facts_type() -> Any:
@@ -26,7 +30,7 @@ def _facts_type() -> Any:
 
 def body_models() -> dict[str, type[BaseModel]]:
     policy_ids = tuple(bundled_policy_ids())
-    policy_type: Any = Literal[policy_ids]  # type: ignore[valid-type]
+    policy_type: Any = Literal[policy_ids]
     facts_type = _facts_type()
     strict = ConfigDict(extra="forbid")
     evaluate = create_model(
@@ -42,7 +46,7 @@ def body_models() -> dict[str, type[BaseModel]]:
         __doc__="A request to store and decide; `patient` is not used in decisions and is never logged.",
         policy=(policy_type, ...),
         facts=(facts_type, Field(default_factory=dict)),
-        urgency=(Literal["standard", "expedited"], "standard"),
+        urgency=(Urgency, "standard"),
         patient=(PatientDetails | None, None),
         dosing=(DosingRequest | None, None),
     )
@@ -57,7 +61,7 @@ def body_models() -> dict[str, type[BaseModel]]:
         "ReviewDecision",
         __config__=strict,
         __doc__="A clinical reviewer's final decision; `expected_version` is the version the reviewer read.",
-        action=(Literal["approve", "approve_with_modification", "deny"], ...),
+        action=(ReviewAction, ...),
         note=(StrictStr, Field(min_length=1, max_length=4000)),
         expected_version=(StrictInt, Field(ge=1)),
         modification=(AuthorizationModification | None, None),
@@ -66,7 +70,7 @@ def body_models() -> dict[str, type[BaseModel]]:
         "TokenRequest",
         __config__=strict,
         __doc__="A new bearer token for an organisation.",
-        role=(Literal["submitter", "reviewer", "admin"], ...),
+        role=(Role, ...),
         org=(StrictStr, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")),
         label=(StrictStr, Field(default="", max_length=200)),
     )

@@ -127,7 +127,7 @@ def _lookups(claims: pl.LazyFrame, schema: pl.Schema, rules: ClaimRules) -> dict
 
     computations: dict[str, tuple[str, Callable[[pl.Expr], pl.Expr]]] = {
         "policy": ("hcpcs", lambda v: (vc.strip(v).str.to_uppercase() == rules.hcpcs).fill_null(False)),
-        "!hcpcs": ("hcpcs", lambda v: _text("v", pl.String).is_null()),
+        "!hcpcs": ("hcpcs", lambda v: _text("v", pl.String()).is_null()),
         "ndc_ok": ("ndc", lambda v: vc.ndc_matches_any(vc.ndc11(v), rules.ndc_patterns)),
         "icd_ok": (
             "icd10",
@@ -272,7 +272,9 @@ def _policy_line_edits(
             schema={"rolling_units": pl.Int64, "cycle": pl.Int64, "mask": pl.UInt8, "member": pl.UInt32}
         )
     day_off = (p["day"] - p["day"].min() + window + 1).cast(pl.Int64)
-    if day_off.max() + window >= 1 << DAY_BITS:
+    last_day = day_off.max()
+    assert isinstance(last_day, int)  # an Int64 column with at least one row and no nulls
+    if last_day + window >= 1 << DAY_BITS:
         raise ClaimInputError("claims: service dates span more than 11,000 years")
     order, keys = _sorted_keys(p["h1"], p["h2"], day_off, exact_codes)
     del day_off

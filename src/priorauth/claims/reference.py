@@ -105,23 +105,24 @@ def validate_claims(rows: Iterable[Mapping[str, Any]]) -> tuple[list[dict[str, A
 
 
 def validate_authorizations(rows: Iterable[Mapping[str, Any]]) -> tuple[list[tuple[str, int, int]], list[RowError]]:
-    good, errors = [], []
+    good: list[tuple[str, int, int]] = []
+    errors: list[RowError] = []
     for number, raw in enumerate(rows, start=1):
         problems = []
         member = _text(raw.get("member_id"))
         if member is None:
             problems.append(RowError(number, "member_id", MISSING, "authorizations"))
-        days = {}
-        for column in ("start", "end"):
-            days[column] = _day(raw.get(column))
-            if isinstance(days[column], _Problem):
-                problems.append(RowError(number, column, days[column], "authorizations"))
-        if not problems and days["end"] < days["start"]:
-            problems.append(RowError(number, "end", END_BEFORE_START, "authorizations"))
-        if problems:
+        start, end = _day(raw.get("start")), _day(raw.get("end"))
+        if isinstance(start, _Problem):
+            problems.append(RowError(number, "start", start, "authorizations"))
+        if isinstance(end, _Problem):
+            problems.append(RowError(number, "end", end, "authorizations"))
+        if member is None or isinstance(start, _Problem) or isinstance(end, _Problem):
             errors.extend(problems)
+        elif end < start:
+            errors.append(RowError(number, "end", END_BEFORE_START, "authorizations"))
         else:
-            good.append((member, days["start"], days["end"]))
+            good.append((member, start, end))
     return good, errors
 
 
@@ -175,10 +176,11 @@ def audit_reference(
         # Cycle of each distinct service day: a day at least `window` days after the
         # current cycle's start opens the next cycle.
         cycle_of_day: dict[int, int] = {}
-        start, cycle = None, 0
+        cycle_start: int | None = None
+        cycle = 0
         for day in sorted({line["service_date"] for line in lines}):
-            if start is None or day >= start + window:
-                start, cycle = day, cycle + 1
+            if cycle_start is None or day >= cycle_start + window:
+                cycle_start, cycle = day, cycle + 1
             cycle_of_day[day] = cycle
         modifiers_of_day: dict[int, set[str]] = defaultdict(set)
         for line in lines:

@@ -104,7 +104,7 @@ def _units(df: DataFrame, name: str) -> tuple[Column, Column]:
 def _with_row_numbers(df: DataFrame) -> DataFrame:
     """1-based row numbers in file order: partition offsets plus position in the partition."""
     df = df.withColumn("_pid", F.spark_partition_id()).withColumn("_mid", F.monotonically_increasing_id()).persist()
-    counts = dict(df.groupBy("_pid").count().collect())
+    counts: dict[int, int] = dict(df.groupBy("_pid").count().collect())
     offsets, total = [], 0
     for pid in sorted(counts):
         offsets += [F.lit(pid), F.lit(total)]

@@ -31,6 +31,7 @@ def register(app: typer.Typer) -> None:
         from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
         from priorauth.claims import audit_claims
+        from priorauth.claims.audit import Engine
         from priorauth.claims.io import file_format, write_errors, write_lines
         from priorauth.claims.schema import ClaimInputError
         from priorauth.cli import fail
@@ -38,6 +39,7 @@ def register(app: typer.Typer) -> None:
 
         if engine not in ("polars", "spark"):
             fail(f"--engine: unknown engine {engine!r} (polars or spark)")
+        chosen: Engine = "spark" if engine == "spark" else "polars"
         try:
             file_format(out)
         except ClaimInputError as exc:
@@ -53,7 +55,7 @@ def register(app: typer.Typer) -> None:
                 bar.update(task, advance=1, description=f"auditing ({engine}): {stage}")
 
             try:
-                result = audit_claims(input_file, auth, policy=policy, engine=engine, master=master, progress=step)
+                result = audit_claims(input_file, auth, policy=policy, engine=chosen, master=master, progress=step)
             except PriorAuthError as exc:
                 fail(str(exc))
                 return

@@ -229,7 +229,11 @@ def _check_for_response(
         per_m2 = schedule.doses_mg_per_m2[dose.day]
         label = per_m2 * bsa.m2
         ceiling = label * (1 + tolerance)
-        requested = _dec(dose.mg) if dose.mg is not None else dose.units * unit
+        if dose.mg is not None:
+            requested = _dec(dose.mg)
+        else:
+            assert dose.units is not None  # RequestedDose requires exactly one of mg and units
+            requested = dose.units * unit
         if dose.units is not None:
             # The label dose billed (rounded up to a whole unit) is always acceptable in units.
             ceiling = max(ceiling, units_for_mg(label, billing) * unit)

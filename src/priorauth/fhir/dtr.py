@@ -114,8 +114,8 @@ def questionnaire_package(parameters: Any, today: dt.date | None = None) -> dict
             measurements.update(context.record.measurements)
             subject = subject or context.subject
         patient = record["patient"][0] if record["patient"] else None
-        order = next((o for o in orders if policy_for_order(o, {}) is policy), None)
-        found = read_record(policy, patient, record["condition"], record["observation"], coverage, order)
+        policy_order = next((o for o in orders if policy_for_order(o, {}) is policy), None)
+        found = read_record(policy, patient, record["condition"], record["observation"], coverage, policy_order)
         raw.update(found.facts)
         measurements.update(found.measurements)
         facts = _prefill_facts(policy, raw, today)

@@ -373,7 +373,7 @@ def _disposition(stored: Any) -> str:
 def related_entries(bundle: dict[str, Any], claim: dict[str, Any]) -> list[dict[str, Any]]:
     """The request Bundle's entries for the Patient and Organizations the ClaimResponse refers to."""
     resources = _index(bundle)
-    wanted = []
+    wanted: list[dict[str, Any]] = []
     for ref, kind in (
         (claim.get("patient"), "Patient"),
         (claim.get("insurer"), "Organization"),

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -99,8 +100,8 @@ def _measurement(observation: dict[str, Any]) -> tuple[str, float, str] | None:
 def read_record(
     policy: Policy,
     patient: dict[str, Any] | None = None,
-    conditions: list[dict[str, Any]] = (),  # type: ignore[assignment]
-    observations: list[dict[str, Any]] = (),  # type: ignore[assignment]
+    conditions: Sequence[dict[str, Any]] = (),
+    observations: Sequence[dict[str, Any]] = (),
     coverage: dict[str, Any] | None = None,
     order: dict[str, Any] | None = None,
 ) -> RecordFacts:

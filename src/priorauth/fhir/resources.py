@@ -14,6 +14,7 @@ from functools import cache
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
+from pydantic_core import ErrorDetails
 
 MAX_ISSUES = 5
 
@@ -80,7 +81,7 @@ def _path(root: str, loc: tuple[Any, ...]) -> str:
     return out
 
 
-def _diagnostics(err: dict[str, Any], value: Any) -> str:
+def _diagnostics(err: ErrorDetails, value: Any) -> str:
     message = str(err.get("msg", "invalid"))
     message = message.removeprefix("Value error, ").removeprefix("Assertion failed, ")
     if isinstance(value, str | int | float) and str(value) and str(value) in message:

@@ -484,13 +484,13 @@ def cross_reference_problems(policy: Policy):
         op = node.operator
         if op in ("equals", "in"):
             fact, expected = next(iter(getattr(node, op if op != "in" else "in_").items()))
-            q = declared.get(fact)
+            question = declared.get(fact)
             values = expected if op == "in" else [expected]
-            if q is not None and q.type == "choice":
+            if question is not None and question.type == "choice":
                 for v in values:
-                    if v not in q.values:
+                    if v not in (question.values or []):
                         yield f"{path}: value {v!r} is not one of the values of {fact!r}"
-            if q is not None and q.type == "boolean":
+            if question is not None and question.type == "boolean":
                 for v in values:
                     if not isinstance(v, bool):
                         yield f"{path}: {fact!r} is boolean; {v!r} is not true or false"

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr, ValidationError
-from sqlalchemy import ColumnElement, func, insert, select
+from sqlalchemy import SQLColumnExpression, func, insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -421,7 +421,7 @@ def get_request(session: Session, principal: Principal, request_id: str) -> Stor
     return _snapshot(row)
 
 
-def _order(sort: str) -> tuple[ColumnElement[Any], ...]:
+def _order(sort: str) -> tuple[SQLColumnExpression[Any], ...]:
     """ORDER BY of a sort; each matches an index (migrations 0002, 0003), scanned forwards or backwards."""
     r = CoverageRequest
     return {

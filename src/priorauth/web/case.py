@@ -117,7 +117,10 @@ def audit_lines(events: list[dict[str, Any]], questions: dict[str, str]) -> list
         elif action == "information":
             text = f"Information added by {_actor(e)}: {_fact_names(d.get('facts', []), questions)}"
         elif action == "review":
-            text = f"{ACTION_TEXT.get(d.get('action'), d.get('action'))} by {_actor(e)}"
+            decided = d.get("action")
+            if isinstance(decided, str):
+                decided = ACTION_TEXT.get(decided, decided)
+            text = f"{decided} by {_actor(e)}"
             if d.get("note"):
                 text += f": “{d['note']}”"
         else:

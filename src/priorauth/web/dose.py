@@ -52,7 +52,8 @@ def dose_check_table(check: dict[str, Any]) -> dict[str, Any]:
     if rows:
         rows.append(("Cycle total", "", totals.get("requested_units", ""), "", "", "", totals.get("allowed_units", ""),
                      "", "", "", ""))
-    parts = [f"Dose check: {OUTCOME_TEXT.get(check.get('outcome'), check.get('outcome'))}"
+    outcome = check.get("outcome")
+    parts = [f"Dose check: {OUTCOME_TEXT.get(outcome, outcome) if isinstance(outcome, str) else outcome}"
              + (f" (X12 {check['x12_action']})" if check.get("x12_action") else "")]
     if check.get("cycle"):
         parts.append(f"cycle {check['cycle']}")
