@@ -2,8 +2,8 @@
 
 import polars as pl
 import pytest
+from tests.claims.helpers import frame, line, waste_policy
 
-from conftest import frame, line, waste_policy
 from priorauth.claims import ClaimRules, audit_claims
 from priorauth.claims.reference import audit_reference
 

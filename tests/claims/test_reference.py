@@ -4,8 +4,8 @@ import polars as pl
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from tests.claims.helpers import waste_policy
 
-from conftest import waste_policy
 from priorauth.claims import ClaimRules, audit_claims
 from priorauth.claims import vector_codes as vc
 from priorauth.claims.reference import audit_reference

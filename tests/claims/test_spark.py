@@ -1,8 +1,8 @@
 """Both engines give identical output (lines, rejected rows, summary) on the same data."""
 
 import polars as pl
+from tests.claims.helpers import frame, line, waste_policy
 
-from conftest import frame, line, waste_policy
 from priorauth.claims import ClaimRules, audit_claims
 from priorauth.claims.reference import audit_reference
 from priorauth.claims.synth import synth_claims
