@@ -31,7 +31,8 @@ bench: setup
 	$(BIN)/python benchmarks/bench_determinations.py
 
 lint: setup
-	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/ruff check src tests benchmarks scripts
+	$(BIN)/mypy
 
 clean:
 	rm -rf $(VENV)
