@@ -13,69 +13,17 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import os
-import signal
-import socket
 import statistics
-import subprocess
 import sys
 import tempfile
-import time
 from importlib import resources
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from loopback import drive, percentile, request_bytes, running_server  # noqa: E402
+
 FLOORS = {"evaluate": (1000, 20.0), "submit": (300, 50.0)}
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def request_bytes(path: str, body: bytes, token: str) -> bytes:
-    head = (
-        f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer {token}\r\n"
-        f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n"
-    )
-    return head.encode() + body
-
-
-async def connection(port: int, payload: bytes, stop_at: float, latencies: list[float], errors: list[int]) -> None:
-    reader, writer = await asyncio.open_connection("127.0.0.1", port)
-    try:
-        while time.perf_counter() < stop_at:
-            start = time.perf_counter()
-            writer.write(payload)
-            status_line = await reader.readline()
-            length = 0
-            while True:
-                line = await reader.readline()
-                if line in (b"\r\n", b""):
-                    break
-                name, _, value = line.partition(b":")
-                if name.strip().lower() == b"content-length":
-                    length = int(value)
-            await reader.readexactly(length)
-            latencies.append((time.perf_counter() - start) * 1000)
-            status = int(status_line.split()[1])
-            if status >= 300:
-                errors.append(status)
-    finally:
-        writer.close()
-
-
-async def drive(port: int, payload: bytes, seconds: float, connections: int) -> tuple[list[float], list[int], float]:
-    latencies: list[float] = []
-    errors: list[int] = []
-    started = time.perf_counter()
-    stop_at = started + seconds
-    await asyncio.gather(*(connection(port, payload, stop_at, latencies, errors) for _ in range(connections)))
-    return latencies, errors, time.perf_counter() - started
-
-
-def percentile(values: list[float], q: float) -> float:
-    return statistics.quantiles(values, n=1000)[int(q * 10) - 1] if len(values) > 1 else values[0]
 
 
 def main() -> int:
@@ -95,22 +43,7 @@ def main() -> int:
         token = create_token(s, "submitter", "bench-clinic").secret
     db.dispose()
 
-    port = free_port()
-    priorauth = str(Path(sys.executable).with_name("priorauth"))
-    log = open(Path(folder) / "server.log", "wb")
-    server = subprocess.Popen(
-        [priorauth, "serve", "--port", str(port), "--database-url", url, "--no-access-log", "--log-level", "warning"],
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        env={**os.environ, "PYTHONUNBUFFERED": "1"},
-    )
-    try:
-        for _ in range(300):
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-                break
-            except OSError:
-                time.sleep(0.1)
+    with running_server(url, Path(folder) / "server.log") as port:
         examples = resources.files("priorauth") / "examples"
         approved = (examples / "approved-adult-relapsed.json").read_bytes()
         pended = json.loads((examples / "pended-comorbidities-unknown.json").read_text())
@@ -139,10 +72,6 @@ def main() -> int:
                 + ("met" if ok else "MISSED")
             )
         return 1 if failed else 0
-    finally:
-        server.send_signal(signal.SIGTERM)
-        server.wait(timeout=30)
-        log.close()
 
 
 if __name__ == "__main__":
