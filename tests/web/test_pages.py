@@ -27,6 +27,18 @@ def test_pages_need_sign_in_and_a_valid_token(site):
     assert "httponly" in cookie and "samesite=lax" in cookie
 
 
+def test_posts_without_a_session_go_to_sign_in_and_store_nothing(site):
+    client = TestClient(site.app)
+    form = client.post("/web/requests", data={"policy": "besponsa", "action": "submit"}, follow_redirects=False)
+    assert form.status_code == 303 and form.headers["location"].startswith("/web/signin?next=")
+    live = client.post("/web/requests/preview", data={"policy": "besponsa"}, headers={"HX-Request": "true"},
+                       follow_redirects=False)
+    assert live.status_code == 204 and live.headers["hx-redirect"].startswith("/web/signin?next=")
+    reviewer = TestClient(site.app)
+    reviewer.post("/web/signin", data={"token": site.token("reviewer", "plan"), "next": "/web/requests"})
+    assert "0 requests" in reviewer.get("/web/requests").text
+
+
 def test_sign_out_ends_the_session(site):
     client = site.client("reviewer", "plan")
     client.post("/web/signout", data={"csrf": client.csrf})

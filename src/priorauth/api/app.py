@@ -56,7 +56,10 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
         if door in settings.disabled_doors:
             continue
         if importlib.util.find_spec(name) is not None:
-            app.include_router(importlib.import_module(name).router)
+            module = importlib.import_module(name)
+            app.include_router(module.router)
+            for error, handler in getattr(module, "exception_handlers", {}).items():
+                app.add_exception_handler(error, handler)
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:

@@ -65,7 +65,7 @@ def static(name: str) -> str:
 
 
 class SignInRequired(Exception):
-    pass
+    """No valid session: every page answers with the sign-in redirect (see exception_handlers)."""
 
 
 def _signed_in(request: Request, session: Session) -> tuple[Principal, str]:
@@ -82,6 +82,15 @@ def _to_signin(request: Request) -> Response:
     if request.headers.get("hx-request"):
         return Response(status_code=204, headers={"HX-Redirect": location})
     return RedirectResponse(location, status_code=303)
+
+
+async def _sign_in_first(request: Request, exc: Exception) -> Response:
+    return _to_signin(request)
+
+
+# Installed by the app factory beside the router: a page that needs a session raises
+# SignInRequired (from _signed_in) and the visitor is sent to sign in.
+exception_handlers: dict[type[Exception], Any] = {SignInRequired: _sign_in_first}
 
 
 def _check_csrf(request: Request, form: Any, expected: str) -> bool:
@@ -192,10 +201,7 @@ async def signout(request: Request) -> Response:
 
 @router.get(PREFIX + "/requests", name="queue")
 def queue(request: Request, session: SessionDep) -> Response:
-    try:
-        principal, csrf = _signed_in(request, session)
-    except SignInRequired:
-        return _to_signin(request)
+    principal, csrf = _signed_in(request, session)
     policies = bundled_policy_ids()
     q = QueueQuery.parse(request.query_params, policies)
     now = dt.datetime.now(dt.UTC)
@@ -240,10 +246,7 @@ def _request_form_context(policy_id: str, form: Any) -> dict[str, Any]:
 
 @router.get(PREFIX + "/requests/new", name="new_request")
 def new_request(request: Request, session: SessionDep, policy: str | None = None) -> Response:
-    try:
-        principal, csrf = _signed_in(request, session)
-    except SignInRequired:
-        return _to_signin(request)
+    principal, csrf = _signed_in(request, session)
     if principal.role != "submitter":
         return _error_page(principal, csrf, 403, "Not allowed", "Only provider staff (submitters) create requests.")
     policy_id = _policy_or_default(policy)
@@ -259,10 +262,7 @@ async def preview_request(request: Request, session: SessionDep) -> Response:
 
 
 def _preview_request(request: Request, session: Session, form: Any) -> Response:
-    try:
-        principal, csrf = _signed_in(request, session)
-    except SignInRequired:
-        return _to_signin(request)
+    principal, csrf = _signed_in(request, session)
     if not _check_csrf(request, form, csrf):
         return Response("The page expired; reload it.", status_code=403)
     policy_id = _policy_or_default(str(form.get("policy") or ""))
@@ -278,10 +278,7 @@ async def create_request(request: Request, session: SessionDep) -> Response:
 
 
 def _create_request(request: Request, session: Session, form: Any) -> Response:
-    try:
-        principal, csrf = _signed_in(request, session)
-    except SignInRequired:
-        return _to_signin(request)
+    principal, csrf = _signed_in(request, session)
     if not _check_csrf(request, form, csrf):
         return _error_page(principal, csrf, 403, "Page expired",
                            "The form expired. Go back, reload it and submit again.")
@@ -322,10 +319,7 @@ def _case_page(
 
 @router.get(PREFIX + "/requests/{request_id}", name="case")
 def case(request: Request, session: SessionDep, request_id: str) -> Response:
-    try:
-        principal, csrf = _signed_in(request, session)
-    except SignInRequired:
-        return _to_signin(request)
+    principal, csrf = _signed_in(request, session)
     notices = []
     flash = request.query_params.get("done")
     if request.query_params.get("created"):
@@ -342,10 +336,7 @@ async def add_information(request: Request, session: SessionDep, request_id: str
 
 
 def _add_information(request: Request, session: Session, request_id: str, form: Any) -> Response:
-    try:
-        principal, csrf = _signed_in(request, session)
-    except SignInRequired:
-        return _to_signin(request)
+    principal, csrf = _signed_in(request, session)
     if not _check_csrf(request, form, csrf):
         return _error_page(principal, csrf, 403, "Page expired", "The form expired. Reload the request and try again.")
     try:
@@ -387,10 +378,7 @@ async def review(request: Request, session: SessionDep, request_id: str) -> Resp
 
 
 def _review(request: Request, session: Session, request_id: str, form: Any) -> Response:
-    try:
-        principal, csrf = _signed_in(request, session)
-    except SignInRequired:
-        return _to_signin(request)
+    principal, csrf = _signed_in(request, session)
     if not _check_csrf(request, form, csrf):
         return _error_page(principal, csrf, 403, "Page expired",
                            "The form expired. Reload the request and decide again.")
@@ -439,10 +427,7 @@ def _letter(session: Session, principal: Principal, request_id: str):
 
 @router.get(PREFIX + "/requests/{request_id}/letter", name="letter")
 def letter(request: Request, session: SessionDep, request_id: str) -> Response:
-    try:
-        principal, csrf = _signed_in(request, session)
-    except SignInRequired:
-        return _to_signin(request)
+    principal, csrf = _signed_in(request, session)
     try:
         doc = _letter(session, principal, request_id)
     except (service.ServiceError, RequestError) as exc:
@@ -454,10 +439,7 @@ def letter(request: Request, session: SessionDep, request_id: str) -> Response:
 
 @router.get(PREFIX + "/requests/{request_id}/letter.pdf", name="letter_pdf")
 def letter_pdf_page(request: Request, session: SessionDep, request_id: str) -> Response:
-    try:
-        principal, csrf = _signed_in(request, session)
-    except SignInRequired:
-        return _to_signin(request)
+    principal, csrf = _signed_in(request, session)
     try:
         doc = _letter(session, principal, request_id)
     except (service.ServiceError, RequestError) as exc:
