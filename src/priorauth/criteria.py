@@ -14,10 +14,10 @@ from typing import Any
 
 from dateutil.relativedelta import relativedelta
 
+from priorauth.facts import Facts
 from priorauth.logic import MET, NOT_MET, UNKNOWN, Truth, all_of, any_of, negate
 from priorauth.policy.schema import Criterion, Policy, criterion_facts
 
-Facts = dict[str, Any]
 Params = dict[str, Any]
 LeafTest = Callable[[Facts, Params], Truth]
 # (fact, facts, params, reference date) -> values of the fact that move the leaf either way
@@ -295,10 +295,6 @@ def _generate_evaluator(criteria: CompiledCriteria) -> Callable[[Facts, Params],
     lines.append("    return [" + ", ".join(f"s{n.index}" for n in criteria.nodes) + "]")
     exec(compile("\n".join(lines), f"<criteria {criteria.policy.id}>", "exec"), namespace)  # noqa: S102
     return namespace["evaluate"]
-
-
-def truth_of(statuses: list[Truth], node: CompiledNode) -> Truth:
-    return statuses[node.index]
 
 
 __all__ = ["MET", "NOT_MET", "UNKNOWN", "CompiledCriteria", "CompiledNode", "age_on", "months_after"]

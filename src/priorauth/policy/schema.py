@@ -291,28 +291,25 @@ class LaterCyclesDosing(Strict):
     cr_or_cri_not_achieved: DoseSchedule
 
 
-class NoResponseRule(Strict):
+class SectionRule(Strict):
+    """A Section V rule: its id, section, our text and the reading chosen, if any."""
+
     id: str
     section: str
     text: str
     reading: str | None = None
+
+
+class NoResponseRule(SectionRule):
     within_cycles: int = Field(gt=0)
 
 
-class HsctRule(Strict):
-    id: str
-    section: str
-    text: str
-    reading: str | None = None
+class HsctRule(SectionRule):
     cycles: int = Field(gt=0)
     extra_cycles: int = Field(ge=0)
 
 
-class MaxCyclesRule(Strict):
-    id: str
-    section: str
-    text: str
-    reading: str | None = None
+class MaxCyclesRule(SectionRule):
     max_cycles: int = Field(gt=0)
 
 
