@@ -266,9 +266,7 @@ def _preview_request(request: Request, session: Session, form: Any) -> Response:
     if not _check_csrf(request, form, csrf):
         return Response("The page expired; reload it.", status_code=403)
     policy_id = _policy_or_default(str(form.get("policy") or ""))
-    body = render("_request_form.html", {"principal": principal, "csrf": csrf, "url": url, "static": static,
-                                          **_request_form_context(policy_id, form)})
-    return HTMLResponse(body, headers={"Cache-Control": "no-store"})
+    return _page("_request_form.html", principal, csrf, **_request_form_context(policy_id, form))
 
 
 @router.post(PREFIX + "/requests", name="create_request")
