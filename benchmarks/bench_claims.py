@@ -106,7 +106,7 @@ def duckdb_sql(path: str) -> str:
 
     from priorauth.claims import vector_codes as vc
     from priorauth.claims.edits import ClaimRules
-    from priorauth.policy import load_policy
+    from priorauth.core._policy import load_policy
 
     rules = ClaimRules.from_policy(load_policy("besponsa"))
     day = (dt.date(2025, 7, 1) - dt.date(1970, 1, 1)).days

@@ -1,14 +1,48 @@
-"""priorauth: a medical drug coverage policy as executable, explainable decisions."""
+"""priorauth: medical drug coverage policies as executable, explainable decisions."""
 
-from priorauth.claims import audit_claims
-from priorauth.determination import AuthorizationPeriod, Decision, Determination, Reason, Routing, TraceNode
-from priorauth.dosing import DoseCheck, DoseDay, DoseOutcome, DosePlan, check_doses, plan_doses
-from priorauth.engine import evaluate, evaluate_facts
-from priorauth.errors import PolicyError, PriorAuthError, RequestError
-from priorauth.logic import Truth
-from priorauth.policy import Policy, bundled_policy_ids, load_policy, load_policy_file
+from typing import Any
+
+from priorauth.core import (
+    AuthorizationPeriod,
+    Decision,
+    Determination,
+    DoseCheck,
+    DoseDay,
+    DoseOutcome,
+    DosePlan,
+    ErrorCode,
+    Policy,
+    PolicyError,
+    PolicyRegistry,
+    PolicyVersion,
+    PriorAuthError,
+    Reason,
+    RequestError,
+    Routing,
+    TraceNode,
+    Truth,
+    check_doses,
+    evaluate,
+    evaluate_facts,
+    load_policy,
+    load_policy_file,
+    plan_doses,
+    policy_ids,
+    policy_registry,
+    use_policy_path,
+)
 
 __version__ = "0.1.0"
+
+
+def __getattr__(name: str) -> Any:
+    # The claims audit loads Polars: imported on first use, so `import priorauth` stays light.
+    if name == "audit_claims":
+        from priorauth.claims import audit_claims
+
+        return audit_claims
+    raise AttributeError(f"module 'priorauth' has no attribute {name!r}")
+
 
 __all__ = [
     "AuthorizationPeriod",
@@ -18,8 +52,11 @@ __all__ = [
     "DoseDay",
     "DoseOutcome",
     "DosePlan",
-    "PolicyError",
+    "ErrorCode",
     "Policy",
+    "PolicyError",
+    "PolicyRegistry",
+    "PolicyVersion",
     "PriorAuthError",
     "Reason",
     "RequestError",
@@ -27,11 +64,13 @@ __all__ = [
     "TraceNode",
     "Truth",
     "audit_claims",
-    "bundled_policy_ids",
     "check_doses",
     "evaluate",
     "evaluate_facts",
     "load_policy",
     "load_policy_file",
     "plan_doses",
+    "policy_ids",
+    "policy_registry",
+    "use_policy_path",
 ]

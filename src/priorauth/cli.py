@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib
 import json
+import os
 import pkgutil
 import sys
 from collections.abc import Iterator
@@ -18,13 +19,22 @@ from rich.table import Table
 from rich.tree import Tree
 
 import priorauth.commands
-from priorauth.determination import Determination, TraceNode
-from priorauth.engine import determine
-from priorauth.errors import PriorAuthError
-from priorauth.facts import parse_request_json
-from priorauth.logic import Truth
-from priorauth.policy import load_policy, load_policy_file
-from priorauth.policy.schema import Criterion, Policy
+from priorauth.core import (
+    POLICY_PATH_ENV,
+    Criterion,
+    Determination,
+    PolicyVersion,
+    PriorAuthError,
+    TraceNode,
+    Truth,
+    determine,
+    load_policy,
+    load_policy_file,
+    parse_iso_date,
+    parse_request_json,
+    policy_registry,
+    use_policy_path,
+)
 
 app = typer.Typer(
     help="Executable, explainable prior authorization for medical drug policies.",
@@ -54,6 +64,32 @@ def user_errors() -> Iterator[None]:
         fail(str(exc))
 
 
+PolicyPathOption = Annotated[
+    list[Path] | None,
+    typer.Option(
+        "--policy-path",
+        help=f"A folder of policy folders (<id>/<YYYY-MM-DD>.yaml); repeatable; after {POLICY_PATH_ENV}. "
+        "A policy there replaces the bundled policy of the same id.",
+    ),
+]
+
+
+def add_policy_path(paths: list[Path] | None) -> None:
+    """Put folders on the policy path for this process and the processes it starts; fail loudly on a bad one."""
+    if not paths:
+        return
+    current = [p for p in os.environ.get(POLICY_PATH_ENV, "").split(os.pathsep) if p]
+    os.environ[POLICY_PATH_ENV] = os.pathsep.join([*current, *(str(p.resolve()) for p in paths)])
+    with user_errors():
+        use_policy_path()
+
+
+@app.callback()
+def main_options(policy_path: PolicyPathOption = None) -> None:
+    """Executable, explainable prior authorization for medical drug policies."""
+    add_policy_path(policy_path)
+
+
 def read_input(source: str) -> bytes:
     if source == "-":
         return sys.stdin.buffer.read()
@@ -81,7 +117,8 @@ def render_trace(node: TraceNode, tree: Tree | None = None) -> Tree:
 
 def render_explained(det: Determination) -> None:
     colour = {"approved": "green", "denied": "red", "pended": "yellow", "not_applicable": "cyan"}[det.decision.value]
-    out.print(f"[bold {colour}]{det.decision.value.upper()}[/]  policy {det.policy} (version {det.policy_version})")
+    out.print(f"[bold {colour}]{det.decision.value.upper()}[/]  policy {det.policy} (version {det.policy_version}, "
+              f"digest {det.policy_digest[:12]})")
     for r in det.reasons:
         out.print(f"  {MARKS[r.status]}  §{r.section}  {r.text}  [dim]({r.criterion})[/]")
     if det.missing_facts:
@@ -109,8 +146,8 @@ def evaluate(
 ) -> None:
     """Decide a coverage request; print the determination as JSON."""
     with user_errors():
-        policy, facts = parse_request_json(read_input(source))
-        det = determine(policy, facts)
+        version, facts = parse_request_json(read_input(source))
+        det = determine(version, facts)
     if explain:
         render_explained(det)
     else:
@@ -134,9 +171,10 @@ def demo(
         names = [name]
     for item in names:
         text = (resources.files("priorauth") / "examples" / f"{item}.json").read_bytes()
-        policy, facts = parse_request_json(text)
+        with user_errors():
+            version, facts = parse_request_json(text)
         out.rule(f"[bold]{item}[/]")
-        render_explained(determine(policy, facts))
+        render_explained(determine(version, facts))
 
 
 def _outline(node: Criterion, tree: Tree) -> None:
@@ -151,20 +189,20 @@ def _outline(node: Criterion, tree: Tree) -> None:
         _outline(child, branch)
 
 
-def render_policy(policy: Policy) -> None:
+def render_policy(policy: PolicyVersion) -> None:
     m = policy.metadata
     out.print(f"[bold]{policy.title}[/]  ({policy.id})")
     out.print(
         f"Document {m.document_number}; approved {m.date_approved}; origin {m.date_of_origin}; "
         f"reviewed {', '.join(m.dates_reviewed)}"
     )
-    out.print("Versions: " + ", ".join(str(v.effective) for v in policy.versions))
+    out.print(f"Version in force from {policy.version} (digest {policy.digest}); decided on `{policy.decided_on}`")
+    out.print(f"File: {policy.source}")
     table = Table(title="Parameters (Sections I, II, V)")
-    for col in ("parameter", "section", "in force from", "value", "meaning"):
+    for col in ("parameter", "section", "value", "meaning"):
         table.add_column(col)
     for name, p in policy.parameters.items():
-        for day, value in sorted(p.values.items()):
-            table.add_row(name, p.section, str(day), str(value), p.text)
+        table.add_row(name, p.section, str(p.value), p.text)
     out.print(table)
     tree = Tree("[bold]Criteria (Sections III, IV)[/]")
     _outline(policy.criteria, tree)
@@ -186,19 +224,61 @@ def render_policy(policy: Policy) -> None:
 
 
 @policy_app.command("show")
-def policy_show(policy_id: str) -> None:
-    """Print a bundled policy as an outline."""
+def policy_show(
+    policy_id: str,
+    version: Annotated[str | None, typer.Option(help="The version in force on this date (YYYY-MM-DD); default today.")]
+    = None,
+) -> None:
+    """Print a policy version as an outline: the one in force today, or on --version."""
     with user_errors():
         policy = load_policy(policy_id)
-    render_policy(policy)
+        try:
+            chosen = policy.current() if version is None else policy.in_force(parse_iso_date(version))
+        except ValueError as exc:
+            fail(f"--version: {exc}")
+    others = [v.version for v in policy.versions if v is not chosen]
+    render_policy(chosen)
+    if others:
+        out.print("Other versions: " + ", ".join(others))
 
 
 @policy_app.command("check")
 def policy_check(path: Path) -> None:
-    """Validate a policy file; exit 2 with the path and problem when it is malformed."""
+    """Validate a version file or a policy folder; exit 2 with the file, path and problem when malformed."""
     with user_errors():
         policy = load_policy_file(path)
-    out.print(f"{path}: policy {policy.id} is valid ({len(policy.questions)} questions)")
+    for v in policy.versions:
+        out.print(f"{v.source}: policy {v.id} version {v.version} is valid ({len(v.questions)} questions, "
+                  f"digest {v.digest})")
+
+
+@policy_app.command("list")
+def policy_list(as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False) -> None:
+    """Every loaded policy with its versions, effective dates, digests and files."""
+    with user_errors():
+        registry = policy_registry()
+        policies = list(registry)
+    rows = [
+        {
+            "id": p.id,
+            "title": p.current().title,
+            "source": "policy path" if p.id in registry.overridden else "bundled",
+            "folder": p.folder,
+            "versions": [{"effective": v.version, "digest": v.digest, "file": v.source} for v in p.versions],
+        }
+        for p in policies
+    ]
+    if as_json:
+        print_json(rows)
+        return
+    table = Table(title="Policies")
+    for col in ("policy", "from", "effective", "digest", "file"):
+        table.add_column(col)
+    for row in rows:
+        for i, v in enumerate(row["versions"]):
+            table.add_row(row["id"] if i == 0 else "", row["source"] if i == 0 else "", v["effective"],
+                          v["digest"][:16], v["file"])
+    out.print(table)
 
 
 @app.command()
@@ -206,9 +286,9 @@ def questions(
     policy_id: str,
     as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
 ) -> None:
-    """List the fact vocabulary (questions) of a policy."""
+    """List the fact vocabulary (questions) of a policy: the version in force today."""
     with user_errors():
-        policy = load_policy(policy_id)
+        policy = load_policy(policy_id).current()
     if as_json:
         print_json([q.model_dump(exclude_none=True) for q in policy.questions])
         return

@@ -1,7 +1,7 @@
 import pytest
 
 from priorauth.claims import ClaimRules
-from priorauth.policy import load_policy
+from priorauth.core._policy import load_policy
 
 
 @pytest.fixture(scope="session")

@@ -35,7 +35,7 @@ def waste_policy(values: str):
     import re
     from importlib import resources
 
-    from priorauth.policy import parse_policy
+    from priorauth.core._policy import parse_policy
 
     text = (resources.files("priorauth") / "policies" / "besponsa.yaml").read_text(encoding="utf-8")
     text, count = re.subn(

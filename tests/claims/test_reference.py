@@ -10,7 +10,7 @@ from priorauth.claims import ClaimRules, audit_claims
 from priorauth.claims import vector_codes as vc
 from priorauth.claims.reference import audit_reference
 from priorauth.claims.synth import synth_claims
-from priorauth.codes import NdcError, ndc_matches, normalize_icd10, normalize_ndc
+from priorauth.core._codes import NdcError, ndc_matches, normalize_icd10, normalize_ndc
 
 
 @pytest.mark.parametrize("seed", [0, 1, 2])

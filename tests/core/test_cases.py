@@ -6,8 +6,8 @@ import pytest
 from tests.core.cases import load_cases
 
 import priorauth
-from priorauth.engine import compiled
-from priorauth.logic import Truth
+from priorauth.core._engine import compiled
+from priorauth.core._logic import Truth
 
 CASES = load_cases()
 

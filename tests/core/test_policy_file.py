@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from priorauth import PolicyError, load_policy
-from priorauth.policy import parse_policy
-from priorauth.policy.schema import walk
+from priorauth.core._policy import parse_policy
+from priorauth.core._policy.schema import walk
 
 BUNDLED = Path(__file__).resolve().parents[2] / "src" / "priorauth" / "policies" / "besponsa.yaml"
 

@@ -172,8 +172,8 @@ def test_c_every_missing_fact_can_change_the_decision(facts):
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.filter_too_much])
 @given(facts=partial_facts())
 def test_generated_evaluator_agrees_with_the_plain_loop(facts):
-    from priorauth.engine import _parameters_cached, compiled
-    from priorauth.facts import validate_facts
+    from priorauth.core._engine import _parameters_cached, compiled
+    from priorauth.core._facts import validate_facts
 
     policy = priorauth.load_policy("besponsa")
     try:

@@ -7,9 +7,9 @@ from pathlib import Path
 import pytest
 
 import priorauth
-from priorauth.engine import determine
-from priorauth.facts import validate_facts
-from priorauth.policy import parse_policy
+from priorauth.core._engine import determine
+from priorauth.core._facts import validate_facts
+from priorauth.core._policy import parse_policy
 
 BUNDLED = Path(__file__).resolve().parents[2] / "src" / "priorauth" / "policies" / "besponsa.yaml"
 APPROVABLE = {

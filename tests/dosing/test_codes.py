@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from priorauth import RequestError, load_policy
-from priorauth.codes import NdcError, icd10_code_set, icd10_exists, ndc_readings, normalize_hcpcs
-from priorauth.dosing.billing import product_for_ndc
+from priorauth.core._codes import NdcError, icd10_code_set, icd10_exists, ndc_readings, normalize_hcpcs
+from priorauth.core._dosing.billing import product_for_ndc
 
 BILLING = load_policy("besponsa").billing
 

@@ -8,7 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from priorauth import load_policy, plan_doses
-from priorauth.dosing import vial_use
+from priorauth.core._dosing import vial_use
 
 POLICY = load_policy("besponsa")
 BILLING = POLICY.billing

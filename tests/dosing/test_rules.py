@@ -7,8 +7,8 @@ from decimal import Decimal
 import pytest
 
 from priorauth import RequestError, load_policy
-from priorauth.dosing import Labs, Response, body_surface_area, classify_response, cycle_eligibility
-from priorauth.logic import MET, NOT_MET, UNKNOWN
+from priorauth.core._dosing import Labs, Response, body_surface_area, classify_response, cycle_eligibility
+from priorauth.core._logic import MET, NOT_MET, UNKNOWN
 
 RULES = load_policy("besponsa").dosing
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from priorauth.fhir.prefill import read_record
-from priorauth.policy import load_policy
+from priorauth.core._policy import load_policy
 
 POLICY = load_policy("besponsa")
 PACKAGE = "/fhir/Questionnaire/$questionnaire-package"

@@ -10,7 +10,7 @@ from fhir_door_helpers import coverage_information, review_action
 from priorauth.fhir import systems
 from priorauth.fhir.questionnaire import answer_value
 from priorauth.fhir.resources import parse
-from priorauth.policy import load_policy
+from priorauth.core._policy import load_policy
 
 POLICY = load_policy("besponsa")
 # What the clinician answers in the DTR form (the rest was pre-filled).

@@ -6,9 +6,9 @@ import datetime as dt
 
 from fhir_door_helpers import review_action
 
-from priorauth.determination import Decision, Determination
+from priorauth.core._determination import Decision, Determination
 from priorauth.fhir import crd
-from priorauth.policy import load_policy
+from priorauth.core._policy import load_policy
 
 POLICY = load_policy("besponsa")
 

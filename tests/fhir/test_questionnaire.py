@@ -10,14 +10,14 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from priorauth.engine import determine
-from priorauth.facts import validate_facts
+from priorauth.core._engine import determine
+from priorauth.core._facts import validate_facts
 from priorauth.fhir import systems
 from priorauth.fhir.prefill import questionnaire_response
 from priorauth.fhir.questionnaire import build_questionnaire, facts_from_response
 from priorauth.fhir.relevance import holds, relevance
 from priorauth.fhir.resources import FhirInputError, parse
-from priorauth.policy import load_policy
+from priorauth.core._policy import load_policy
 
 POLICY = load_policy("besponsa")
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from priorauth import service
-from priorauth.errors import RequestError
+from priorauth.core._errors import RequestError
 
 DOSING = {
     "height_cm": 170,

@@ -5,12 +5,14 @@ from __future__ import annotations
 import json
 import re
 from importlib import resources
+from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
 
 from priorauth import service
-from priorauth.api.app import create_app
+from priorauth.core import PolicyRegistry, policy_registry, use_registry
+from priorauth.http.app import create_app
 from priorauth.service.settings import Settings
 from priorauth.store.db import Database
 
@@ -63,6 +65,43 @@ class Site:
         with self.db.session() as session:
             who = service.authenticate(session, self.token("submitter", org))
             return service.submit_request(session, who, "besponsa", facts, urgency, patient=patient)
+
+
+# A newer version of the bundled policy, as a plan would add it on the policy path: the
+# same file from a later date, with one question and one criterion worded differently.
+NEWER = "2026-07-01"
+NEWER_QUESTION = "Does the patient have substantial comorbidities (as the 2026 version asks)?"
+NEWER_CRITERION = "The patient has no substantial comorbidities (2026 wording)."
+
+
+def newer_policy_folder(root: Path) -> Path:
+    """A policy-path folder holding besponsa's bundled version and a newer one from NEWER."""
+    bundled = resources.files("priorauth") / "policies" / "besponsa"
+    (old,) = [f for f in bundled.iterdir() if f.name.endswith(".yaml")]
+    text = old.read_text()
+    folder = root / "besponsa"
+    folder.mkdir(parents=True)
+    (folder / old.name).write_text(text)
+    newer = (
+        text.replace(f'effective: "{old.name.removesuffix(".yaml")}"', f'effective: "{NEWER}"')
+        .replace("text: Does the patient have substantial comorbidities?\n", f"text: {NEWER_QUESTION}\n")
+        .replace("text: The patient has no substantial comorbidities.\n", f"text: {NEWER_CRITERION}\n")
+    )
+    assert newer.count(NEWER) == 1 and NEWER_QUESTION in newer and NEWER_CRITERION in newer
+    (folder / f"{NEWER}.yaml").write_text(newer)
+    return root
+
+
+@pytest.fixture
+def load_newer_version(tmp_path):
+    """Call it to put a newer besponsa version on the policy path (the registry in use); undone after the test."""
+    previous = policy_registry()
+
+    def load() -> None:
+        use_registry(PolicyRegistry([newer_policy_folder(tmp_path / "policy-path")]))
+
+    yield load
+    use_registry(previous)
 
 
 @pytest.fixture

@@ -1,4 +1,4 @@
-"""The request form generated from the policy's questions."""
+"""The request form generated from the policy's questions; its preview is the service's decision."""
 
 from __future__ import annotations
 
@@ -7,8 +7,12 @@ from importlib import resources
 
 import pytest
 
-from priorauth.policy import load_policy
-from priorauth.web.forms import facts_form_values, humanize, read_form
+from priorauth import service
+from priorauth.core import load_policy
+from priorauth.web.forms import facts_form_values, humanize
+from priorauth.web.forms import read_form as read_policy_form
+
+SUBMITTER = service.Principal("tok_form", "submitter", "clinic-a")
 
 
 @pytest.fixture(scope="module")
@@ -16,20 +20,31 @@ def policy():
     return load_policy("besponsa")
 
 
+@pytest.fixture(scope="module")
+def version(policy):
+    return policy.current()
+
+
+def read_form(policy, form, **kwargs):
+    """The form as the new-request page reads it: previewed by the service for a submitter."""
+    return read_policy_form(policy, form, principal=SUBMITTER, **kwargs)
+
+
 def example_form(name: str) -> dict[str, str]:
     facts = json.loads((resources.files("priorauth") / "examples" / f"{name}.json").read_text())["facts"]
-    return facts_form_values(load_policy("besponsa"), facts)
+    return facts_form_values(load_policy("besponsa").current(), facts)
 
 
 def visible(state) -> list[str]:
     return [f.id for f in state.visible]
 
 
-def test_every_question_has_a_labelled_control(policy):
+def test_every_question_has_a_labelled_control(policy, version):
     state = read_form(policy, {})
-    assert [f.id for f in state.fields] == [q.id for q in policy.questions]
+    assert state.version is version  # no request date yet: today's version asks
+    assert [f.id for f in state.fields] == [q.id for q in version.questions]
     for f in state.fields:
-        assert f.label == policy.question(f.id).text
+        assert f.label == version.question(f.id).text
         assert f.control in ("radio", "select", "date", "number", "text")
     by_id = {f.id: f for f in state.fields}
     assert by_id["cd22_positive"].control == "radio"
@@ -39,7 +54,7 @@ def test_every_question_has_a_labelled_control(policy):
     assert by_id["cycles_received"].control == "number"
 
 
-def test_empty_form_hides_questions_that_cannot_matter_yet(policy):
+def test_empty_form_hides_questions_that_cannot_matter_yet(policy, version):
     state = read_form(policy, {})
     shown = visible(state)
     # Renewal questions matter until the request type is known; Medicare routing does not.
@@ -49,7 +64,7 @@ def test_empty_form_hides_questions_that_cannot_matter_yet(policy):
     # line_of_business has a default answer, so it is shown with that answer.
     assert "line_of_business" in shown
     assert {f.id: f.value for f in state.visible}["line_of_business"] == "commercial"
-    assert state.hidden_count == len(policy.questions) - len(shown)
+    assert state.hidden_count == len(version.questions) - len(shown)
 
 
 def test_answers_narrow_the_questions(policy):

@@ -8,9 +8,7 @@ from importlib import resources
 
 import pytest
 
-from priorauth.engine import determine
-from priorauth.facts import validate_facts
-from priorauth.policy import load_policy
+from priorauth.core import evaluate_facts, load_policy
 from priorauth.web.letters import build_letter
 from priorauth.web.pdf import letter_pdf
 from priorauth.web.rendering import render
@@ -25,7 +23,7 @@ def policy():
 
 def decide(policy, name: str, **changes):
     facts = json.loads((resources.files("priorauth") / "examples" / f"{name}.json").read_text())["facts"]
-    return determine(policy, validate_facts(policy, {**facts, **changes}))
+    return evaluate_facts(policy, {**facts, **changes})
 
 
 def html(letter) -> str:
@@ -64,6 +62,11 @@ def test_approval_letter_gives_the_period_and_limits_and_no_appeal(policy):
     assert not letter.reviewed_by_clinician
     page = html(letter)
     assert "Authorized from March 2, 2026 through September 1, 2026." in page
+    # The letter cites the version that decided, by effective date and digest.
+    version = policy.by_digest(det.policy_digest)
+    assert letter.policy_version == version.version == det.policy_version
+    assert f"version of {version.version}" in page and f"version digest {version.digest[:12]}" in page
+    assert f"version digest {version.digest[:12]}" in pdf_text(letter_pdf(letter))
     assert "How to appeal" not in page
     assert "Authorized from March 2, 2026 through September 1, 2026." in pdf_text(letter_pdf(letter))
 

@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from priorauth.engine import determine
-from priorauth.facts import validate_facts
-from priorauth.policy import load_policy
+from priorauth.core import evaluate_facts, load_policy
 from priorauth.web.case import audit_lines, final_outcome, review_problem
 from priorauth.web.queue import QueueQuery, queue_result
 from priorauth.web.views import criteria_tree, time_left, tree_counts
@@ -23,7 +21,7 @@ def test_time_left_and_overdue():
 
 def test_criteria_tree_from_the_stored_trace_keeps_sections_and_marks():
     policy = load_policy("besponsa")
-    det = determine(policy, validate_facts(policy, {"request_type": "initial", "request_date": "2026-03-02"}))
+    det = evaluate_facts(policy, {"request_type": "initial", "request_date": "2026-03-02"})
     tree = criteria_tree(det.trace.to_dict())
     assert tree.criterion == "coverage" and tree.status == "unknown" and tree.mark == "?"
     initial = tree.children[0]
@@ -103,7 +101,7 @@ def test_tree_opens_on_the_branches_behind_the_decision():
              "prior_inotuzumab": False, "baseline_ecg_normal": True, "ecg_monitoring_planned": True,
              "disease_setting": "frontline_consolidation", "regimen": "mini_hyper_cvd", "ph_status": "negative",
              "with_rituximab": True, "substantial_comorbidities": True}
-    det = determine(policy, validate_facts(policy, facts))
+    det = evaluate_facts(policy, facts)
     tree = criteria_tree(det.trace, {r.criterion for r in det.reasons})
 
     def find(node, criterion):

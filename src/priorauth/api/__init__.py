@@ -1,1 +1,1 @@
-"""The REST door: FastAPI app factory (`create_app`), /v1 routes, problem details, shared dependencies."""
+"""The REST door: /v1 routes and their OpenAPI body schemas (the app is assembled in priorauth.http.app)."""

@@ -11,11 +11,11 @@ from fastapi.responses import Response as PlainResponse
 from starlette.concurrency import run_in_threadpool
 
 from priorauth import service
-from priorauth.api.deps import JsonBody, PrincipalDep, SessionDep
-from priorauth.api.problems import PROBLEM_SCHEMA
-from priorauth.api.responses import JSONResponse
+from priorauth.http.deps import JsonBody, PrincipalDep, SessionDep
+from priorauth.http.problems import PROBLEM_SCHEMA
+from priorauth.http.responses import JSONResponse
 from priorauth.api.schemas import Urgency, body
-from priorauth.errors import RequestError
+from priorauth.core import RequestError
 
 log = logging.getLogger("priorauth.api")
 router = APIRouter(prefix="/v1")
@@ -77,8 +77,8 @@ async def evaluate(
     raw: JsonBody,
     trace: Annotated[bool, Query(description="include the full criteria tree")] = False,
 ) -> JSONResponse:
-    req = envelope(raw, ("policy", "facts"), ("policy",))
-    det = service.evaluate_request(principal, _policy_id(req), _facts(req))
+    req = envelope(raw, ("policy", "facts", "dosing"), ("policy",))
+    det = service.evaluate_request(principal, _policy_id(req), _facts(req), req.get("dosing"))
     out = det.to_dict()
     if trace:
         tree = det.trace
@@ -161,7 +161,7 @@ def list_requests(
     due_before: Annotated[dt.datetime | None, Query(description="ISO 8601 date-time with offset")] = None,
     submitter: Annotated[str | None, Query(max_length=100, description="submitting organisation")] = None,
     overdue: Annotated[bool | None, Query(description="still open after the due time")] = None,
-    limit: Annotated[int, Query(ge=1, le=service.requests.MAX_PAGE)] = 50,
+    limit: Annotated[int, Query(ge=1, le=service.MAX_PAGE)] = 50,
     offset: Annotated[int, Query(ge=0, le=2**31)] = 0,
 ) -> JSONResponse:
     if due_before is not None and due_before.tzinfo is None:
@@ -234,20 +234,12 @@ async def policies(principal: PrincipalDep) -> JSONResponse:
 
 @router.get("/policies/{policy_id}", summary="One policy", responses={**ERRORS, 404: NOT_FOUND[404]})
 async def policy(policy_id: str, principal: PrincipalDep) -> JSONResponse:
-    return JSONResponse(service.get_policy(principal, _known_policy(policy_id)))
+    return JSONResponse(service.get_policy(principal, policy_id))
 
 
 @router.get("/policies/{policy_id}/questions", summary="The policy's questions (fact vocabulary)", responses=ERRORS)
 async def questions(policy_id: str, principal: PrincipalDep) -> JSONResponse:
-    return JSONResponse({"questions": service.policy_questions(principal, _known_policy(policy_id))})
-
-
-def _known_policy(policy_id: str) -> str:
-    from priorauth.policy import bundled_policy_ids
-
-    if policy_id not in bundled_policy_ids():
-        raise service.NotFound("no such policy", "policy_id")
-    return policy_id
+    return JSONResponse({"questions": service.policy_questions(principal, policy_id)})
 
 
 @router.get("/metrics", summary="Published prior-authorization metrics", responses=ERRORS)

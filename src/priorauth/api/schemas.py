@@ -10,10 +10,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr, create_model
 
-from priorauth.dosing.request import DosingRequest
-from priorauth.facts import facts_model
-from priorauth.policy import bundled_policy_ids
-from priorauth.service.requests import AuthorizationModification, PatientDetails, ReviewAction
+from priorauth.core import DosingRequest, load_policy, policy_ids
+from priorauth.service import AuthorizationModification, PatientDetails, ReviewAction
 
 # Named so that create_model's field tuples hold a type alias, which type checkers read as a type form.
 Urgency = Literal["standard", "expedited"]
@@ -21,7 +19,8 @@ Role = Literal["submitter", "reviewer", "admin"]
 
 
 def _facts_type() -> Any:
-    models = [facts_model(p) for p in bundled_policy_ids()]
+    # The vocabulary of the version in force today: what a new request is asked.
+    models = [load_policy(p).current().runtime.facts_model for p in policy_ids()]
     out: Any = models[0]
     for m in models[1:]:
         out = out | m
@@ -29,16 +28,16 @@ def _facts_type() -> Any:
 
 
 def body_models() -> dict[str, type[BaseModel]]:
-    policy_ids = tuple(bundled_policy_ids())
-    policy_type: Any = Literal[policy_ids]
+    policy_type: Any = Literal[tuple(policy_ids())]
     facts_type = _facts_type()
     strict = ConfigDict(extra="forbid")
     evaluate = create_model(
         "EvaluationRequest",
         __config__=strict,
-        __doc__="A contract request: the policy and the facts (absent or null = unknown).",
+        __doc__="A contract request: the policy and the facts (absent or null = unknown), and optionally doses.",
         policy=(policy_type, ...),
         facts=(facts_type, Field(default_factory=dict)),
+        dosing=(DosingRequest | None, None),
     )
     submit = create_model(
         "CoverageRequestSubmission",

@@ -11,8 +11,8 @@ import polars as pl
 from priorauth.claims.edits import EDIT_CODES, ClaimRules
 from priorauth.claims.io import scan_table
 from priorauth.claims.schema import OUTPUT_COLUMNS, AuditResult, AuditSummary, ClaimInputError, RowError
-from priorauth.policy import load_policy
-from priorauth.policy.schema import Policy
+from priorauth.core._policy import load_policy
+from priorauth.core._policy.schema import Policy
 
 Engine = Literal["polars", "spark"]
 Source = str | Path | pl.DataFrame

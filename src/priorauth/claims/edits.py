@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from priorauth.policy.schema import Policy
+from priorauth.core._policy.schema import Policy
 
 
 @dataclass(frozen=True)

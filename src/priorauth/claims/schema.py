@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from priorauth.errors import PriorAuthError
+from priorauth.core._errors import PriorAuthError
 
 if TYPE_CHECKING:
     import polars as pl

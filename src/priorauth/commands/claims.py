@@ -35,7 +35,7 @@ def register(app: typer.Typer) -> None:
         from priorauth.claims.io import file_format, write_errors, write_lines
         from priorauth.claims.schema import ClaimInputError
         from priorauth.cli import fail
-        from priorauth.errors import PriorAuthError
+        from priorauth.core._errors import PriorAuthError
 
         if engine not in ("polars", "spark"):
             fail(f"--engine: unknown engine {engine!r} (polars or spark)")

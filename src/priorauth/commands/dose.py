@@ -47,7 +47,7 @@ def _render(plan) -> None:
     from rich.table import Table
 
     from priorauth.cli import out
-    from priorauth.logic import Truth
+    from priorauth.core._logic import Truth
 
     marks = {Truth.MET: "[green]✔[/]", Truth.NOT_MET: "[red]✘[/]", Truth.UNKNOWN: "[yellow]?[/]"}
     bsa = plan.bsa
@@ -112,9 +112,9 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Dose plan of one cycle: mg per dose day, units, vials, waste, and the unit limit."""
         from priorauth.cli import fail, print_json
-        from priorauth.dosing.plan import plan_doses
-        from priorauth.errors import PriorAuthError, RequestError
-        from priorauth.policy.schema import parse_iso_date
+        from priorauth.core._dosing.plan import plan_doses
+        from priorauth.core._errors import PriorAuthError, RequestError
+        from priorauth.core._policy.schema import parse_iso_date
 
         try:
             on = parse_iso_date(date) if date is not None else None

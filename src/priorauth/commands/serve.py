@@ -9,6 +9,8 @@ import os
 from importlib import resources
 from typing import Annotated, Any
 
+from pathlib import Path
+
 import typer
 
 from priorauth.commands.db import URL_OPTION
@@ -99,11 +101,20 @@ def register(app: typer.Typer) -> None:
         log_level: Annotated[str, typer.Option(help="critical, error, warning, info, debug.")] = "info",
         access_log: Annotated[bool, typer.Option(help="Log one line per HTTP request (method, path, status).")] = True,
         demo: Annotated[bool, typer.Option(help="Issue demo tokens and submit the bundled example requests.")] = False,
+        policy_path: Annotated[
+            list[Path] | None,
+            typer.Option("--policy-path", help="A folder of policy folders to serve besides the bundled ones."),
+        ] = None,
     ) -> None:
         """Start the API; migrates the database first (SQLite file priorauth.db unless DATABASE_URL)."""
         import uvicorn
 
-        from priorauth.cli import fail
+        from priorauth.cli import add_policy_path, fail, user_errors
+        from priorauth.core import policy_registry
+
+        add_policy_path(policy_path)  # the workers' registry reads PRIORAUTH_POLICY_PATH
+        with user_errors():
+            policy_registry()  # a malformed policy file stops the start, naming the file
         from priorauth.store.db import database_url as resolve
         from priorauth.store.db import upgrade
 
@@ -121,7 +132,7 @@ def register(app: typer.Typer) -> None:
             pages = f", web pages: {web}" if web else ""
             typer.echo(f"priorauth is serving at {base}  (API docs: {base}/docs{pages})")
         uvicorn.run(
-            "priorauth.api.app:create_app",
+            "priorauth.http.app:create_app",
             factory=True,
             host=host,
             port=port,

@@ -3,8 +3,9 @@
 For a MedicationRequest of a policy's drug, the answer is a systemAction that updates
 the order with the `coverage-information` extension. The facts the EHR's data already
 settle (age from Patient.birthDate, ICD-10 codes from the order or the Conditions, line
-of business from Coverage.type) are decided by the core engine; the rest is what the
-questionnaire asks.
+of business from Coverage.type) are decided through the service (`evaluate_request`,
+nothing stored) under the version in force on the order's date; the rest is what the
+questionnaire (of the version a new request is asked) asks.
 """
 
 from __future__ import annotations
@@ -17,16 +18,25 @@ from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any
 
-from priorauth.determination import AuthorizationPeriod, Decision, Determination
-from priorauth.engine import authorization_for, determine
-from priorauth.errors import RequestError
-from priorauth.facts import validate_facts
+from priorauth import service
+from priorauth.core import (
+    AuthorizationPeriod,
+    Decision,
+    Determination,
+    ErrorCode,
+    Policy,
+    PolicyVersion,
+    PriorAuthError,
+    RequestError,
+    authorization_for,
+    validate_facts,
+    version_for,
+)
 from priorauth.fhir import systems
 from priorauth.fhir.orders import policy_for_order
 from priorauth.fhir.prefill import RecordFacts, read_record
 from priorauth.fhir.questionnaire import canonical
 from priorauth.fhir.resources import FhirInputError, parse
-from priorauth.policy.schema import Policy
 
 SERVICES = {
     "priorauth-crd-order-select": "order-select",
@@ -44,15 +54,25 @@ CONTEXT_CACHE_SIZE = 10_000
 
 
 @dataclass
-class HookError(Exception):
+class HookError(PriorAuthError):
     """A hook request this service cannot answer: HTTP `status` and why (never a value)."""
+
+    code = ErrorCode.HOOK_INPUT_INVALID
 
     status: int
     field: str
     problem: str
 
+    def __str__(self) -> str:
+        return f"{self.field}: {self.problem}"
+
     def to_dict(self) -> dict[str, Any]:
-        return {"error": f"{self.field}: {self.problem}", "field": self.field, "problem": self.problem}
+        return {
+            "error": f"{self.field}: {self.problem}",
+            "code": str(self.code),
+            "field": self.field,
+            "problem": self.problem,
+        }
 
 
 @dataclass(frozen=True)
@@ -214,29 +234,47 @@ def read_hook_request(service_id: str, body: Any) -> HookRequest:
 # --- deciding what is known ---------------------------------------------------------------
 
 
-def _known_facts(policy: Policy, raw: dict[str, Any]) -> dict[str, Any]:
-    """The record's facts that validate one by one (a bad value leaves its question open)."""
+def deciding_version(policy: Policy, raw: dict[str, Any], today: dt.date) -> PolicyVersion:
+    """The version in force on the record's decision date (the one a new request is asked
+    when that date is unusable: the service then says why)."""
+    try:
+        return version_for(policy, raw)
+    except RequestError:
+        return policy.current(today)
+
+
+def _known_facts(version: PolicyVersion, raw: dict[str, Any]) -> dict[str, Any]:
+    """The record's raw facts that validate one by one (a bad value leaves its question open)."""
     kept = {}
     for fact, value in raw.items():
         try:
-            validate_facts(policy, {fact: value})
+            validate_facts(version, {fact: value})
         except RequestError:
             continue
         kept[fact] = value
-    return validate_facts(policy, kept)
+    return kept
 
 
-def decide_known(policy: Policy, raw: dict[str, Any]) -> tuple[Determination, dict[str, Any]]:
-    """The core's determination on what the record settles; inconsistent facts are set aside."""
-    facts = _known_facts(policy, raw)
+def decide_known(
+    principal: service.Principal, policy: Policy, raw: dict[str, Any], today: dt.date | None = None
+) -> tuple[Determination, PolicyVersion, dict[str, Any]]:
+    """The service's determination on what the record settles (nothing stored), the version
+    that decided it, and the validated facts it was decided on; inconsistent facts are set aside."""
+    today = today or dt.date.today()
+    facts = _known_facts(deciding_version(policy, raw, today), raw)
     for _ in range(len(facts) + 1):
         try:
-            return determine(policy, facts), facts
+            det = service.evaluate_request(principal, policy.id, facts)
         except RequestError as exc:
-            fact = exc.field.removeprefix("facts.")
+            fact = exc.field.removeprefix("facts.").split(".")[0].split("[")[0]
             if fact not in facts:
                 raise
             facts.pop(fact)
+            continue
+        version = next((v for v in policy.versions if v.version == det.policy_version), None)
+        if version is None:  # the policy was replaced meanwhile: decide under the one now in force
+            version = deciding_version(policy, facts, today)
+        return det, version, validate_facts(version, facts)
     raise AssertionError("unreachable")
 
 
@@ -258,14 +296,16 @@ def _detail(code: str, value: dict[str, Any], qualification: str) -> dict[str, A
     }
 
 
-def allowed_period(policy: Policy, det: Determination, facts: dict[str, Any], today: dt.date) -> AuthorizationPeriod:
+def allowed_period(
+    policy: Policy | PolicyVersion, det: Determination, facts: dict[str, Any], today: dt.date
+) -> AuthorizationPeriod:
     """The approval's period and limits; before approval, those an approval would carry (the core's
     `authorization_for`), starting on the request date, else today. A renewal whose first
     authorization date or cycles are not known yet gets a new authorization's period: at most that.
     """
     if det.authorization is not None:
         return det.authorization
-    start = None if facts.get("request_date") else today
+    start = None if facts.get(policy.decided_on) else today
     try:
         return authorization_for(policy, facts, start)
     except RequestError:
@@ -273,16 +313,20 @@ def allowed_period(policy: Policy, det: Determination, facts: dict[str, Any], to
 
 
 def coverage_information(
-    policy: Policy,
+    policy: PolicyVersion,
     det: Determination,
     facts: dict[str, Any],
     coverage_ref: str,
     assertion_id: str,
     today: dt.date,
     policy_link: str,
+    questionnaire: str | None = None,
 ) -> dict[str, Any]:
-    """The CRD coverage-information extension for one order under one coverage."""
-    day = facts.get("request_date") or today
+    """The CRD coverage-information extension for one order under one coverage.
+
+    `policy` is the version that decided `det`; `questionnaire` the canonical of the
+    Questionnaire DTR gives for the order (default: that version's).
+    """
     ext: list[dict[str, Any]] = [_sub("coverage", valueReference={"reference": coverage_ref})]
     hcpcs = policy.billing.hcpcs
     if det.decision is Decision.NOT_APPLICABLE:
@@ -320,7 +364,7 @@ def coverage_information(
         )
         period = allowed_period(policy, det, facts, today)
         max_units, window = period.max_units, period.unit_window_days
-        months = policy.parameter("authorization_months", day)
+        months = policy.parameter("authorization_months")
         ext += [
             _detail(
                 "allowed-quantity",
@@ -335,7 +379,7 @@ def coverage_information(
                 f"(section {policy.parameters['authorization_months'].section}); the start is the request date.",
             ),
             _detail("policy-link", {"valueString": policy_link}, f"{policy.title}, {policy.metadata.document_number}"),
-            _sub("questionnaire", valueCanonical=canonical(policy)),
+            _sub("questionnaire", valueCanonical=questionnaire or canonical(policy)),
         ]
     ext += [_sub("date", valueDate=today.isoformat()), _sub("coverage-assertion-id", valueString=assertion_id)]
     return {"url": systems.COVERAGE_INFORMATION, "extension": ext}
@@ -355,8 +399,23 @@ def _with_extension(order: dict[str, Any], extension: dict[str, Any], coverage_r
     return updated
 
 
-def answer_hook(service_id: str, body: Any, base_url: str = "", today: dt.date | None = None) -> dict[str, Any]:
-    """The CDS Hooks response: a systemAction per order of a covered drug; nothing otherwise."""
+def _read_record(policy: Policy, request: HookRequest, order: dict[str, Any], today: dt.date) -> RecordFacts:
+    """What the record says, in the vocabulary of the version in force on the order's date."""
+    asked = policy.current(today)
+    record = read_record(asked, request.patient, request.conditions, (), request.coverage, order)
+    version = deciding_version(policy, {policy.decided_on: today.isoformat(), **record.facts}, today)
+    if version is not asked:
+        record = read_record(version, request.patient, request.conditions, (), request.coverage, order)
+    return record
+
+
+def answer_hook(
+    principal: service.Principal, service_id: str, body: Any, base_url: str = "", today: dt.date | None = None
+) -> dict[str, Any]:
+    """The CDS Hooks response: a systemAction per order of a covered drug; nothing otherwise.
+
+    `principal` is the hook's caller: the determinations are the service's (`evaluate_request`).
+    """
     request = read_hook_request(service_id, body)
     today = today or dt.date.today()
     actions = []
@@ -371,10 +430,10 @@ def answer_hook(service_id: str, body: Any, base_url: str = "", today: dt.date |
                 "the patient's active Coverage is needed (this service does not query the EHR)",
             )
         coverage_ref = f"Coverage/{request.coverage.get('id')}" if request.coverage.get("id") else "#coverage"
-        record = read_record(policy, request.patient, request.conditions, (), request.coverage, order)
+        record = _read_record(policy, request, order, today)
         raw = dict(record.facts)
-        raw.setdefault("request_date", today.isoformat())
-        det, facts = decide_known(policy, raw)
+        raw.setdefault(policy.decided_on, today.isoformat())
+        det, version, facts = decide_known(principal, policy, raw, today)
         assertion_id = uuid.uuid4().hex
         ASSERTIONS.put(
             assertion_id,
@@ -387,11 +446,12 @@ def answer_hook(service_id: str, body: Any, base_url: str = "", today: dt.date |
             ),
         )
         link = f"{base_url.rstrip('/')}/v1/policies/{policy.id}"
-        extension = coverage_information(policy, det, facts, coverage_ref, assertion_id, today, link)
+        questionnaire = canonical(policy.current(today))  # what DTR's $questionnaire-package gives
+        extension = coverage_information(version, det, facts, coverage_ref, assertion_id, today, link, questionnaire)
         actions.append(
             {
                 "type": "update",
-                "description": f"Coverage information for {policy.drug} ({_summary(det)})",
+                "description": f"Coverage information for {version.drug} ({_summary(det)})",
                 "resource": _with_extension(order, extension, coverage_ref),
             }
         )

@@ -1,8 +1,9 @@
 """Documentation Templates and Rules (Da Vinci DTR): `Questionnaire/$questionnaire-package`.
 
-The package for a policy is its Questionnaire and a QuestionnaireResponse pre-filled
-from what is known: the CRD context (by coverage-assertion-id), the orders, and any
-Patient, Condition and Observation resources the caller adds as parameters.
+The package for a policy is the Questionnaire of the version a new request is asked
+(`Policy.current()`) and a QuestionnaireResponse pre-filled from what is known: the CRD
+context (by coverage-assertion-id), the orders, and any Patient, Condition and
+Observation resources the caller adds as parameters.
 """
 
 from __future__ import annotations
@@ -11,23 +12,20 @@ import datetime as dt
 import uuid
 from typing import Any
 
-from priorauth.errors import RequestError
-from priorauth.facts import validate_facts
+from priorauth.core import Policy, PolicyVersion, RequestError, load_policy, policy_ids, validate_facts
 from priorauth.fhir import systems
 from priorauth.fhir.crd import ASSERTIONS
 from priorauth.fhir.orders import policy_for_order
 from priorauth.fhir.prefill import questionnaire_response, read_record
 from priorauth.fhir.questionnaire import build_questionnaire
 from priorauth.fhir.resources import Issue, invalid, operation_outcome, parse
-from priorauth.policy import bundled_policy_ids, load_policy
-from priorauth.policy.schema import Policy
 
 ORDER_TYPES = ("MedicationRequest",)
 # Beyond the DTR parameters, the EHR may send its record for pre-population.
 RECORD_PARAMETERS = {"patient": "Patient", "condition": "Condition", "observation": "Observation"}
 
 
-def _prefill_facts(policy: Policy, raw: dict[str, Any], today: dt.date) -> dict[str, Any]:
+def _prefill_facts(policy: PolicyVersion, raw: dict[str, Any], today: dt.date) -> dict[str, Any]:
     """Facts fit to pre-fill: each known value that validates, plus today and the defaults."""
     kept: dict[str, Any] = {}
     for fact, value in raw.items():
@@ -35,7 +33,7 @@ def _prefill_facts(policy: Policy, raw: dict[str, Any], today: dt.date) -> dict[
             kept[fact] = validate_facts(policy, {fact: value})[fact]
         except RequestError:
             continue
-    kept.setdefault("request_date", today)
+    kept.setdefault(policy.decided_on, today)
     for q in policy.questions:
         if q.default is not None:
             kept.setdefault(q.id, q.default)
@@ -90,23 +88,29 @@ def questionnaire_package(parameters: Any, today: dt.date | None = None) -> dict
                 "warning",
             )
         )
-    if context is not None:
-        policies.append(load_policy(context.policy_id))
+
+    def add(policy: Policy) -> None:
+        if all(p.id != policy.id for p in policies):
+            policies.append(policy)
+
+    if context is not None and context.policy_id in policy_ids():
+        add(load_policy(context.policy_id))
     for order in orders:
         policy = policy_for_order(order, {})
-        if policy is not None and policy not in policies:
-            policies.append(policy)
+        if policy is not None:
+            add(policy)
     for url, where in wanted:
         base = url.split("|")[0]
-        match = next((pid for pid in bundled_policy_ids() if systems.questionnaire_url(pid) == base), None)
+        match = next((pid for pid in policy_ids() if systems.questionnaire_url(pid) == base), None)
         if match is None:
             warnings.append(Issue(where, "no such Questionnaire here", "not-found", "warning"))
-        elif load_policy(match) not in policies:
-            policies.append(load_policy(match))
+        else:
+            add(load_policy(match))
 
     subject = (coverage.get("beneficiary") or {}).get("reference")
     out: list[dict[str, Any]] = []
     for policy in policies:
+        version = policy.current(today)
         raw: dict[str, Any] = {}
         measurements: dict[str, float] = {}
         if context is not None and context.policy_id == policy.id:
@@ -114,13 +118,13 @@ def questionnaire_package(parameters: Any, today: dt.date | None = None) -> dict
             measurements.update(context.record.measurements)
             subject = subject or context.subject
         patient = record["patient"][0] if record["patient"] else None
-        policy_order = next((o for o in orders if policy_for_order(o, {}) is policy), None)
-        found = read_record(policy, patient, record["condition"], record["observation"], coverage, policy_order)
+        policy_order = next((o for o in orders if getattr(policy_for_order(o, {}), "id", None) == policy.id), None)
+        found = read_record(version, patient, record["condition"], record["observation"], coverage, policy_order)
         raw.update(found.facts)
         measurements.update(found.measurements)
-        facts = _prefill_facts(policy, raw, today)
-        response = questionnaire_response(policy, facts, measurements, subject, uuid.uuid4().hex)
-        out.append({"name": "packagebundle", "resource": _package_bundle(policy, response)})
+        facts = _prefill_facts(version, raw, today)
+        response = questionnaire_response(version, facts, measurements, subject, uuid.uuid4().hex)
+        out.append({"name": "packagebundle", "resource": _package_bundle(version, response)})
     if not policies:
         warnings.append(
             Issue("Parameters.parameter", "no questionnaire applies to these orders", "not-found", "information")
@@ -130,15 +134,15 @@ def questionnaire_package(parameters: Any, today: dt.date | None = None) -> dict
     return {"resourceType": "Parameters", "parameter": out}
 
 
-def _package_bundle(policy: Policy, response: dict[str, Any]) -> dict[str, Any]:
-    questionnaire = build_questionnaire(policy.id)
+def _package_bundle(version: PolicyVersion, response: dict[str, Any]) -> dict[str, Any]:
+    questionnaire = build_questionnaire(version)
     return {
         "resourceType": "Bundle",
         "id": uuid.uuid4().hex,
         "type": "collection",
         "timestamp": dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat(),
         "entry": [
-            {"fullUrl": f"{systems.questionnaire_url(policy.id)}", "resource": questionnaire},
+            {"fullUrl": f"{systems.questionnaire_url(version.id)}", "resource": questionnaire},
             {"fullUrl": f"urn:uuid:{response['id']}", "resource": response},
         ],
     }

@@ -1,39 +1,45 @@
-"""Recognising orders of a policy's drug: RxNorm, HCPCS or NDC codes from the policy file."""
+"""Recognising orders of a policy's drug: RxNorm, HCPCS or NDC codes from the policy file.
+
+An order is recognised by the billing codes of the version in force today (what a new
+request is asked), for every policy of the registry in use.
+"""
 
 from __future__ import annotations
 
-from functools import cache
 from typing import Any
 
-from priorauth.codes import NdcError, ndc_matches, normalize_ndc
+from priorauth.core import NdcError, Policy, PolicyVersion, ndc_matches, normalize_ndc, policy_registry
 from priorauth.fhir import systems
-from priorauth.policy import bundled_policy_ids, load_policy
-from priorauth.policy.schema import Policy
 
 
-def _rxnorm_codes(policy: Policy) -> frozenset[str]:
-    return frozenset(c.code for c in getattr(policy.billing, "rxnorm", None) or [])
+def _version(policy: Policy | PolicyVersion) -> PolicyVersion:
+    return policy.current() if isinstance(policy, Policy) else policy
 
 
-def coding_is_drug(policy: Policy, coding: dict[str, Any]) -> bool:
-    """Whether one Coding names the policy's drug."""
+def _rxnorm_codes(version: PolicyVersion) -> frozenset[str]:
+    return frozenset(c.code for c in getattr(version.billing, "rxnorm", None) or [])
+
+
+def coding_is_drug(policy: Policy | PolicyVersion, coding: dict[str, Any]) -> bool:
+    """Whether one Coding names the policy's drug (by the billing codes of the current version)."""
+    version = _version(policy)
     system, code = coding.get("system"), str(coding.get("code") or "").strip()
     if not code:
         return False
     if system == systems.RXNORM:
-        return code in _rxnorm_codes(policy)
+        return code in _rxnorm_codes(version)
     if system in systems.HCPCS_SYSTEMS:
-        return code.upper() == policy.billing.hcpcs.code
+        return code.upper() == version.billing.hcpcs.code
     if system == systems.NDC:
         try:
             ndc = normalize_ndc(code)
         except NdcError:
             return False
-        return any(ndc_matches(ndc, p.pattern) for p in policy.billing.ndc)
+        return any(ndc_matches(ndc, p.pattern) for p in version.billing.ndc)
     return False
 
 
-def concept_is_drug(policy: Policy, concept: dict[str, Any] | None) -> bool:
+def concept_is_drug(policy: Policy | PolicyVersion, concept: dict[str, Any] | None) -> bool:
     return any(coding_is_drug(policy, c) for c in (concept or {}).get("coding") or [])
 
 
@@ -53,15 +59,15 @@ def medication_concept(order: dict[str, Any], resources: dict[str, dict[str, Any
     return (medication or {}).get("code")
 
 
-@cache
-def _policies() -> tuple[Policy, ...]:
-    return tuple(load_policy(pid) for pid in bundled_policy_ids())
+def policies() -> list[Policy]:
+    """Every policy of the registry in use (read on each call: the registry may be replaced)."""
+    return list(policy_registry())
 
 
 def policy_for_order(order: dict[str, Any], resources: dict[str, dict[str, Any]]) -> Policy | None:
-    """The bundled policy governing the drug of this MedicationRequest, if any."""
+    """The policy governing the drug of this MedicationRequest, if any."""
     concept = medication_concept(order, resources)
-    for policy in _policies():
+    for policy in policies():
         if concept_is_drug(policy, concept):
             return policy
     return None

@@ -4,7 +4,12 @@ and the ClaimResponse Bundle built from a stored request.
 The facts of a request: the QuestionnaireResponse named in Claim.supportingInfo (its
 answers), ICD-10-CM codes from Claim.diagnosis (they are the codes on the request and
 replace any answered in the questionnaire), and what the Patient and Coverage state
-where the questionnaire leaves a fact open.
+where the questionnaire leaves a fact open. They are read with the questions of the
+version the QuestionnaireResponse answers and checked under the version in force on
+the request's date (the one the service decides it under).
+
+Everything said about a stored request (its ClaimResponse, on submit and on inquiry) is
+derived from `stored.decided_under`, the exact version that decided it.
 """
 
 from __future__ import annotations
@@ -14,23 +19,27 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
-from priorauth.codes import normalize_icd10
+from priorauth.core import Policy, PolicyVersion, normalize_icd10
 from priorauth.fhir import systems
-from priorauth.fhir.orders import concept_is_drug
+from priorauth.fhir.orders import concept_is_drug, policies
 from priorauth.fhir.prefill import read_record
-from priorauth.fhir.questionnaire import response_answers, validate_answers
+from priorauth.fhir.questionnaire import answered_version, deciding_version, response_answers, validate_answers
 from priorauth.fhir.resources import invalid, parse
-from priorauth.policy import bundled_policy_ids, load_policy
-from priorauth.policy.schema import Policy
+from priorauth.service import StoredRequest
 
 EXPEDITED_PRIORITIES = {"stat"}
 
 
 @dataclass
 class PasSubmission:
-    """A PAS request Bundle, read: what the service needs to store and decide it."""
+    """A PAS request Bundle, read: what the service needs to store and decide it.
+
+    `policy` is the policy of the drug; `version` the one in force on the request's date
+    (the service decides under it), against which `facts` were checked.
+    """
 
     policy: Policy
+    version: PolicyVersion
     claim: dict[str, Any]
     facts: dict[str, Any]
     urgency: str
@@ -73,14 +82,14 @@ def _claim(bundle: dict[str, Any], use: str) -> dict[str, Any]:
 
 
 def _policy_items(claim: dict[str, Any]) -> tuple[Policy, list[int]]:
-    policies = [load_policy(pid) for pid in bundled_policy_ids()]
+    known_policies = policies()
     chosen: Policy | None = None
     items: list[int] = []
     for i, item in enumerate(claim.get("item") or []):
         where = f"Bundle.entry[0].resource.item[{i}].productOrService"
-        match = next((p for p in policies if concept_is_drug(p, item.get("productOrService"))), None)
-        if match is None or (chosen is not None and match is not chosen):
-            known = ", ".join(p.billing.hcpcs.code for p in policies)
+        match = next((p for p in known_policies if concept_is_drug(p, item.get("productOrService"))), None)
+        if match is None or (chosen is not None and match.id != chosen.id):
+            known = ", ".join(p.current().billing.hcpcs.code for p in known_policies)
             raise invalid(
                 where, f"not a drug this service decides ({known}); submit other items separately", "not-supported"
             )
@@ -137,24 +146,29 @@ def read_submission(bundle: Any) -> PasSubmission:
         if ins.get("focal", True):
             coverage = _resolve(resources, ins.get("coverage"), "Coverage")
             break
-    record = read_record(policy, patient, (), (), coverage, None)
-    facts: dict[str, Any] = dict(record.facts)
-    where: dict[str, str] = {}
+    responses = []
     for info in claim.get("supportingInfo") or []:
         response = _resolve(resources, info.get("valueReference"), "QuestionnaireResponse")
-        if response is None:
-            continue
-        entry = next(k for k, e in enumerate(bundle["entry"]) if e.get("resource") is response)
-        answers = response_answers(policy, response, f"Bundle.entry[{entry}].resource")
+        if response is not None:
+            entry = next(k for k, e in enumerate(bundle["entry"]) if e.get("resource") is response)
+            responses.append((response, f"Bundle.entry[{entry}].resource"))
+    # The questions asked: those of the version the (first) response answers, else today's.
+    asked = answered_version(policy, responses[0][0]) if responses else policy.current()
+    record = read_record(asked, patient, (), (), coverage, None)
+    facts: dict[str, Any] = dict(record.facts)
+    where: dict[str, str] = {}
+    for response, root in responses:
+        answers = response_answers(asked, response, root)
         facts.update(answers.facts)
         where.update(answers.where)
     codes = _diagnosis_codes(claim)
     if codes:
         facts["icd10_codes"] = codes
         where["icd10_codes"] = "Bundle.entry[0].resource.diagnosis"
-    if "request_date" not in facts and isinstance(claim.get("created"), str):
-        facts["request_date"] = claim["created"][:10]
-    valid = validate_answers(policy, facts, where, "Bundle")
+    if policy.decided_on not in facts and isinstance(claim.get("created"), str):
+        facts[policy.decided_on] = claim["created"][:10]
+    version = deciding_version(policy, facts, where, "Bundle")
+    valid = validate_answers(version, facts, where, "Bundle")
     priority = {c.get("code") for c in (claim.get("priority") or {}).get("coding") or []}
     identifier = next((i for i in claim.get("identifier") or [] if i.get("value")), None)
     key = f"{identifier.get('system', '')}|{identifier['value']}"[:255] if identifier else None
@@ -165,6 +179,7 @@ def read_submission(bundle: Any) -> PasSubmission:
             units[i] = float(quantity)
     return PasSubmission(
         policy=policy,
+        version=version,
         claim=claim,
         facts=valid,
         urgency="expedited" if priority & EXPEDITED_PRIORITIES else "standard",
@@ -204,7 +219,7 @@ def read_inquiry(bundle: Any) -> tuple[dict[str, Any], str | None, str | None]:
 # --- ClaimResponse ---------------------------------------------------------------------
 
 
-def review_action(stored: Any, requested_units: float | None) -> str:
+def review_action(stored: StoredRequest, requested_units: float | None) -> str:
     """The X12 306 action code for a stored request's state."""
     if stored.status == "approved":
         allowed = (stored.authorization or {}).get("max_units")
@@ -217,7 +232,8 @@ def review_action(stored: Any, requested_units: float | None) -> str:
     return "A4"
 
 
-def _notes(policy: Policy, stored: Any, action: str, requested: float | None) -> list[str]:
+def _notes(stored: StoredRequest, action: str, requested: float | None) -> list[str]:
+    policy = stored.decided_under
     det = stored.determination or {}
     notes: list[str] = []
     if stored.status == "pended":
@@ -252,21 +268,24 @@ def _notes(policy: Policy, stored: Any, action: str, requested: float | None) ->
             and auth.get("max_units") is not None
             and requested > auth["max_units"]
         ):
-            notes.append(f"Requested {requested:g} units; {auth['max_units']} authorized (section II).")
+            section = policy.parameters["max_units"].section
+            notes.append(f"Requested {requested:g} units; {auth['max_units']} authorized (section {section}).")
     if stored.review_note and stored.status in ("approved", "denied"):
         notes.append(f"Reviewer: {stored.review_note}")
     return notes
 
 
 def claim_response_bundle(
-    policy: Policy,
     claim: dict[str, Any],
-    stored: Any,
+    stored: StoredRequest,
     drug_items: list[int] | None = None,
     requested_units: dict[int, float] | None = None,
     related: list[dict[str, Any]] | None = None,
 ) -> dict[str, Any]:
-    """The PAS response Bundle: the ClaimResponse first, then `related` entries (Patient, Organizations)."""
+    """The PAS response Bundle: the ClaimResponse first, then `related` entries (Patient, Organizations).
+
+    What it says of the request is derived from the stored request under `stored.decided_under`.
+    """
     now = dt.datetime.now(dt.UTC).replace(microsecond=0)
     items = drug_items if drug_items is not None else list(range(len(claim.get("item") or [])))
     requested_units = requested_units or {}
@@ -281,7 +300,7 @@ def claim_response_bundle(
             requested = float(item["quantity"]["value"])
         action = review_action(stored, requested)
         first = len(notes) + 1
-        for text in _notes(policy, stored, action, requested):
+        for text in _notes(stored, action, requested):
             notes.append({"number": len(notes) + 1, "type": "display", "text": text})
         extensions: list[dict[str, Any]] = [
             {
@@ -360,7 +379,7 @@ def claim_response_bundle(
     return bundle
 
 
-def _disposition(stored: Any) -> str:
+def _disposition(stored: StoredRequest) -> str:
     return {
         "approved": "Certified",
         "denied": "Not certified",

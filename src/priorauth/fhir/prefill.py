@@ -1,6 +1,7 @@
 """Facts and measurements read from the EHR's FHIR data (Patient, Condition, Coverage,
 Observation, the order), and the pre-filled QuestionnaireResponse built from them.
 
+Read with one policy version's vocabulary (the version whose questions are asked).
 Only what the record states is read; nothing is guessed. A value that does not fit the
 policy's vocabulary is left out (the question stays open), never coerced.
 """
@@ -13,10 +14,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from priorauth.codes import normalize_icd10, normalize_state
+from priorauth.core import PolicyVersion, normalize_icd10, normalize_state
 from priorauth.fhir import systems
 from priorauth.fhir.questionnaire import MEASUREMENT_GROUP, MEASUREMENTS, answer_value, canonical
-from priorauth.policy.schema import Policy
 
 FULL_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 INACTIVE_CONDITION = {"inactive", "resolved"}
@@ -69,7 +69,7 @@ def _home_address(patient: dict[str, Any]) -> dict[str, Any] | None:
     return (homes or addresses or [None])[0]
 
 
-def _line_of_business(policy: Policy, coverage: dict[str, Any]) -> str | None:
+def _line_of_business(policy: PolicyVersion, coverage: dict[str, Any]) -> str | None:
     try:
         values = policy.question("line_of_business").values or []
     except KeyError:
@@ -98,7 +98,7 @@ def _measurement(observation: dict[str, Any]) -> tuple[str, float, str] | None:
 
 
 def read_record(
-    policy: Policy,
+    policy: PolicyVersion,
     patient: dict[str, Any] | None = None,
     conditions: Sequence[dict[str, Any]] = (),
     observations: Sequence[dict[str, Any]] = (),
@@ -145,7 +145,7 @@ def read_record(
 
 
 def questionnaire_response(
-    policy: Policy,
+    policy: PolicyVersion,
     facts: dict[str, Any],
     measurements: dict[str, float] | None = None,
     subject: str | None = None,

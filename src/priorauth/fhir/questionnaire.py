@@ -1,28 +1,40 @@
 """The DTR Questionnaire generated from a policy's fact vocabulary, and a completed
 QuestionnaireResponse read back into contract facts.
 
+The Questionnaire of a policy is generated from the version a new request is asked
+(`Policy.current()`); its canonical version is that version's effective date.
+
 One item per question: linkId = fact id, type and answer options from the policy
-file, enableWhen from `priorauth.fhir.relevance`. Where the relevance of a question
-is not a flat AND or a flat OR of answers, enableWhen shows it in a superset of the
-cases and the exact rule is given as an SDC enableWhenExpression (FHIRPath).
+file, enableWhen from the version's relevance (`version.runtime.relevance`). Where the
+relevance of a question is not a flat AND or a flat OR of answers, enableWhen shows it
+in a superset of the cases and the exact rule is given as an SDC enableWhenExpression
+(FHIRPath).
 """
 
 from __future__ import annotations
 
 import copy
 import datetime as dt
+import threading
+from collections.abc import Iterator
 from dataclasses import dataclass, field
-from functools import cache
 from typing import Any
 
-from priorauth.codes import US_STATES_AND_TERRITORIES
-from priorauth.errors import RequestError
-from priorauth.facts import validate_facts
+from priorauth.core import (
+    US_STATES_AND_TERRITORIES,
+    Condition,
+    Policy,
+    PolicyVersion,
+    Question,
+    Relevance,
+    RequestError,
+    load_policy,
+    validate_facts,
+    version_for,
+    walk,
+)
 from priorauth.fhir import systems
-from priorauth.fhir.relevance import Condition, Relevance, relevance
 from priorauth.fhir.resources import FhirInputError, Issue, invalid, parse
-from priorauth.policy import load_policy
-from priorauth.policy.schema import Policy, Question, walk
 
 DTR_STD_QUESTIONNAIRE = f"{systems.DTR}/StructureDefinition/dtr-std-questionnaire"
 
@@ -39,32 +51,35 @@ _ITEM_TYPE = {
     "date": "date",
     "string": "string",
     "integer": "integer",
+    "number": "decimal",
     "code_list": "open-choice",
     "state": "choice",
 }
 
 
-def policy_version(policy: Policy) -> str:
-    return max(v.effective for v in policy.versions).isoformat()
+def asked_version(policy: Policy | PolicyVersion, today: dt.date | None = None) -> PolicyVersion:
+    """The version whose questions a new request is asked: the one in force today."""
+    return policy.current(today) if isinstance(policy, Policy) else policy
 
 
-def canonical(policy: Policy) -> str:
-    return f"{systems.questionnaire_url(policy.id)}|{policy_version(policy)}"
+def canonical(version: PolicyVersion) -> str:
+    """The versioned canonical URL of the version's Questionnaire (`url|effective date`)."""
+    return f"{systems.questionnaire_url(version.id)}|{version.version}"
 
 
 def _display(value: str) -> str:
     return value.replace("_", " ")
 
 
-def _code_list_for(policy: Policy, fact: str) -> dict[str, str]:
+def _code_list_for(version: PolicyVersion, fact: str) -> dict[str, str]:
     """Codes a `codes_in` criterion checks this fact against (the answer suggestions)."""
-    for _, node in walk(policy.criteria):
-        if node.codes_in and fact in node.codes_in:
-            return policy.code_lists[node.codes_in[fact]].codes
+    for _, node in walk(version.criteria):
+        if node.leaf is not None and node.leaf.operator == "codes_in" and node.leaf.argument[0] == fact:
+            return version.code_lists[node.leaf.argument[1]].codes
     return {}
 
 
-def answer_value(policy: Policy, q: Question, value: Any) -> dict[str, Any]:
+def answer_value(policy: PolicyVersion, q: Question, value: Any) -> dict[str, Any]:
     """A fact value as a FHIR answer (value[x]) of the question's item."""
     if q.type == "boolean":
         return {"valueBoolean": value}
@@ -78,12 +93,14 @@ def answer_value(policy: Policy, q: Question, value: Any) -> dict[str, Any]:
         return {"valueDate": value.isoformat() if isinstance(value, dt.date) else value}
     if q.type == "integer":
         return {"valueInteger": value}
+    if q.type == "number":
+        return {"valueDecimal": value}
     if q.type == "code_list":
         return {"valueCoding": {"system": systems.ICD10CM, "code": value}}
     return {"valueString": value}
 
 
-def _enable_when_atom(policy: Policy, c: Condition, value: Any) -> dict[str, Any]:
+def _enable_when_atom(policy: PolicyVersion, c: Condition, value: Any) -> dict[str, Any]:
     q = policy.question(c.fact)
     answer = answer_value(policy, q, value)
     ((key, val),) = answer.items()
@@ -98,7 +115,7 @@ def _atoms(c: Condition) -> tuple[bool, list[Any]]:
     return c.negated, list(c.values)
 
 
-def _fhirpath(policy: Policy, rel: Relevance) -> str:
+def _fhirpath(policy: PolicyVersion, rel: Relevance) -> str:
     def cond(c: Condition) -> str:
         q = policy.question(c.fact)
         path = f"%resource.repeat(item).where(linkId='{c.fact}').answer.value"
@@ -114,7 +131,7 @@ def _fhirpath(policy: Policy, rel: Relevance) -> str:
     return " or ".join("(" + " and ".join(cond(c) for c in conj) + ")" for conj in rel)
 
 
-def enable_when(policy: Policy, rel: Relevance) -> dict[str, Any]:
+def enable_when(policy: PolicyVersion, rel: Relevance) -> dict[str, Any]:
     """enableWhen, enableBehavior and, where they over-approximate, the exact expression."""
     if rel is None:
         return {}
@@ -161,7 +178,17 @@ def enable_when(policy: Policy, rel: Relevance) -> dict[str, Any]:
     return out
 
 
-def _item(policy: Policy, q: Question, rel: Relevance) -> dict[str, Any]:
+def _bounds(q: Question) -> list[dict[str, Any]]:
+    """minValue / maxValue extensions of a numeric question."""
+    key = "valueInteger" if q.type == "integer" else "valueDecimal"
+    out = []
+    for url, bound in ((systems.MIN_VALUE, q.minimum), (systems.MAX_VALUE, q.maximum)):
+        if bound is not None:
+            out.append({"url": url, key: int(bound) if q.type == "integer" else bound})
+    return out
+
+
+def _item(policy: PolicyVersion, q: Question, rel: Relevance) -> dict[str, Any]:
     item: dict[str, Any] = {"linkId": q.id, "text": q.text, "type": _ITEM_TYPE[q.type]}
     if q.type == "choice":
         item["answerOption"] = [
@@ -181,8 +208,8 @@ def _item(policy: Policy, q: Question, rel: Relevance) -> dict[str, Any]:
             {"valueCoding": {"system": systems.ICD10CM, "code": code, "display": display}}
             for code, display in _code_list_for(policy, q.id).items()
         ]
-    elif q.type == "integer" and q.minimum is not None:
-        item["extension"] = [{"url": systems.MIN_VALUE, "valueInteger": q.minimum}]
+    elif q.type in ("integer", "number") and _bounds(q):
+        item["extension"] = _bounds(q)
     conditional = enable_when(policy, rel)
     if "extension" in conditional:
         item["extension"] = item.get("extension", []) + conditional.pop("extension")
@@ -212,14 +239,22 @@ def _measurement_group() -> dict[str, Any]:
     }
 
 
-@cache
-def _questionnaire(policy_id: str) -> dict[str, Any]:
-    policy = load_policy(policy_id)
-    rel = relevance(policy_id)
-    version = policy_version(policy)
+# Questionnaires built, by (policy id, version digest): a version's content never changes.
+_BUILT: dict[tuple[str, str], dict[str, Any]] = {}
+_BUILT_LOCK = threading.Lock()
+_BUILT_MAX = 256
+
+
+def _questionnaire(policy: PolicyVersion) -> dict[str, Any]:
+    key = (policy.id, policy.digest)
+    built = _BUILT.get(key) if policy.digest else None
+    if built is not None:
+        return built
+    rel = policy.runtime.relevance
+    version = policy.version
     items = [_item(policy, q, rel[q.id]) for q in policy.questions]
     items.append(_measurement_group())
-    return {
+    built = {
         "resourceType": "Questionnaire",
         "id": policy.id,
         "meta": {"profile": [DTR_STD_QUESTIONNAIRE]},
@@ -237,17 +272,25 @@ def _questionnaire(policy_id: str) -> dict[str, Any]:
         ),
         "item": items,
     }
+    if policy.digest:
+        with _BUILT_LOCK:
+            if len(_BUILT) >= _BUILT_MAX:
+                _BUILT.clear()
+            _BUILT[key] = built
+    return built
 
 
-def build_questionnaire(policy_id: str) -> dict[str, Any]:
-    """The policy's Questionnaire as FHIR JSON (a fresh copy)."""
-    return copy.deepcopy(_questionnaire(policy_id))
+def build_questionnaire(policy: str | Policy | PolicyVersion, today: dt.date | None = None) -> dict[str, Any]:
+    """The Questionnaire as FHIR JSON (a fresh copy): of the version given, or of the version
+    a new request of the policy (given by id or as a Policy) is asked today."""
+    source = load_policy(policy) if isinstance(policy, str) else policy
+    return copy.deepcopy(_questionnaire(asked_version(source, today)))
 
 
 # --- QuestionnaireResponse -> facts ------------------------------------------------
 
 
-def _walk_items(items: list[dict[str, Any]], path: str):
+def _walk_items(items: list[dict[str, Any]], path: str) -> Iterator[tuple[str, dict[str, Any]]]:
     for i, item in enumerate(items or []):
         here = f"{path}.item[{i}]"
         yield here, item
@@ -256,7 +299,7 @@ def _walk_items(items: list[dict[str, Any]], path: str):
             yield from _walk_items(answer.get("item") or [], f"{here}.answer[{j}]")
 
 
-def _answer_to_value(policy: Policy, q: Question, answer: dict[str, Any], where: str) -> Any:
+def _answer_to_value(policy: PolicyVersion, q: Question, answer: dict[str, Any], where: str) -> Any:
     if q.type == "boolean":
         if "valueBoolean" in answer:
             return answer["valueBoolean"]
@@ -280,11 +323,18 @@ def _answer_to_value(policy: Policy, q: Question, answer: dict[str, Any], where:
     elif q.type == "integer":
         if "valueInteger" in answer:
             return answer["valueInteger"]
+    elif q.type == "number":
+        for key in ("valueDecimal", "valueInteger"):
+            if key in answer:
+                return answer[key]
     elif "valueString" in answer:
         return answer["valueString"]
-    expected_type = {"boolean": "valueBoolean", "date": "valueDate", "integer": "valueInteger"}.get(
-        q.type, "valueCoding or valueString" if q.type != "string" else "valueString"
-    )
+    expected_type = {
+        "boolean": "valueBoolean",
+        "date": "valueDate",
+        "integer": "valueInteger",
+        "number": "valueDecimal",
+    }.get(q.type, "valueCoding or valueString" if q.type != "string" else "valueString")
     raise invalid(where, f"expected an answer of type {expected_type} for question {q.id}")
 
 
@@ -297,7 +347,7 @@ class Answers:
     where: dict[str, str] = field(default_factory=dict)
 
 
-def response_answers(policy: Policy, response: dict[str, Any], root: str = "QuestionnaireResponse") -> Answers:
+def response_answers(policy: PolicyVersion, response: dict[str, Any], root: str = "QuestionnaireResponse") -> Answers:
     """The answers of a QuestionnaireResponse that already parsed as FHIR."""
     wanted = systems.questionnaire_url(policy.id)
     given = response.get("questionnaire")
@@ -334,20 +384,53 @@ def response_answers(policy: Policy, response: dict[str, Any], root: str = "Ques
     return Answers(raw, measurements, where_of)
 
 
-def facts_from_response(policy: Policy, response: Any) -> dict[str, Any]:
-    """Validated contract facts from a completed QuestionnaireResponse (FHIR JSON)."""
+def answered_version(policy: PolicyVersion, response: dict[str, Any]) -> PolicyVersion:
+    """The version whose Questionnaire a response answers: the one its canonical names
+    (`url|version`), else the one a new request is asked."""
+    _, _, named = str(response.get("questionnaire") or "").partition("|")
+    for version in policy.versions:
+        if version.version == named:
+            return version
+    return policy.current()
+
+
+def facts_from_response(policy: Policy | PolicyVersion, response: Any) -> dict[str, Any]:
+    """Validated contract facts from a completed QuestionnaireResponse (FHIR JSON).
+
+    Given a Policy, the answers are read with the questions of the version the response
+    answers and validated under the version in force on their decision date (the version
+    that would decide them); given a version, under that version.
+    """
     parse(response, "QuestionnaireResponse")
-    answers = response_answers(policy, response)
-    return validate_answers(policy, answers.facts, answers.where)
+    if isinstance(policy, PolicyVersion):
+        answers = response_answers(policy, response)
+        return validate_answers(policy, answers.facts, answers.where)
+    answers = response_answers(answered_version(policy, response), response)
+    deciding = deciding_version(policy, answers.facts, answers.where)
+    return validate_answers(deciding, answers.facts, answers.where)
+
+
+def _answer_error(exc: RequestError, where_of: dict[str, str], root: str) -> FhirInputError:
+    fact = exc.field.removeprefix("facts.").split(".")[0].split("[")[0]
+    where = where_of.get(fact, f"{root}.item.where(linkId='{fact}')")
+    return FhirInputError([Issue(f"{where}.answer", f"{fact}: {exc.problem}")])
+
+
+def deciding_version(
+    policy: PolicyVersion, raw: dict[str, Any], where_of: dict[str, str], root: str = "QuestionnaireResponse"
+) -> PolicyVersion:
+    """The version in force on the answers' decision date; a bad or too early date names its item."""
+    try:
+        return version_for(policy, raw)
+    except RequestError as exc:
+        raise _answer_error(exc, where_of, root) from None
 
 
 def validate_answers(
-    policy: Policy, raw: dict[str, Any], where_of: dict[str, str], root: str = "QuestionnaireResponse"
+    policy: PolicyVersion, raw: dict[str, Any], where_of: dict[str, str], root: str = "QuestionnaireResponse"
 ) -> dict[str, Any]:
     """validate_facts, with problems reported against the answering item."""
     try:
         return validate_facts(policy, raw)
     except RequestError as exc:
-        fact = exc.field.removeprefix("facts.").split(".")[0].split("[")[0]
-        where = where_of.get(fact, f"{root}.item.where(linkId='{fact}')")
-        raise FhirInputError([Issue(f"{where}.answer", f"{fact}: {exc.problem}")]) from None
+        raise _answer_error(exc, where_of, root) from None

@@ -16,6 +16,8 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 from pydantic_core import ErrorDetails
 
+from priorauth.core import ErrorCode, PriorAuthError
+
 MAX_ISSUES = 5
 
 
@@ -38,8 +40,10 @@ class Issue:
 
 
 @dataclass
-class FhirInputError(Exception):
+class FhirInputError(PriorAuthError):
     """FHIR input that cannot be used; answered with an OperationOutcome and `status`."""
+
+    code = ErrorCode.FHIR_INPUT_INVALID
 
     issues: list[Issue] = field(default_factory=list)
     status: int = 400

@@ -16,14 +16,12 @@ from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 
 from priorauth import service
-from priorauth.api import deps
-from priorauth.errors import RequestError
+from priorauth.core import ErrorCode, RequestError, load_policy, policy_ids
 from priorauth.fhir import crd, dtr, pas
 from priorauth.fhir.questionnaire import build_questionnaire, facts_from_response
 from priorauth.fhir.resources import FhirInputError, Issue, invalid, operation_outcome
-from priorauth.policy import bundled_policy_ids, load_policy
-from priorauth.service.auth import Principal
-from priorauth.service.errors import ServiceError
+from priorauth.http import deps
+from priorauth.service import Principal, ServiceError
 
 FHIR_JSON = "application/fhir+json"
 router = APIRouter(tags=["fhir"])
@@ -45,7 +43,7 @@ def _error_response(exc: Exception) -> Response:
     if isinstance(exc, FhirInputError):
         return fhir(exc.operation_outcome(), exc.status)
     if isinstance(exc, RequestError):
-        return outcome(400 if exc.code == "invalid_json" else 422, exc.field, exc.problem, "invalid")
+        return outcome(400 if exc.code == ErrorCode.INVALID_JSON else 422, exc.field, exc.problem, "invalid")
     if isinstance(exc, ServiceError):
         return outcome(exc.status, exc.field or "request", str(exc))
     raise exc
@@ -65,6 +63,10 @@ async def _principal(request: Request) -> Principal:
     return await deps.principal(request)
 
 
+def _hook_json(body: dict[str, Any], status: int, headers: dict[str, str] | None = None) -> Response:
+    return Response(orjson.dumps(body), status_code=status, media_type="application/json", headers=headers)
+
+
 # --- CDS Hooks (CRD) ------------------------------------------------------------------------
 
 
@@ -76,27 +78,24 @@ async def cds_discovery() -> Response:
 @router.post("/cds-services/{service_id}", summary="A CDS Hooks call: order-select or order-sign")
 async def cds_service(service_id: str, request: Request) -> Response:
     try:
-        await _principal(request)
+        who = await _principal(request)
     except ServiceError as exc:
-        return Response(
-            orjson.dumps({"error": str(exc)}),
-            status_code=exc.status,
-            media_type="application/json",
-            headers={"WWW-Authenticate": "Bearer"},
-        )
+        return _hook_json({"error": str(exc), "code": str(exc.code)}, exc.status, {"WWW-Authenticate": "Bearer"})
     raw = await request.body()
     try:
         body = orjson.loads(raw) if raw else None
-        answer = crd.answer_hook(service_id, body, str(request.base_url))
+        answer = crd.answer_hook(who, service_id, body, str(request.base_url))
     except orjson.JSONDecodeError:
-        return Response(
-            orjson.dumps({"error": "request: not valid JSON", "field": "request"}),
-            status_code=400,
-            media_type="application/json",
+        return _hook_json(
+            {"error": "request: not valid JSON", "field": "request", "code": str(ErrorCode.INVALID_JSON)}, 400
         )
     except crd.HookError as exc:
-        return Response(orjson.dumps(exc.to_dict()), status_code=exc.status, media_type="application/json")
-    return Response(orjson.dumps(answer), media_type="application/json")
+        return _hook_json(exc.to_dict(), exc.status)
+    except RequestError as exc:
+        return _hook_json({"error": str(exc), **exc.to_dict()}, 422)
+    except ServiceError as exc:
+        return _hook_json({"error": str(exc), "code": str(exc.code)}, exc.status)
+    return _hook_json(answer, 200)
 
 
 # --- FHIR: Questionnaire, DTR ---------------------------------------------------------------
@@ -149,7 +148,7 @@ async def capability_statement() -> Response:
 
 @router.get("/fhir/Questionnaire/{policy_id}", summary="The DTR Questionnaire of a policy")
 async def questionnaire(policy_id: str) -> Response:
-    if policy_id not in bundled_policy_ids():
+    if policy_id not in policy_ids():
         return outcome(404, "Questionnaire.id", "no such Questionnaire")
     return fhir(build_questionnaire(policy_id))
 
@@ -172,7 +171,7 @@ async def response_facts(request: Request) -> Response:
         response = await _json(request, "QuestionnaireResponse")
         canonical_url = (response.get("questionnaire") or "").split("|")[0] if isinstance(response, dict) else ""
         policy_id = canonical_url.rstrip("/").split("/")[-1]
-        if policy_id not in bundled_policy_ids():
+        if policy_id not in policy_ids():
             raise invalid("QuestionnaireResponse.questionnaire", "not a questionnaire of this service")
         facts = facts_from_response(load_policy(policy_id), response)
         body = {
@@ -200,7 +199,6 @@ def _submit(db: Any, who: Principal, bundle: dict[str, Any]) -> dict[str, Any]:
             patient=submission.patient,
         )
     return pas.claim_response_bundle(
-        submission.policy,
         submission.claim,
         stored,
         submission.drug_items,
@@ -225,9 +223,9 @@ def _inquire(db: Any, who: Principal, bundle: dict[str, Any]) -> dict[str, Any]:
                     "not-found",
                     404,
                 ) from None
-    policy = load_policy(stored.policy)
+    # What is said of a stored request is derived under the version that decided it (stored.decided_under).
     original = {**claim, "item": claim.get("item") or []}
-    return pas.claim_response_bundle(policy, original, stored, None, None, pas.related_entries(bundle, claim))
+    return pas.claim_response_bundle(original, stored, None, None, pas.related_entries(bundle, claim))
 
 
 def _jsonable(facts: dict[str, Any]) -> dict[str, Any]:

@@ -35,6 +35,7 @@ CRD_TEMP = f"{CRD}/CodeSystem/temp"
 DTR = "http://hl7.org/fhir/us/davinci-dtr"
 SDC_ENABLE_WHEN_EXPRESSION = "http://hl7.org/fhir/uv/sdc/StructureDefinition/sdc-questionnaire-enableWhenExpression"
 MIN_VALUE = "http://hl7.org/fhir/StructureDefinition/minValue"
+MAX_VALUE = "http://hl7.org/fhir/StructureDefinition/maxValue"
 QUESTIONNAIRE_UNIT = "http://hl7.org/fhir/StructureDefinition/questionnaire-unit"
 
 # PAS

@@ -18,30 +18,21 @@ facts, call these functions and render the result. Stable API (docs/service.md):
         service.list_requests(session, who, service.RequestFilters(status=service.OPEN_STATUSES,
                               urgency="expedited"), service.Page(50, 0, sort="-created"))
         service.add_information(session, who, req.id, {"substantial_comorbidities": False})
+        req.decided_under, req.policy_digest, req.newer_version   # the exact version that decided it
         service.review_request(session, reviewer, req.id, "deny", "note", expected_version=req.version)
         service.audit_events(session, reviewer, req.id)
         service.metrics(session, who)
-    service.evaluate_request(who, "besponsa", facts)      # -> Determination, nothing stored
+    service.evaluate_request(who, "besponsa", facts, dosing=None)   # -> Determination, nothing stored
 
 Rules: every function checks the principal's role (Forbidden) and organisation
 (submitters see only their organisation's requests; others' are NotFound). Functions
-that write commit before returning. Bad input raises priorauth.errors.RequestError
+that write commit before returning. Bad input raises priorauth.core._errors.RequestError
 naming the field (never its value); other failures are ServiceError subclasses with
 a stable `code` and the HTTP `status` the REST door uses.
 """
 
 from priorauth.service.audit import ChainVerification, verify_chain
-from priorauth.service.auth import (
-    ENGINE,
-    ROLES,
-    SYSTEM,
-    IssuedToken,
-    Principal,
-    authenticate,
-    create_token,
-    list_tokens,
-    revoke_token,
-)
+from priorauth.service.auth import IssuedToken, authenticate, create_token, list_tokens, revoke_token, token_digest
 from priorauth.service.errors import (
     Forbidden,
     IdempotencyKeyReused,
@@ -51,8 +42,12 @@ from priorauth.service.errors import (
     Unauthenticated,
     VersionConflict,
 )
+from priorauth.service.metrics import metrics
 from priorauth.service.policies import get_policy, list_policies, policy_questions
-from priorauth.service.requests import (
+from priorauth.service.principal import ENGINE, ROLES, SYSTEM, Principal
+from priorauth.service.queries import audit_events, get_request, list_requests, request_by_idempotency_key
+from priorauth.service.records import (
+    MAX_PAGE,
     OPEN_STATUSES,
     REVIEW_ACTIONS,
     SORTS,
@@ -63,22 +58,21 @@ from priorauth.service.requests import (
     PatientDetails,
     RequestFilters,
     RequestPage,
+    ReviewAction,
     StoredRequest,
+)
+from priorauth.service.settings import Settings
+from priorauth.service.workflow import (
     add_information,
-    audit_events,
     evaluate_request,
-    get_request,
-    list_requests,
-    metrics,
     policy_authorization,
-    request_by_idempotency_key,
     review_request,
     submit_request,
 )
-from priorauth.service.settings import Settings
 
 __all__ = [
     "ENGINE",
+    "MAX_PAGE",
     "OPEN_STATUSES",
     "REVIEW_ACTIONS",
     "ROLES",
@@ -97,6 +91,7 @@ __all__ = [
     "Principal",
     "RequestFilters",
     "RequestPage",
+    "ReviewAction",
     "ServiceError",
     "Settings",
     "StateConflict",
@@ -120,5 +115,6 @@ __all__ = [
     "review_request",
     "revoke_token",
     "submit_request",
+    "token_digest",
     "verify_chain",
 ]

@@ -17,7 +17,7 @@ from typing import Any
 from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 
-from priorauth.service.auth import Principal
+from priorauth.service.principal import Principal
 from priorauth.store.models import AuditEvent, AuditHead
 
 GENESIS = "0" * 64

@@ -12,34 +12,16 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from priorauth.errors import RequestError
-from priorauth.service.errors import Forbidden, NotFound, Unauthenticated
+from priorauth.core import RequestError
+from priorauth.service.audit import append_event
+from priorauth.service.errors import NotFound, Unauthenticated
+from priorauth.service.principal import ENGINE, ROLES, SYSTEM, Principal
 from priorauth.store.models import ApiToken
 
-ROLES = ("submitter", "reviewer", "admin")
+__all__ = ["ENGINE", "ROLES", "SYSTEM", "IssuedToken", "Principal", "authenticate", "create_token", "list_tokens",
+           "revoke_token", "token_digest"]
 TOKEN_PREFIX = "pa_"
 ORG_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
-
-
-@dataclass(frozen=True, slots=True)
-class Principal:
-    """Who is calling: the token's id, role and organisation."""
-
-    token_id: str
-    role: str
-    org: str
-    label: str = ""
-
-    def require(self, *roles: str) -> None:
-        """Forbidden unless this principal has one of `roles`."""
-        if self.role not in roles:
-            raise Forbidden(f"role {self.role} may not do this; needs {' or '.join(roles)}")
-
-
-SYSTEM = Principal(token_id="system", role="admin", org="system", label="command line")
-"""The operator at the command line (`priorauth tokens create`, demo setup)."""
-
-ENGINE = Principal(token_id="engine", role="engine", org="system", label="decision engine")
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,8 +71,6 @@ def _check_token_fields(role: str, org: str, label: str) -> None:
 
 def create_token(session: Session, role: str, org: str, label: str = "", principal: Principal = SYSTEM) -> IssuedToken:
     """Issue a token (admins only); commits; the secret is in the result only."""
-    from priorauth.service.audit import append_event
-
     principal.require("admin")
     _check_token_fields(role, org, label)
     now = dt.datetime.now(dt.UTC)
@@ -123,8 +103,6 @@ def list_tokens(session: Session, principal: Principal) -> list[dict[str, Any]]:
 
 def revoke_token(session: Session, principal: Principal, token_id: str) -> None:
     """Revoke a token (admins only); commits. Revoking twice is harmless."""
-    from priorauth.service.audit import append_event
-
     principal.require("admin")
     row = session.get(ApiToken, token_id)
     if row is None:

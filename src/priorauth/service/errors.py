@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from priorauth.errors import PriorAuthError
+from priorauth.core import ErrorCode, PriorAuthError
 
 
 class ServiceError(PriorAuthError):
     """Base; `code` is stable, `status` is the HTTP status the REST door answers with."""
 
-    code = "service_error"
+    code = ErrorCode.SERVICE_ERROR
     status = 400
 
     def __init__(self, message: str, field: str | None = None) -> None:
@@ -19,40 +19,40 @@ class ServiceError(PriorAuthError):
 class Unauthenticated(ServiceError):
     """No token, or a token that is unknown or revoked."""
 
-    code = "unauthenticated"
+    code = ErrorCode.UNAUTHENTICATED
     status = 401
 
 
 class Forbidden(ServiceError):
     """The caller's role may not do this."""
 
-    code = "forbidden"
+    code = ErrorCode.FORBIDDEN
     status = 403
 
 
 class NotFound(ServiceError):
     """No such request, or one outside the caller's organisation (indistinguishable on purpose)."""
 
-    code = "not_found"
+    code = ErrorCode.NOT_FOUND
     status = 404
 
 
 class VersionConflict(ServiceError):
     """The request changed since the caller read it (expected_version is stale)."""
 
-    code = "version_conflict"
+    code = ErrorCode.VERSION_CONFLICT
     status = 409
 
 
 class StateConflict(ServiceError):
     """The request is not in a state that allows this action (e.g. already decided)."""
 
-    code = "state_conflict"
+    code = ErrorCode.STATE_CONFLICT
     status = 409
 
 
 class IdempotencyKeyReused(ServiceError):
     """The Idempotency-Key was already used for a different request body."""
 
-    code = "idempotency_key_reused"
+    code = ErrorCode.IDEMPOTENCY_KEY_REUSED
     status = 422

@@ -6,6 +6,8 @@ import datetime as dt
 import os
 from dataclasses import dataclass
 
+from priorauth.store.settings import StoreSettings
+
 
 def _hours(name: str, default: float) -> dt.timedelta:
     raw = os.environ.get(name)
@@ -21,14 +23,12 @@ def _hours(name: str, default: float) -> dt.timedelta:
 
 
 @dataclass(frozen=True)
-class Settings:
-    """What an operator can configure; defaults follow issue 5."""
+class Settings(StoreSettings):
+    """What an operator can configure: the store's settings and the service's own."""
 
-    database_url: str | None = None
     due_expedited: dt.timedelta = dt.timedelta(hours=72)
     due_standard: dt.timedelta = dt.timedelta(days=7)
     max_body_bytes: int = 64 * 1024
-    sqlite_synchronous: str | None = None
     disabled_doors: tuple[str, ...] = ()
 
     @classmethod

@@ -31,6 +31,8 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.orm import Session, sessionmaker
 
+from priorauth.store.settings import StoreSettings
+
 DEFAULT_URL = "sqlite:///priorauth.db"
 SQLITE_SYNCHRONOUS = ("OFF", "NORMAL", "FULL", "EXTRA")
 
@@ -121,12 +123,13 @@ def head_revision() -> str | None:
 
 
 class Database:
-    """One engine and its session factory; `settings` travel with every session (session.info)."""
+    """One engine and its session factory; `settings` travel with every session (session.info).
+
+    `settings` is a StoreSettings or anything with its fields (the service's Settings extends it).
+    """
 
     def __init__(self, url: str | None = None, settings: Any = None, *, migrate: bool = True) -> None:
-        from priorauth.service.settings import Settings
-
-        self.settings = settings or Settings.from_env()
+        self.settings = settings or StoreSettings.from_env()
         self.url = database_url(url or self.settings.database_url)
         self.engine = make_engine(self.url, self.settings.sqlite_synchronous)
         if migrate:

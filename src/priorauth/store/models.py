@@ -1,4 +1,4 @@
-"""Database tables: coverage requests, API tokens, the append-only audit trail."""
+"""Database tables: coverage requests, the policy versions that decided them, API tokens, the audit trail."""
 
 from __future__ import annotations
 
@@ -64,6 +64,8 @@ class CoverageRequest(Base):
     id: Mapped[str] = mapped_column(String(32), primary_key=True)
     policy_id: Mapped[str] = mapped_column(String(64))
     policy_version: Mapped[str] = mapped_column(String(10))
+    # The exact version content that decided (policy_versions.digest); "" for requests stored before 0004.
+    policy_digest: Mapped[str] = mapped_column(String(64), default="")
     urgency: Mapped[str] = mapped_column(String(10))
     status: Mapped[str] = mapped_column(String(24))
     version: Mapped[int] = mapped_column(Integer)
@@ -84,6 +86,19 @@ class CoverageRequest(Base):
     review_action: Mapped[str | None] = mapped_column(String(32), nullable=True)
     review_note: Mapped[str | None] = mapped_column(Text, nullable=True)
     authorization: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+
+
+class PolicyVersionRecord(Base):
+    """One policy version's canonical content, kept once per digest: what decided a stored request."""
+
+    __tablename__ = "policy_versions"
+
+    digest: Mapped[str] = mapped_column(String(64), primary_key=True)
+    policy_id: Mapped[str] = mapped_column(String(64))
+    effective: Mapped[str] = mapped_column(String(10))
+    content: Mapped[str] = mapped_column(Text)  # canonical JSON (docs/policy-files.md)
+    source: Mapped[str] = mapped_column(String(500), default="")
+    stored_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
 
 
 class AuditHead(Base):

@@ -1,4 +1,9 @@
-"""The case page's content, built from a `StoredRequest`: what each role may see of it."""
+"""The case page's content, built from a `StoredRequest`: what each role may see of it.
+
+Everything about the policy shown for a stored request (questions, criteria, dose plan,
+letter) comes from `stored.decided_under`, the exact version that decided it, never from
+the version loaded today.
+"""
 
 from __future__ import annotations
 
@@ -7,8 +12,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from priorauth import service
-from priorauth.errors import RequestError
-from priorauth.policy import load_policy
+from priorauth.core import ErrorCode, PolicyVersion, RequestError
 from priorauth.service import Principal
 from priorauth.web import dose
 from priorauth.web.forms import answer_text, fact_label, read_form
@@ -32,13 +36,41 @@ def final_outcome(stored: Any) -> str | None:
     return None
 
 
+DIGEST_SHOWN = 12  # hex digits of a version's digest shown to people
+
+
+def decided_under(stored: Any) -> PolicyVersion:
+    """The policy version that decided a stored request (everything shown for it derives from this).
+
+    RequestError (no_policy_version) when the store no longer holds it: nothing is then shown
+    under another version in its place.
+    """
+    version = getattr(stored, "decided_under", None)
+    if not isinstance(version, PolicyVersion):
+        raise RequestError("policy", "the policy version that decided this request is not available",
+                           ErrorCode.NO_POLICY_VERSION)
+    return version
+
+
+def version_notice(stored: Any) -> str | None:
+    """A plain sentence when the policy loaded today differs from the version that decided the request."""
+    newer = getattr(stored, "newer_version", None)
+    if not newer:
+        return None
+    decided = decided_under(stored).version
+    if newer == decided:
+        return (f"The version of {decided} of this policy now loaded differs from the one this request was decided "
+                f"under; this request stays decided under the stored version (digest "
+                f"{stored.policy_digest[:DIGEST_SHOWN]}).")
+    return (f"A newer version of this policy (in force from {newer}) is loaded; this request stays decided "
+            f"under {decided}.")
+
+
 def modification_text(stored: Any) -> str | None:
     if stored.review_action != "approve_with_modification" or not stored.authorization:
         return None
     try:  # what the approval would have carried unmodified: the engine's or the policy's period
-        base = service.policy_authorization(
-            stored.policy, stored.facts, stored.determination, (stored.decided_at or stored.updated_at).date()
-        )
+        base = service.policy_authorization(stored, (stored.decided_at or stored.updated_at).date())
     except RequestError:
         base = {}
     changed = [k for k in MODIFICATION_FIELDS if stored.authorization.get(k) != base.get(k)]
@@ -135,8 +167,8 @@ def build_case(
 ) -> dict[str, Any]:
     """Everything case.html shows, as plain values."""
     now = now or dt.datetime.now(dt.UTC)
-    policy = load_policy(stored.policy)
-    questions = {q.id: q.text for q in policy.questions}
+    version = decided_under(stored)
+    questions = {q.id: q.text for q in version.questions}
     det = stored.determination
     left, overdue = time_left(stored.due_at, now, closed=stored.final)
     reviewer_side = principal.role in ("reviewer", "admin")
@@ -146,14 +178,14 @@ def build_case(
             facts.append({"label": "Patient name", "answer": stored.patient["name"]})
         if stored.patient.get("member_id"):
             facts.append({"label": "Member ID", "answer": stored.patient["member_id"]})
-    for q in policy.questions:
+    for q in version.questions:
         if q.id in stored.facts and stored.facts[q.id] is not None:
             facts.append({"label": q.text, "answer": answer_text(q, stored.facts[q.id])})
     missing_ids = list(det.get("missing_facts", [])) if stored.status == "pended" else []
     can_add_info = principal.role == "submitter" and stored.status == "pended" and bool(missing_ids)
     info_fields = []
     if can_add_info:
-        state = read_form(policy, info_form or {}, only=set(missing_ids))
+        state = read_form(version, info_form or {}, only=set(missing_ids))
         if info_form is None:
             for f in state.fields:
                 f.error = None
@@ -175,8 +207,10 @@ def build_case(
         "status": stored.status,
         "status_text": status_text(stored.status),
         "urgency": stored.urgency,
-        "policy_title": policy.title,
-        "policy_version": stored.policy_version,
+        "policy_title": version.title,
+        "policy_version": version.version,
+        "policy_digest": stored.policy_digest[:DIGEST_SHOWN],
+        "version_notice": version_notice(stored),
         "submitter": stored.submitter_org,
         "created_text": format_when(stored.created_at),
         "due_text": format_when(stored.due_at),
@@ -197,5 +231,5 @@ def build_case(
         "counts": tree_counts(tree),
         "audit": audit_lines(events, questions) if events is not None else None,
         "letter_available": outcome is not None,
-        "dose_plan": dose.dose_plan_table(stored, policy),
+        "dose_plan": dose.dose_plan_table(stored, version),
     }

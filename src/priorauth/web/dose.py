@@ -3,15 +3,15 @@
 When the stored determination carries a `dose_check` (the request asked for doses), the
 table is that check: requested against label and allowed amounts per day. Otherwise, when
 the request carries a `dosing` block without doses, it is the label plan from
-`priorauth.dosing.plan.plan_doses`.
+`priorauth.core._dosing.plan.plan_doses`.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from priorauth.errors import RequestError
-from priorauth.policy.schema import Policy
+from priorauth.core._errors import RequestError
+from priorauth.core._policy.schema import Policy
 
 COLUMNS = ("Day", "mg/m²", "Dose (mg)", "Units", "Vials", "Discarded (units)", "Modifier", "Billed units")
 CHECK_COLUMNS = ("Day", "Requested (mg)", "Requested units", "Label dose (mg)", "Most allowed (mg)", "Allowed (mg)",
@@ -84,7 +84,7 @@ def dose_plan_table(stored: Any, policy: Policy) -> dict[str, Any] | None:
     if block is None:
         return None
     try:
-        from priorauth.dosing.plan import plan_doses
+        from priorauth.core._dosing.plan import plan_doses
     except ImportError:  # the calculator is not installed in this build
         return None
     arguments = {k: block[k] for k in PLAN_ARGUMENTS if block.get(k) is not None}

@@ -1,10 +1,15 @@
-"""The request form, generated from a policy's questions.
+"""The request form, generated from a policy version's questions.
 
 Form values arrive as strings; each is converted to the contract's type and
 validated on its own, so one bad answer is reported next to its question while
 the other answers still drive the preview. A question is shown when it has an
-answer or when the engine names it among the facts that can still change the
-decision: questions that cannot matter stay out of the way.
+answer or when the decision names it among the facts that can still change it:
+questions that cannot matter stay out of the way.
+
+The questions asked are those of the version in force on the request date the
+form holds (today's version until a date is entered); the preview is the
+service's decision (`service.evaluate_request`), which picks the version in force
+on that date itself. This module decides nothing.
 """
 
 from __future__ import annotations
@@ -14,11 +19,17 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from priorauth.determination import Determination
-from priorauth.engine import determine
-from priorauth.errors import RequestError
-from priorauth.facts import Facts, validate_facts
-from priorauth.policy.schema import Policy, Question
+from priorauth import service
+from priorauth.core import (
+    Determination,
+    Facts,
+    Policy,
+    PolicyVersion,
+    Question,
+    RequestError,
+    validate_facts,
+    version_for,
+)
 
 # Words kept upper-case when a choice value is shown to a person.
 _ACRONYMS = {"all": "ALL", "cvd": "CVD", "tki": "TKI", "cd22": "CD22", "hsct": "HSCT", "ecg": "ECG", "mrd": "MRD"}
@@ -76,9 +87,13 @@ class FormField:
 
 @dataclass(slots=True)
 class FormState:
-    """The form after reading the submitted values: fields to show, the preview, errors."""
+    """The form after reading the submitted values: fields to show, the preview, errors.
 
-    policy: Policy
+    `version` is the policy version whose questions the form asks; the preview
+    (`determination`) names the version it was decided under.
+    """
+
+    version: PolicyVersion
     fields: list[FormField]
     visible: list[FormField]
     facts: Facts
@@ -152,21 +167,46 @@ def answer_text(q: Question, value: Any) -> str:
     return display(q, value)
 
 
-def _problem(exc: RequestError) -> str:
-    return exc.problem
+def asked_version(policy: Policy, form: Mapping[str, Any]) -> PolicyVersion:
+    """The version whose questions the form asks: the one in force on the form's request date.
+
+    Today's version (`policy.current()`) while the date is blank, unreadable or before the
+    first version: the date's own problem is reported next to it by the decision.
+    """
+    day = _first(form.get(policy.decided_on))
+    if not day:
+        return policy.current()
+    try:
+        return version_for(policy, {policy.decided_on: day})
+    except RequestError:
+        return policy.current()
 
 
-def read_form(policy: Policy, form: Mapping[str, Any], only: set[str] | None = None) -> FormState:
-    """Convert and validate each answer; decide on the valid ones; pick the questions to show.
+def _field_of(exc: RequestError, known: Mapping[str, Any]) -> str:
+    fact = exc.field.removeprefix("facts.").split("[")[0].split(".")[0]
+    return fact if fact in known else "__all__"
 
+
+def read_form(
+    policy: Policy | PolicyVersion,
+    form: Mapping[str, Any],
+    only: set[str] | None = None,
+    principal: service.Principal | None = None,
+) -> FormState:
+    """Convert and validate each answer; preview the decision on the valid ones; pick the questions to show.
+
+    `policy` is a Policy (the questions of the version in force on the form's request
+    date: a new request) or one PolicyVersion (a stored request's: adding information).
+    With `principal`, the preview is `service.evaluate_request` on the valid answers (it
+    decides under the version in force on their request date); without, there is none.
     `only` limits the answers read to those fact ids (the add-information form).
     """
+    version = policy if isinstance(policy, PolicyVersion) else asked_version(policy, form)
+    questions = [q for q in version.questions if only is None or q.id in only]
     raw: dict[str, Any] = {}
     errors: dict[str, str] = {}
     texts: dict[str, str] = {}
-    for q in policy.questions:
-        if only is not None and q.id not in only:
-            continue
+    for q in questions:
         text = _first(form.get(q.id))
         texts[q.id] = text
         try:
@@ -177,47 +217,42 @@ def read_form(policy: Policy, form: Mapping[str, Any], only: set[str] | None = N
         if value is None:
             continue
         try:
-            validate_facts(policy, {q.id: value})
+            validate_facts(version, {q.id: value})
         except RequestError as exc:
-            errors[q.id] = _problem(exc)
+            errors[q.id] = exc.problem
             continue
         raw[q.id] = value
     facts: Facts = {}
     determination = None
     try:
-        facts = validate_facts(policy, raw)
-        determination = determine(policy, facts)
+        facts = validate_facts(version, raw)
+        if principal is not None:
+            determination = service.evaluate_request(principal, version.id, raw)
     except RequestError as exc:
-        fact = exc.field.removeprefix("facts.").split("[")[0].split(".")[0]
-        errors[fact if fact in texts else "__all__"] = exc.problem
+        errors[_field_of(exc, texts)] = exc.problem
     fields = [
         FormField(
             id=q.id,
             type=q.type,
             label=q.text,
             options=_options(q),
-            value=texts.get(q.id, ""),
+            value=texts.get(q.id, "") or (q.default or ""),
             error=errors.get(q.id),
             phi=q.phi,
-            minimum=q.minimum,
+            minimum=int(q.minimum) if q.minimum is not None else None,
         )
-        for q in policy.questions
-        if only is None or q.id in only
+        for q in questions
     ]
-    matter = set(determination.missing_facts) if determination is not None else {q.id for q in policy.questions}
-    answered = {q.id for q in policy.questions if texts.get(q.id) or q.id in facts}
-    for f in fields:
-        if q_default := policy.question(f.id).default:
-            if not f.value:
-                f.value = q_default
+    matter = set(determination.missing_facts) if determination is not None else {q.id for q in questions}
+    answered = {q.id for q in questions if texts.get(q.id) or q.id in facts}
     visible = [f for f in fields if f.id in matter or f.id in answered or f.id in errors]
-    return FormState(policy, fields, visible, facts, raw, determination, errors)
+    return FormState(version, fields, visible, facts, raw, determination, errors)
 
 
-def facts_form_values(policy: Policy, facts: Mapping[str, Any]) -> dict[str, str]:
+def facts_form_values(version: PolicyVersion, facts: Mapping[str, Any]) -> dict[str, str]:
     """Stored facts -> form strings (to prefill a form)."""
     out = {}
-    for q in policy.questions:
+    for q in version.questions:
         if q.id in facts and facts[q.id] is not None:
             out[q.id] = display(q, facts[q.id])
     return out

@@ -2,7 +2,8 @@
 
 `build_letter` gathers everything the letter says into one `DeterminationLetter`;
 the HTML template and the PDF writer (`priorauth.web.pdf`) only lay it out, so
-both always say the same thing.
+both always say the same thing. A letter cites the policy version that decided the
+request (for a stored request, `stored.decided_under`), never the one loaded today.
 """
 
 from __future__ import annotations
@@ -11,8 +12,7 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
-from priorauth.determination import Determination
-from priorauth.policy.schema import Policy
+from priorauth.core import Determination, Policy, PolicyVersion, RequestError
 from priorauth.web.forms import fact_label
 
 # The plan's appeal wording. A plan deploying priorauth edits this text (docs/web.md).
@@ -57,6 +57,7 @@ class DeterminationLetter:
     policy_title: str
     policy_document: str
     policy_version: str
+    policy_digest: str
     drug: str
     hcpcs: str
     reasons: tuple[LetterReason, ...]
@@ -73,6 +74,11 @@ class DeterminationLetter:
     @property
     def appeal_applies(self) -> bool:
         return self.outcome in ("denied", "approved_with_modification") or bool(self.dose_changes)
+
+    @property
+    def policy_digest_short(self) -> str:
+        """The first 12 hex digits of the version's digest: enough to name it in a letter."""
+        return self.policy_digest[:12]
 
     @property
     def outcome_text(self) -> str:
@@ -117,9 +123,27 @@ def _long_date(value: Any) -> str:
     return f"{day.strftime('%B')} {day.day}, {day.year}"
 
 
+def decided_version(policy: Policy | PolicyVersion, det: dict[str, Any]) -> PolicyVersion:
+    """The version a determination was decided under: `policy` itself, or the one of `policy` it names.
+
+    A determination names its version by digest (and effective date); a Policy that does not
+    hold that exact version cannot stand in for it.
+    """
+    if isinstance(policy, PolicyVersion):
+        return policy
+    digest = det.get("policy_digest")
+    version = policy.by_digest(digest) if digest else None
+    if version is None and not digest and det.get("policy_version"):
+        version = next((v for v in policy.versions if v.version == det["policy_version"]), None)
+    if version is None:
+        raise RequestError("policy_digest", f"policy {policy.id} does not hold the version this request was decided "
+                                            "under")
+    return version
+
+
 def build_letter(
     *,
-    policy: Policy,
+    policy: Policy | PolicyVersion,
     request_id: str,
     determination: Determination | dict[str, Any],
     outcome: str | None = None,
@@ -133,10 +157,13 @@ def build_letter(
 ) -> DeterminationLetter:
     """The letter for a request: `outcome` is the final decision (the engine's when not reviewed).
 
+    `policy` is the version the request was decided under (for a stored request,
+    `stored.decided_under`), or a Policy holding it (picked by the determination's digest).
     `determination` is a `Determination` or its contract dict (as stored); `authorization`
     replaces the engine's period (a reviewer's modification applied).
     """
     det = determination.to_dict() if isinstance(determination, Determination) else determination
+    version = decided_version(policy, det)
     engine_outcome = det["decision"]
     final = outcome or engine_outcome
     reasons: tuple[LetterReason, ...] = ()
@@ -147,7 +174,7 @@ def build_letter(
         )
     if final == "not_applicable":
         reasons = tuple(LetterReason(r["text"], r["section"], r["criterion"]) for r in det.get("reasons", []))
-    questions = question_text or {q.id: q.text for q in policy.questions}
+    questions = question_text or {q.id: q.text for q in version.questions}
     missing = tuple(fact_label(f, questions) for f in det.get("missing_facts", [])) if final == "pended" else ()
     dose_changes: tuple[LetterReason, ...] = ()
     if final in ("approved", "approved_with_modification"):
@@ -160,11 +187,12 @@ def build_letter(
         letter_date=letter_date or dt.date.today(),
         outcome=final,
         organization=organization,
-        policy_title=policy.title,
-        policy_document=policy.metadata.document_number,
-        policy_version=det.get("policy_version", ""),
-        drug=policy.drug,
-        hcpcs=policy.billing.hcpcs.code,
+        policy_title=version.title,
+        policy_document=version.metadata.document_number,
+        policy_version=version.version,
+        policy_digest=version.digest,
+        drug=version.drug,
+        hcpcs=version.billing.hcpcs.code,
         reasons=reasons,
         authorization=(authorization or det.get("authorization")) if final in ("approved", "approved_with_modification")
         else None,

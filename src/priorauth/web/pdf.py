@@ -59,7 +59,8 @@ def letter_pdf(letter: DeterminationLetter) -> bytes:
     if letter.organization:
         para(f"To: {letter.organization}", gap=0)
     para(f"Drug: {letter.drug} (HCPCS {letter.hcpcs})", gap=0)
-    para(f"Policy: {letter.policy_title}, {letter.policy_document}, version of {letter.policy_version}", gap=4)
+    para(f"Policy: {letter.policy_title}, {letter.policy_document}, version of {letter.policy_version} "
+         f"(version digest {letter.policy_digest_short})", gap=4)
 
     heading(f"Decision: {letter.outcome_text}")
     if letter.approved:

@@ -20,13 +20,12 @@ from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
 from priorauth import service
-from priorauth.api.deps import SessionDep
-from priorauth.errors import RequestError
-from priorauth.policy import bundled_policy_ids, load_policy
+from priorauth.core import ErrorCode, Policy, PolicyVersion, PriorAuthError, RequestError, load_policy, policy_ids
+from priorauth.http.deps import SessionDep
 from priorauth.service import Principal
 from priorauth.web import case as case_view
 from priorauth.web.forms import read_form
-from priorauth.web.letters import build_letter
+from priorauth.web.letters import DeterminationLetter, build_letter
 from priorauth.web.pdf import letter_pdf
 from priorauth.web.queue import (
     OPEN,
@@ -64,8 +63,10 @@ def static(name: str) -> str:
     return f"{PREFIX}/static/{name}"
 
 
-class SignInRequired(Exception):
+class SignInRequired(PriorAuthError):
     """No valid session: every page answers with the sign-in redirect (see exception_handlers)."""
+
+    code = ErrorCode.SIGN_IN_REQUIRED
 
 
 def _signed_in(request: Request, session: Session) -> tuple[Principal, str]:
@@ -202,7 +203,7 @@ async def signout(request: Request) -> Response:
 @router.get(PREFIX + "/requests", name="queue")
 def queue(request: Request, session: SessionDep) -> Response:
     principal, csrf = _signed_in(request, session)
-    policies = bundled_policy_ids()
+    policies = policy_ids()
     q = QueueQuery.parse(request.query_params, policies)
     now = dt.datetime.now(dt.UTC)
     try:
@@ -222,21 +223,23 @@ def queue(request: Request, session: SessionDep) -> Response:
 # --- new request ----------------------------------------------------------------------
 
 
-def _policy_or_default(policy_id: str | None) -> str:
-    ids = bundled_policy_ids()
-    return policy_id if policy_id in ids else ids[0]
+def _policy_or_default(policy_id: str | None) -> Policy:
+    ids = policy_ids()
+    return load_policy(policy_id if policy_id in ids else ids[0])
 
 
-def _question_texts(policy_id: str) -> dict[str, str]:
-    return {q.id: q.text for q in load_policy(policy_id).questions}
+def _question_texts(version: PolicyVersion) -> dict[str, str]:
+    return {q.id: q.text for q in version.questions}
 
 
-def _request_form_context(policy_id: str, form: Any) -> dict[str, Any]:
-    policy = load_policy(policy_id)
+def _request_form_context(policy: Policy, form: Any, principal: Principal) -> dict[str, Any]:
+    """The new-request form: the questions of the version in force on the entered request date,
+    and the service's preview decision (under the version in force on that date)."""
+    state = read_form(policy, form, principal=principal)
     urgency = str(form.get("urgency") or "standard")
     return {
-        "form": read_form(policy, form),
-        "question_texts": _question_texts(policy_id),
+        "form": state,
+        "question_texts": _question_texts(state.version),
         "urgency": urgency if urgency in service.URGENCIES else "standard",
         "patient_name": str(form.get("patient_name") or ""),
         "member_id": str(form.get("member_id") or ""),
@@ -249,9 +252,9 @@ def new_request(request: Request, session: SessionDep, policy: str | None = None
     principal, csrf = _signed_in(request, session)
     if principal.role != "submitter":
         return _error_page(principal, csrf, 403, "Not allowed", "Only provider staff (submitters) create requests.")
-    policy_id = _policy_or_default(policy)
-    defaults = {"request_date": dt.date.today().isoformat(), "request_type": "initial"}
-    return _page("new_request.html", principal, csrf, **_request_form_context(policy_id, defaults))
+    chosen = _policy_or_default(policy)
+    defaults = {chosen.decided_on: dt.date.today().isoformat(), "request_type": "initial"}
+    return _page("new_request.html", principal, csrf, **_request_form_context(chosen, defaults, principal))
 
 
 @router.post(PREFIX + "/requests/preview", name="preview_request")
@@ -265,8 +268,8 @@ def _preview_request(request: Request, session: Session, form: Any) -> Response:
     principal, csrf = _signed_in(request, session)
     if not _check_csrf(request, form, csrf):
         return Response("The page expired; reload it.", status_code=403)
-    policy_id = _policy_or_default(str(form.get("policy") or ""))
-    return _page("_request_form.html", principal, csrf, **_request_form_context(policy_id, form))
+    policy = _policy_or_default(str(form.get("policy") or ""))
+    return _page("_request_form.html", principal, csrf, **_request_form_context(policy, form, principal))
 
 
 @router.post(PREFIX + "/requests", name="create_request")
@@ -280,15 +283,15 @@ def _create_request(request: Request, session: Session, form: Any) -> Response:
     if not _check_csrf(request, form, csrf):
         return _error_page(principal, csrf, 403, "Page expired",
                            "The form expired. Go back, reload it and submit again.")
-    policy_id = _policy_or_default(str(form.get("policy") or ""))
-    context = _request_form_context(policy_id, form)
+    policy = _policy_or_default(str(form.get("policy") or ""))
+    context = _request_form_context(policy, form, principal)
     state = context["form"]
     if form.get("action") != "submit" or state.errors:
         return _page("new_request.html", principal, csrf, status_code=200 if not state.errors else 422, **context)
     patient = {k: v for k, v in (("name", context["patient_name"]), ("member_id", context["member_id"])) if v}
     try:
         stored = service.submit_request(
-            session, principal, policy_id, state.raw, context["urgency"], patient=patient or None,
+            session, principal, policy.id, state.raw, context["urgency"], patient=patient or None,
         )
     except RequestError as exc:
         state.errors["__all__"] = str(exc)
@@ -308,11 +311,12 @@ def _case_page(
     try:
         stored = service.get_request(session, principal, request_id)
         events = service.audit_events(session, principal, request_id) if principal.role != "submitter" else None
+        c = case_view.build_case(stored, principal, events, info_form=info_form)
+        questions = _question_texts(case_view.decided_under(stored))
     except (service.ServiceError, RequestError) as exc:
         return _service_problem(principal, csrf, exc)
-    c = case_view.build_case(stored, principal, events, info_form=info_form)
     return _page("case.html", principal, csrf, status_code=status_code, c=c, notices=notices, note=note,
-                 question_texts=_question_texts(stored.policy))
+                 question_texts=questions)
 
 
 @router.get(PREFIX + "/requests/{request_id}", name="case")
@@ -339,10 +343,10 @@ def _add_information(request: Request, session: Session, request_id: str, form: 
         return _error_page(principal, csrf, 403, "Page expired", "The form expired. Reload the request and try again.")
     try:
         stored = service.get_request(session, principal, request_id)
+        version = case_view.decided_under(stored)  # whose missing facts are asked
     except (service.ServiceError, RequestError) as exc:
         return _service_problem(principal, csrf, exc)
-    policy = load_policy(stored.policy)
-    state = read_form(policy, form, only=set(stored.determination.get("missing_facts", [])))
+    state = read_form(version, form, only=set(stored.determination.get("missing_facts", [])))
     if state.errors or not state.raw:
         problem = "Answer at least one question." if not state.errors else "Correct the answers marked below."
         return _case_page(session, principal, csrf, request_id, [{"kind": "problem", "text": problem}],
@@ -410,13 +414,13 @@ def _review(request: Request, session: Session, request_id: str, form: Any) -> R
 # --- letter ---------------------------------------------------------------------------
 
 
-def _letter(session: Session, principal: Principal, request_id: str):
+def _letter(session: Session, principal: Principal, request_id: str) -> DeterminationLetter:
     stored = service.get_request(session, principal, request_id)
-    policy = load_policy(stored.policy)
     outcome = case_view.final_outcome(stored)
     letter_day = (stored.decided_at or stored.updated_at).date()
     return build_letter(
-        policy=policy, request_id=stored.id, determination=stored.determination, outcome=outcome,
+        policy=case_view.decided_under(stored), request_id=stored.id, determination=stored.determination,
+        outcome=outcome,
         reviewer_note=stored.review_note, modification=case_view.modification_text(stored),
         organization=stored.submitter_org, letter_date=letter_day, authorization=stored.authorization,
         reviewed=stored.review_action is not None,

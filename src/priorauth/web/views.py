@@ -6,7 +6,7 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
-from priorauth.determination import TraceNode
+from priorauth.core import TraceNode
 
 STATUS_MARK = {"met": ("✔", "met"), "not_met": ("✘", "not met"), "unknown": ("?", "unknown")}
 OPERATOR_TEXT = {"all": "all of", "any": "any of", "not": "not"}

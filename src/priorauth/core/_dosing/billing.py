@@ -1,0 +1,151 @@
+"""Section VI arithmetic: mg -> HCPCS billable units, single-dose vials, discarded drug.
+
+Administered drug rounds up to a whole unit; discarded drug is reported in whole units
+rounded down (JW), or JZ when no whole unit is discarded. So administered units plus
+discarded units always equal the units in the vials opened. All sizes come from the
+policy file (`billing`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
+from typing import Any
+
+from priorauth.core._codes import NdcError, ndc_matches, ndc_readings, normalize_hcpcs
+from priorauth.core._errors import RequestError
+from priorauth.core._policy.billing import Billing, NdcProduct
+
+
+def _ceil(value: Decimal) -> int:
+    return int(value.to_integral_value(rounding=ROUND_CEILING))
+
+
+def _floor(value: Decimal) -> int:
+    return int(value.to_integral_value(rounding=ROUND_FLOOR))
+
+
+def units_for_mg(mg: Decimal, billing: Billing) -> int:
+    """Billable units for an administered amount: rounded up to a whole unit."""
+    return _ceil(mg / Decimal(str(billing.hcpcs.mg_per_unit)))
+
+
+def units_per_vial(billing: Billing, product: NdcProduct | None = None) -> int:
+    product = product or billing.ndc[0]
+    return int(Decimal(str(product.vial_mg)) / Decimal(str(billing.hcpcs.mg_per_unit)))
+
+
+@dataclass(frozen=True, slots=True)
+class VialUse:
+    """One dose as billed: units administered, vials opened, drug discarded."""
+
+    mg: Decimal
+    units: int
+    vials: int
+    discarded_mg: Decimal
+    discarded_units: int
+    modifier: str
+
+    @property
+    def billed_units(self) -> int:
+        """Administered plus discarded units: every unit on the claim."""
+        return self.units + self.discarded_units
+
+    def limit_units(self, waste_counts: bool) -> int:
+        """Units counted toward the Section II limit."""
+        return self.billed_units if waste_counts else self.units
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "mg": float(self.mg),
+            "units": self.units,
+            "vials": self.vials,
+            "discarded_mg": float(self.discarded_mg),
+            "discarded_units": self.discarded_units,
+            "modifier": self.modifier,
+            "billed_units": self.billed_units,
+        }
+
+
+def vial_use(mg: Decimal, billing: Billing, product: NdcProduct | None = None) -> VialUse:
+    """Units, vials and waste for administering `mg` from single-dose vials."""
+    if mg < 0:
+        raise ValueError("a dose cannot be negative")
+    product = product or billing.ndc[0]
+    unit = Decimal(str(billing.hcpcs.mg_per_unit))
+    vial = Decimal(str(product.vial_mg))
+    vials = _ceil(mg / vial)
+    discarded = vials * vial - mg
+    discarded_units = _floor(discarded / unit)
+    modifier = billing.modifiers.discarded if discarded_units > 0 else billing.modifiers.none_discarded
+    return VialUse(mg, units_for_mg(mg, billing), vials, discarded, discarded_units, modifier)
+
+
+@dataclass(frozen=True, slots=True)
+class UnitWindow:
+    """The busiest window of `days` days and its units against the limit (Section II)."""
+
+    first_day: int
+    last_day: int
+    units: int
+    limit: int
+
+    @property
+    def within_limit(self) -> bool:
+        return self.units <= self.limit
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "first_day": self.first_day,
+            "last_day": self.last_day,
+            "units": self.units,
+            "limit": self.limit,
+            "within_limit": self.within_limit,
+        }
+
+
+def busiest_window(day_units: list[tuple[int, int]], window_days: int, limit: int) -> UnitWindow:
+    """The window of `window_days` days (starting on a dose day) with the most units.
+
+    Any window's doses are also inside the window that starts on its first dose day,
+    so those windows are enough.
+    """
+    best = UnitWindow(1, window_days, 0, limit)
+    for start, _ in sorted(day_units):
+        end = start + window_days - 1
+        total = sum(units for day, units in day_units if start <= day <= end)
+        if total > best.units:
+            best = UnitWindow(start, end, total, limit)
+    return best
+
+
+def room_on(day: int, allocated: list[tuple[int, int]], window_days: int, limit: int) -> int:
+    """Units that can still go on `day` without any window exceeding the limit."""
+    room = limit
+    for start, _ in allocated:
+        if start <= day <= start + window_days - 1:
+            used = sum(units for d, units in allocated if start <= d <= day)
+            room = min(room, limit - used)
+    return max(room, 0)
+
+
+def product_for_ndc(value: str, billing: Billing, field: str = "ndc") -> NdcProduct | None:
+    """The policy's product an NDC denotes, or None when it is another product.
+
+    Ten digits without hyphens are accepted when exactly one reading is a policy product.
+    """
+    try:
+        readings = ndc_readings(value)
+    except NdcError as exc:
+        raise RequestError(field, str(exc)) from None
+    matches = [(r, p) for r in readings for p in billing.ndc if ndc_matches(r, p.pattern)]
+    if len(readings) > 1 and len(matches) > 1:
+        raise RequestError(field, "10 digits without hyphens are ambiguous; write the NDC with hyphens")
+    return matches[0][1] if matches else None
+
+
+def hcpcs_matches(value: str, billing: Billing, field: str = "hcpcs") -> bool:
+    try:
+        return normalize_hcpcs(value) == billing.hcpcs.code
+    except ValueError as exc:
+        raise RequestError(field, str(exc)) from None

@@ -1,0 +1,85 @@
+"""Errors a user of priorauth can get: one catalogue of stable codes, one base class.
+
+An integrator matches on `code` (documented in docs/request-contract.md), never on the
+message, which may change. Every exception priorauth raises on purpose is a
+`PriorAuthError`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from enum import StrEnum
+from typing import Any
+
+
+class ErrorCode(StrEnum):
+    """Every error code priorauth gives, in one place."""
+
+    PRIORAUTH_ERROR = "priorauth_error"
+    # policies
+    POLICY_INVALID = "policy_invalid"
+    UNKNOWN_POLICY = "unknown_policy"
+    NO_POLICY_VERSION = "no_policy_version"
+    # requests
+    REQUEST_INVALID = "request_invalid"
+    INVALID_JSON = "invalid_json"
+    INCONSISTENT_FACTS = "inconsistent_facts"
+    MISSING_MEASUREMENT = "missing_measurement"
+    IMPLAUSIBLE_MEASUREMENT = "implausible_measurement"
+    MISSING_RESPONSE = "missing_response"
+    # claims
+    CLAIMS_INPUT_INVALID = "claims_input_invalid"
+    # the service
+    SERVICE_ERROR = "service_error"
+    UNAUTHENTICATED = "unauthenticated"
+    FORBIDDEN = "forbidden"
+    NOT_FOUND = "not_found"
+    VERSION_CONFLICT = "version_conflict"
+    STATE_CONFLICT = "state_conflict"
+    IDEMPOTENCY_KEY_REUSED = "idempotency_key_reused"
+    BODY_TOO_LARGE = "body_too_large"
+    # the doors' own input (FHIR resources, CDS Hooks calls, web sessions)
+    FHIR_INPUT_INVALID = "fhir_input_invalid"
+    HOOK_INPUT_INVALID = "hook_input_invalid"
+    SIGN_IN_REQUIRED = "sign_in_required"
+
+
+class PriorAuthError(Exception):
+    """Base class; `code` is stable, the message may change."""
+
+    code: str = ErrorCode.PRIORAUTH_ERROR
+
+
+class PolicyError(PriorAuthError):
+    """A policy file is malformed; the message names the file, the path in it and the problem."""
+
+    code = ErrorCode.POLICY_INVALID
+
+
+class RequestError(PriorAuthError):
+    """A request cannot be decided as given; names the field and the problem, never its value."""
+
+    def __init__(self, field: str, problem: str, code: str = ErrorCode.REQUEST_INVALID) -> None:
+        super().__init__(f"{field}: {problem}")
+        self.field = field
+        self.problem = problem
+        self.code = ErrorCode(code)
+
+    def to_dict(self) -> dict[str, str]:
+        return {"code": str(self.code), "field": self.field, "problem": self.problem}
+
+
+def field_name(prefix: str, loc: Sequence[Any]) -> str:
+    """A pydantic error location as a field name: ("doses", 0, "mg") -> `dosing.doses[0].mg`.
+
+    Pydantic's internal steps (`function-after[...]`) are left out.
+    """
+    out = prefix
+    for part in loc:
+        if isinstance(part, str) and part.startswith("function-"):
+            continue
+        if isinstance(part, int):
+            out += f"[{part}]"
+        else:
+            out += f".{part}" if out else str(part)
+    return out or "(top level)"

@@ -1,0 +1,223 @@
+"""Validation of request facts against a policy version's fact vocabulary."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from typing import TYPE_CHECKING, Annotated, Any, Literal, NotRequired
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StrictBool,
+    StrictInt,
+    StrictStr,
+    TypeAdapter,
+    ValidationError,
+    create_model,
+)
+from pydantic_core import ErrorDetails
+from typing_extensions import TypedDict
+
+from priorauth.core._codes import icd10_code_set, icd10_exists, normalize_icd10, normalize_state
+from priorauth.core._errors import ErrorCode, RequestError, field_name
+from priorauth.core._policy.base import parse_iso_date
+from priorauth.core._policy.questions import Question
+
+if TYPE_CHECKING:
+    from priorauth.core._policy.policy import Policy
+    from priorauth.core._policy.version import PolicyVersion
+
+Facts = dict[str, Any]
+"""Validated facts: fact id -> value; unknown facts are absent."""
+
+REQUEST_KEYS = ("policy", "facts", "dosing")
+
+
+class RequestFacts(dict):
+    """Validated facts that also carry the request's validated `dosing` block (None without one)."""
+
+    dosing: Any = None
+
+
+_KNOWN_CODES: dict[str, str] = {}  # raw code -> normalised, for codes already checked
+
+
+def _icd10_list(codes: list[str]) -> list[str]:
+    """Normalised codes; ValueError naming the position of one malformed or not in ICD-10-CM."""
+    out = []
+    for i, code in enumerate(codes):
+        normal = _KNOWN_CODES.get(code)
+        if normal is None:
+            try:
+                normal = normalize_icd10(code)
+            except ValueError as exc:
+                raise ValueError(f"item {i}: {exc}") from None
+            if not icd10_exists(normal):
+                raise ValueError(f"item {i}: not a code of {icd10_code_set()}")
+            if len(_KNOWN_CODES) < 100_000:
+                _KNOWN_CODES[code] = normal
+        out.append(normal)
+    return out
+
+
+def _number(value: Any) -> float | int:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ValueError("expected a number")
+    return value
+
+
+def _field_type(q: Question) -> Any:
+    if q.type == "boolean":
+        return StrictBool
+    if q.type == "choice":
+        return Literal[tuple(q.values or ())]
+    if q.type == "date":
+        return Annotated[dt.date, BeforeValidator(parse_iso_date)]
+    if q.type == "integer":
+        return Annotated[StrictInt, Field(ge=q.minimum if q.minimum is not None else -(2**31),
+                                          le=q.maximum if q.maximum is not None else 10_000)]
+    if q.type == "number":
+        bounds = {k: v for k, v in (("ge", q.minimum), ("le", q.maximum)) if v is not None}
+        return Annotated[float | int, BeforeValidator(_number), Field(allow_inf_nan=False, **bounds)]
+    if q.type == "code_list":
+        return Annotated[
+            list[Annotated[StrictStr, Field(max_length=16)]],
+            Field(min_length=1, max_length=50),
+            AfterValidator(_icd10_list),
+        ]
+    if q.type == "state":
+        return Annotated[StrictStr, AfterValidator(normalize_state)]
+    return Annotated[StrictStr, Field(min_length=1, max_length=200)]
+
+
+def _type_name(policy_id: str) -> str:
+    return "".join(part.capitalize() for part in policy_id.split("_")) + "Facts"
+
+
+def build_facts_model(version: PolicyVersion) -> type[BaseModel]:
+    """A pydantic model of the version's facts: every fact optional (None = unknown)."""
+    fields = {q.id: (_field_type(q) | None, Field(default=None, description=q.text)) for q in version.questions}
+    return create_model(_type_name(version.id), __config__=ConfigDict(extra="forbid"), **fields)  # type: ignore[call-overload]
+
+
+def build_validator(version: PolicyVersion) -> TypeAdapter:
+    """A TypedDict validator of the vocabulary (faster than the model; same field types)."""
+    fields = {q.id: NotRequired[_field_type(q) | None] for q in version.questions}
+    typed = TypedDict(_type_name(version.id), fields)  # type: ignore[misc]  # built at run time from the policy
+    typed.__pydantic_config__ = ConfigDict(extra="forbid")  # type: ignore[attr-defined]
+    return TypeAdapter(typed)
+
+
+_PROBLEMS = {
+    "bool_type": "expected true or false",
+    "int_type": "expected a whole number",
+    "float_type": "expected a number",
+    "finite_number": "expected a finite number",
+    "string_type": "expected a string",
+    "list_type": "expected a list",
+    "dict_type": "expected an object",
+    "model_type": "expected an object",
+    "extra_forbidden": "unknown fact for this policy",
+    "too_short": "must not be empty",
+    "string_too_short": "must not be empty",
+    "string_too_long": "is too long",
+    "too_long": "has too many items",
+    "greater_than_equal": "is below the smallest allowed value",
+    "less_than_equal": "is above the largest allowed value",
+}
+
+
+def _problem(err: ErrorDetails, version: PolicyVersion, fact: str) -> str:
+    kind = err["type"]
+    if kind == "literal_error":
+        return "not one of " + ", ".join(version.question(fact).values or [])
+    if kind == "value_error":
+        return str(err["ctx"]["error"]) if "ctx" in err else err["msg"]
+    return _PROBLEMS.get(kind, err["msg"].lower())
+
+
+def validate_facts(version: PolicyVersion, raw: Any) -> Facts:
+    """Validated facts (defaults applied); RequestError naming the first bad field."""
+    if not isinstance(raw, dict):
+        raise RequestError("facts", "expected an object of fact -> value")
+    runtime = version.runtime
+    try:
+        facts = runtime.facts_validator.validate_python(raw)
+    except ValidationError as exc:
+        err = exc.errors(include_url=False, include_input=False)[0]
+        loc = tuple(p for p in err["loc"] if not (isinstance(p, str) and p.startswith("function-")))
+        fact = str(loc[0]) if loc else "facts"
+        raise RequestError(field_name("facts", loc), _problem(err, version, fact)) from None
+    if None in facts.values():
+        facts = {k: v for k, v in facts.items() if v is not None}
+    for fact, default in runtime.defaults:
+        if fact not in facts:
+            facts[fact] = default
+    for q in version.questions:
+        if q.not_after is not None and q.id in facts and q.not_after in facts and facts[q.id] > facts[q.not_after]:
+            raise RequestError(f"facts.{q.id}", f"after {q.not_after}", ErrorCode.INCONSISTENT_FACTS)
+    return facts
+
+
+def version_for(policy: Policy, raw_facts: Any) -> PolicyVersion:
+    """The version a request's facts are decided under: the one in force on its decision date.
+
+    The date is read (and checked) before the rest, since the vocabulary is the version's.
+    """
+    if not isinstance(raw_facts, dict):
+        raise RequestError("facts", "expected an object of fact -> value")
+    raw_day = raw_facts.get(policy.decided_on)
+    if raw_day is None:
+        return policy.in_force(None)
+    try:
+        day = parse_iso_date(raw_day)
+    except ValueError as exc:
+        raise RequestError(f"facts.{policy.decided_on}", str(exc)) from None
+    return policy.in_force(day)
+
+
+def parse_request(raw: Any, policies: Any = None) -> tuple[PolicyVersion, Facts]:
+    """A request object -> (the version in force, validated facts with the dosing block attached).
+
+    `policies` is a registry (default: the one in use) or a Policy to decide under.
+    """
+    from priorauth.core._policy.policy import Policy
+    from priorauth.core._policy.registry import policy_registry
+
+    if not isinstance(raw, dict):
+        raise RequestError("request", "expected a JSON object with `policy` and `facts`")
+    for key in raw:
+        if key not in REQUEST_KEYS:
+            raise RequestError(str(key), "unknown field; a request has `policy`, `facts` and optionally `dosing`")
+    policy_id = raw.get("policy")
+    if not isinstance(policy_id, str):
+        raise RequestError("policy", "required: the id of a policy on the policy path")
+    if isinstance(policies, Policy):
+        if policies.id != policy_id:
+            raise RequestError("policy", f"this policy is {policies.id}", ErrorCode.UNKNOWN_POLICY)
+        policy = policies
+    else:
+        policy = (policies or policy_registry()).get(policy_id)
+    raw_facts = raw.get("facts", {})
+    version = version_for(policy, raw_facts)
+    facts = validate_facts(version, raw_facts)
+    if raw.get("dosing") is None:
+        return version, facts
+    from priorauth.core._dosing.request import parse_dosing
+
+    with_dosing = RequestFacts(facts)
+    with_dosing.dosing = parse_dosing(version, raw["dosing"])
+    return version, with_dosing
+
+
+def parse_request_json(text: str | bytes, policies: Any = None) -> tuple[PolicyVersion, Facts]:
+    try:
+        raw = json.loads(text)
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        where = f" at line {exc.lineno} column {exc.colno}" if isinstance(exc, json.JSONDecodeError) else ""
+        raise RequestError("request", f"not valid JSON{where}", ErrorCode.INVALID_JSON) from None
+    return parse_request(raw, policies)

@@ -1,0 +1,1 @@
+"""The policy language and policy files: model, loader, digest, registry."""

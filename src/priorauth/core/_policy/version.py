@@ -1,0 +1,156 @@
+"""One policy version: the complete policy as in force from its effective date (one file)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator
+from functools import cached_property
+from typing import TYPE_CHECKING, Any
+
+from pydantic import Field, PrivateAttr, field_validator, model_validator
+
+from priorauth.core._operators import OPERATORS
+from priorauth.core._policy.base import Strict, parse_iso_date
+from priorauth.core._policy.billing import Billing
+from priorauth.core._policy.criteria import Criterion, walk
+from priorauth.core._policy.document import CodeList, MacJurisdictions, Metadata, Parameter, Reference, Scope
+from priorauth.core._policy.dosing import Dosing
+from priorauth.core._policy.questions import Question
+
+if TYPE_CHECKING:
+    from priorauth.core._runtime import PolicyRuntime
+
+POLICY_ID = r"^[a-z0-9_]+$"
+
+
+class PolicyVersion(Strict):
+    """A whole version file, validated. `digest`, `source` and `runtime` come with it."""
+
+    id: str = Field(pattern=POLICY_ID)
+    effective: dt.date
+    title: str
+    drug: str
+    route: str
+    note: str = ""
+    # The date fact a request is decided on: it picks the version in force, and ages and
+    # periods are computed on it.
+    decided_on: str
+    metadata: Metadata
+    questions: list[Question]
+    parameters: dict[str, Parameter]
+    scope: Scope | None = None
+    criteria: Criterion
+    dosing: Dosing | None = None
+    billing: Billing
+    references: list[Reference]
+    code_lists: dict[str, CodeList]
+    mac_jurisdictions: MacJurisdictions | None = None
+
+    _digest: str = PrivateAttr(default="")
+    _canonical: str = PrivateAttr(default="")
+    _source: str = PrivateAttr(default="")
+    _runtime: PolicyRuntime | None = PrivateAttr(default=None)
+
+    @field_validator("effective", mode="before")
+    @classmethod
+    def _date(cls, raw: Any) -> dt.date:
+        return parse_iso_date(raw)
+
+    @model_validator(mode="after")
+    def _cross_references(self) -> PolicyVersion:
+        problems = list(cross_reference_problems(self))
+        if problems:
+            raise ValueError("; ".join(problems))
+        return self
+
+    @property
+    def digest(self) -> str:
+        """SHA-256 (hex) of the version's canonical content (docs/policy-files.md)."""
+        return self._digest
+
+    @property
+    def canonical(self) -> str:
+        """The canonical content (JSON text) the digest is over: what the store keeps."""
+        return self._canonical
+
+    @property
+    def source(self) -> str:
+        """Where the version was read from (a file path, or `store:<digest>`)."""
+        return self._source
+
+    @property
+    def version(self) -> str:
+        """The effective date as the determination's `policy_version`."""
+        return self.effective.isoformat()
+
+    @cached_property
+    def questions_by_id(self) -> dict[str, Question]:
+        return {q.id: q for q in self.questions}
+
+    def question(self, fact: str) -> Question:
+        return self.questions_by_id[fact]
+
+    def parameter(self, name: str) -> Any:
+        return self.parameters[name].value
+
+    @property
+    def runtime(self) -> PolicyRuntime:
+        """Everything derived from this version for deciding (built once, on first use)."""
+        if self._runtime is None:
+            from priorauth.core._runtime import PolicyRuntime
+
+            self._runtime = PolicyRuntime(self)
+        return self._runtime
+
+    def reads(self, node: Criterion) -> tuple[str, ...]:
+        """Facts a leaf reads (none for a composite)."""
+        if node.leaf is None:
+            return ()
+        return OPERATORS[node.leaf.operator].reads(node.leaf.argument, self)
+
+
+def cross_reference_problems(version: PolicyVersion) -> Iterator[str]:
+    declared = version.questions_by_id
+    seen_questions: set[str] = set()
+    for i, q in enumerate(version.questions):
+        if q.id in seen_questions:
+            yield f"questions[{i}]: question {q.id!r} declared twice"
+        seen_questions.add(q.id)
+    decided_on = declared.get(version.decided_on)
+    if decided_on is None or decided_on.type != "date":
+        yield f"decided_on: {version.decided_on!r} is not a date question of this version"
+        return
+    reference_ids = {r.id for r in version.references}
+    seen_ids: dict[str, str] = {}
+    for path, node in walk(version.criteria):
+        if node.id in seen_ids:
+            yield f"{path}: criterion id {node.id!r} is also used at {seen_ids[node.id]}"
+        seen_ids[node.id] = path
+        for ref in node.evidence:
+            if ref not in reference_ids:
+                yield f"{path}.evidence: unknown reference {ref!r}"
+        for fact in version.reads(node):
+            if fact not in declared:
+                yield f"{path}: reads fact {fact!r}, which is not declared under `questions`"
+        if node.leaf is not None:
+            for problem in OPERATORS[node.leaf.operator].problems(node.leaf.argument, version):
+                yield f"{path}: {problem}"
+    for i, q in enumerate(version.questions):
+        if q.not_after is not None and (q.type != "date" or getattr(declared.get(q.not_after), "type", None) != "date"):
+            yield f"questions[{i}].not_after: a date question can only be bounded by another date question"
+        for fact, values in (q.asked_when or {}).items():
+            if fact not in declared:
+                yield f"questions[{i}].asked_when: fact {fact!r} is not declared under `questions`"
+            elif declared[fact].type == "choice":
+                for v in values:
+                    if v not in (declared[fact].values or []):
+                        yield f"questions[{i}].asked_when: value {v!r} is not one of the values of {fact!r}"
+    if version.mac_jurisdictions is not None:
+        for fact in (version.mac_jurisdictions.state_fact, version.mac_jurisdictions.county_fact):
+            if fact not in declared:
+                yield f"mac_jurisdictions: fact {fact!r} is not declared under `questions`"
+    if version.scope is not None and version.scope.fact not in declared:
+        yield f"scope.fact: {version.scope.fact!r} is not declared under `questions`"
+    for name in ("authorization_months", "max_cycles", "max_units", "unit_window_days", "renewable"):
+        if name not in version.parameters:
+            yield f"parameters: {name!r} is needed for an approval's authorization"

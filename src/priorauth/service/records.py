@@ -1,0 +1,233 @@
+"""Stored coverage requests as the doors see them, and the vocabulary of the workflow."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr
+from sqlalchemy.orm import Session
+
+from priorauth.core import (
+    Determination,
+    ErrorCode,
+    Facts,
+    PolicyVersion,
+    RequestError,
+    determine,
+    parse_dosing,
+    validate_facts,
+)
+from priorauth.service.errors import NotFound
+from priorauth.service.policy_versions import decided_version
+from priorauth.service.principal import Principal
+from priorauth.store.models import CoverageRequest
+
+URGENCIES = ("standard", "expedited")
+REVIEW_ACTIONS = ("approve", "approve_with_modification", "deny")
+STATUSES = ("pended", "awaiting_review", "approved", "denied", "not_applicable")
+OPEN_STATUSES = ("pended", "awaiting_review")
+MAX_PAGE = 200
+# Sort orders of `list_requests`: each ends on the id, so pages never overlap or skip.
+# `urgency` is expedited first, then soonest due; `status` is by status code, then soonest due.
+SORTS = ("due", "-due", "created", "-created", "urgency", "status")
+
+
+class PatientDetails(BaseModel):
+    """Who the request is for. Not used in decisions; PHI: stored and shown, never logged or audited."""
+
+    model_config = ConfigDict(extra="forbid")
+    name: StrictStr | None = Field(default=None, min_length=1, max_length=200)
+    member_id: StrictStr | None = Field(default=None, min_length=1, max_length=64)
+
+
+class AuthorizationModification(BaseModel):
+    """What a reviewer changes when approving with modification; at least one field."""
+
+    model_config = ConfigDict(extra="forbid")
+    start: StrictStr | None = Field(default=None, description="YYYY-MM-DD")
+    end: StrictStr | None = Field(default=None, description="YYYY-MM-DD")
+    max_cycles: StrictInt | None = Field(default=None, ge=0, le=100)
+    max_units: StrictInt | None = Field(default=None, ge=0, le=10_000)
+
+
+@dataclass(frozen=True)
+class RequestFilters:
+    """Filters of `list_requests`; None means any. `submitter` is the submitting organisation.
+
+    `status` is one status or a tuple of them (any of them matches), e.g. OPEN_STATUSES.
+    """
+
+    status: str | tuple[str, ...] | None = None
+    policy: str | None = None
+    due_before: dt.datetime | None = None
+    submitter: str | None = None
+    overdue: bool | None = None
+    urgency: str | None = None
+
+
+@dataclass(frozen=True)
+class Page:
+    """A page of `list_requests`: `sort` is one of SORTS (default `due`, soonest first)."""
+
+    limit: int = 50
+    offset: int = 0
+    sort: str = "due"
+
+
+@dataclass(frozen=True)
+class StoredRequest:
+    """A stored coverage request as the doors see it (a snapshot, detached from the session)."""
+
+    id: str
+    policy: str
+    policy_version: str
+    urgency: str
+    status: str
+    version: int
+    facts: dict[str, Any]
+    patient: dict[str, Any] | None
+    determination: dict[str, Any]
+    engine_decision: str
+    authorization: dict[str, Any] | None
+    submitter_org: str
+    submitted_by: str
+    created_at: dt.datetime
+    updated_at: dt.datetime
+    due_at: dt.datetime
+    decided_at: dt.datetime | None
+    decided_by: str | None
+    review_action: str | None
+    review_note: str | None
+    dosing: dict[str, Any] | None = None
+    replayed: bool = False
+    policy_digest: str = ""
+    # The exact policy version that decided (loaded from the store by digest), and the
+    # effective date of a newer (or edited) version of the policy now loaded, if any.
+    decided_under: PolicyVersion | None = field(default=None, compare=False, repr=False)
+    newer_version: str | None = None
+
+    def redecided(self) -> Determination:
+        """The determination re-derived under the version that decided it (for its trace and dose plan).
+
+        The stored `determination` is what was decided; the tree is not stored, as it is a pure
+        function of the facts, the dosing block and that version's content.
+        """
+        version = self.decided_under
+        if version is None:
+            raise RequestError("policy", "the policy version that decided this request is not available",
+                               ErrorCode.NO_POLICY_VERSION)
+        dosing = parse_dosing(version, self.dosing) if self.dosing is not None else None
+        return determine(version, validate_facts(version, self.facts), dosing)
+
+    @property
+    def trace(self) -> dict[str, Any] | None:
+        """The full criteria tree under the version that decided."""
+        tree = self.redecided().trace
+        return tree.to_dict() if tree is not None else None
+
+    @property
+    def final(self) -> bool:
+        return self.status not in OPEN_STATUSES
+
+    def overdue(self, now: dt.datetime | None = None) -> bool:
+        """Still open after its due time."""
+        return not self.final and (now or dt.datetime.now(dt.UTC)) > self.due_at
+
+    def to_dict(self, include_trace: bool = False) -> dict[str, Any]:
+        out = {
+            "id": self.id,
+            "policy": self.policy,
+            "policy_version": self.policy_version,
+            "policy_digest": self.policy_digest,
+            "newer_policy_version": self.newer_version,
+            "urgency": self.urgency,
+            "status": self.status,
+            "version": self.version,
+            "facts": self.facts,
+            "dosing": self.dosing,
+            "patient": self.patient,
+            "determination": self.determination,
+            "engine_decision": self.engine_decision,
+            "authorization": self.authorization,
+            "submitter_org": self.submitter_org,
+            "submitted_by": self.submitted_by,
+            "created_at": self.created_at.isoformat(),
+            "updated_at": self.updated_at.isoformat(),
+            "due_at": self.due_at.isoformat(),
+            "overdue": self.overdue(),
+            "decided_at": self.decided_at.isoformat() if self.decided_at else None,
+            "decided_by": self.decided_by,
+            "review": {"action": self.review_action, "note": self.review_note} if self.review_action else None,
+        }
+        if include_trace:
+            out["trace"] = self.trace
+        return out
+
+
+@dataclass(frozen=True)
+class RequestPage:
+    items: list[StoredRequest]
+    total: int
+    limit: int
+    offset: int
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "items": [r.to_dict() for r in self.items],
+            "total": self.total,
+            "limit": self.limit,
+            "offset": self.offset,
+        }
+
+
+def utc_now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+def jsonable(facts: Facts) -> dict[str, Any]:
+    return {k: (v.isoformat() if isinstance(v, dt.date) else v) for k, v in facts.items()}
+
+
+def snapshot(session: Session, row: CoverageRequest, replayed: bool = False) -> StoredRequest:
+    """The stored request as doors see it, with the version that decided it."""
+    decided, newer = decided_version(session, row.policy_id, row.policy_version, row.policy_digest)
+    return StoredRequest(
+        id=row.id,
+        policy=row.policy_id,
+        policy_version=row.policy_version,
+        urgency=row.urgency,
+        status=row.status,
+        version=row.version,
+        facts=row.facts,
+        patient=row.patient,
+        determination=row.determination,
+        engine_decision=row.engine_decision,
+        authorization=row.authorization,
+        submitter_org=row.submitter_org,
+        submitted_by=row.submitted_by,
+        created_at=row.created_at,
+        updated_at=row.updated_at,
+        due_at=row.due_at,
+        decided_at=row.decided_at,
+        decided_by=row.decided_by,
+        review_action=row.review_action,
+        review_note=row.review_note,
+        dosing=row.dosing,
+        replayed=replayed,
+        policy_digest=row.policy_digest or (decided.digest if decided is not None else ""),
+        decided_under=decided,
+        newer_version=newer,
+    )
+
+
+def visible_row(session: Session, principal: Principal, request_id: str, lock: bool = False) -> CoverageRequest:
+    row = session.get(CoverageRequest, request_id, with_for_update=lock) if len(request_id) <= 32 else None
+    # A submitter asking for another organisation's request learns nothing, not even that it exists.
+    if row is None or (principal.role == "submitter" and row.submitter_org != principal.org):
+        raise NotFound("no such request")
+    return row
+
+
+ReviewAction = Literal["approve", "approve_with_modification", "deny"]
