@@ -6,8 +6,7 @@ import pytest
 from tests.core.cases import load_cases
 
 import priorauth
-from priorauth.core._engine import compiled
-from priorauth.core._logic import Truth
+from priorauth.core import Truth
 
 CASES = load_cases()
 
@@ -24,6 +23,9 @@ def test_case(case):
         return
     result = priorauth.evaluate(case["request"]).to_dict()
     assert result["decision"] == expect["decision"]
+    assert result["policy_version"] == case["policy_version"]
+    digests = {v.version: v.digest for v in priorauth.load_policy(case["request"]["policy"]).versions}
+    assert result["policy_digest"] == digests[result["policy_version"]]
     if "reasons" in expect:
         assert [r["criterion"] for r in result["reasons"]] == expect["reasons"]
     if "missing_facts" in expect:
@@ -47,7 +49,7 @@ def test_case(case):
 
 def test_cases_reach_every_branch_both_ways():
     """Policy coverage: each criterion is met in some case and not met in another."""
-    criteria = compiled("besponsa")
+    criteria = priorauth.load_policy("besponsa").first.runtime.criteria
     seen: dict[str, set[Truth]] = {n.criterion.id: set() for n in criteria.nodes}
     for case in CASES:
         if "error" in case["expect"]:

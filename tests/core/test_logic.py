@@ -2,7 +2,7 @@
 
 import pytest
 
-from priorauth.core._logic import MET, NOT_MET, UNKNOWN, all_of, any_of, negate
+from priorauth.core._logic import MET, NOT_MET, UNKNOWN, all_of, any_of, negate  # the private operators under test
 
 AND = [
     (MET, MET, MET),

@@ -7,11 +7,16 @@ from pathlib import Path
 
 import pytest
 
-from priorauth import PolicyError, load_policy
-from priorauth.core._policy import parse_policy
-from priorauth.core._policy.schema import walk
+from priorauth import PolicyError
+from priorauth import load_policy as load_policies
+from priorauth.core import parse_policy_version as parse_policy
+from priorauth.core import walk
 
-BUNDLED = Path(__file__).resolve().parents[2] / "src" / "priorauth" / "policies" / "besponsa.yaml"
+BUNDLED = Path(__file__).resolve().parents[2] / "src" / "priorauth" / "policies" / "besponsa" / "2025-06-24.yaml"
+
+
+def load_policy(policy_id: str):
+    return load_policies(policy_id).first
 
 
 @pytest.fixture(scope="module")
@@ -25,10 +30,9 @@ def test_bundled_policy_holds_every_section():
     assert p.metadata.date_approved == dt.date(2025, 6, 24)
     assert p.metadata.date_of_origin == dt.date(2019, 5, 1)
     assert p.metadata.dates_reviewed[-1] == "2025-06"
-    day = dt.date(2026, 1, 1)
-    assert (p.parameter("authorization_months", day), p.parameter("max_cycles", day)) == (6, 6)
-    assert p.parameter("renewable", day) is False
-    assert (p.parameter("max_units", day), p.parameter("unit_window_days", day)) == (63, 21)
+    assert (p.parameter("authorization_months"), p.parameter("max_cycles")) == (6, 6)
+    assert p.parameter("renewable") is False
+    assert (p.parameter("max_units"), p.parameter("unit_window_days")) == (63, 21)
     assert {p.parameters[n].section for n in ("authorization_months", "max_cycles", "renewable")} == {"I"}
     assert p.parameters["max_units"].section == "II"
     assert p.billing.hcpcs.code == "J9229" and p.billing.hcpcs.mg_per_unit == 0.1
@@ -64,14 +68,17 @@ def _broken(text: str, old: str, new: str) -> str:
     [
         ("route: intravenous\n", "route: intravenous\ncolour: blue\n", "besponsa.yaml: colour: unknown key"),
         ("drug: inotuzumab ozogamicin\n", "drug: inotuzumab ozogamicin\ndrug: x\n", "duplicate key 'drug'"),
-        ('values: {"2025-06-24": 63}', 'values: {"2025-13-01": 63}', "parameters.max_units.values: "),
+        ('effective: "2025-06-24"', 'effective: "2025-13-01"', "effective: not a valid calendar date"),
+        ("    value: 63\n", "    value: 63\n    values: 64\n", "parameters.max_units.values: unknown key"),
         ('date_approved: "2025-06-24"', 'date_approved: "2025-02-30"', "metadata.date_approved: "),
         ("equals: {cd22_positive: true}", "equals: {cd22_status: true}",
          "reads fact 'cd22_status', which is not declared"),
         ("equals: {regimen: single_agent}", "equals: {regimen: solo}", "value 'solo' is not one of the values"),
         ("          equals: {request_type: initial}",
          "          equals: {request_type: initial}\n          age_below: 3", "needs exactly one operator"),
-        ('values: {"2025-06-24": 6}', 'values: {"2024-01-01": 6}', "not a date listed under `versions`"),
+        ("decided_on: request_date", "decided_on: birth_day", "decided_on: 'birth_day' is not a date question"),
+        ("age_at_least: {fact: birth_date, years: 18}", "age_at_least: {fact: birth_date, decades: 2}",
+         "`age_at_least` takes fact, optional months, optional years; found decades, fact"),
         ('evidence: ["VIII.6e"]', 'evidence: ["VIII.99e"]', "unknown reference 'VIII.99e'"),
     ],
 )

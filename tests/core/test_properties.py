@@ -172,23 +172,22 @@ def test_c_every_missing_fact_can_change_the_decision(facts):
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.filter_too_much])
 @given(facts=partial_facts())
 def test_generated_evaluator_agrees_with_the_plain_loop(facts):
-    from priorauth.core._engine import _parameters_cached, compiled
-    from priorauth.core._facts import validate_facts
+    from priorauth.core import validate_facts
 
-    policy = priorauth.load_policy("besponsa")
+    version = priorauth.load_policy("besponsa").first
     try:
-        valid = validate_facts(policy, facts)
+        valid = validate_facts(version, facts)
     except priorauth.RequestError:
         assume(False)
-    criteria = compiled("besponsa")
-    params = _parameters_cached("besponsa", dt.date(2025, 6, 24))
+    criteria = version.runtime.criteria
+    params = version.runtime.params
     assert criteria.evaluate(valid, params) == criteria.evaluate_by_loop(valid, params)
 
 
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.filter_too_much])
 @given(facts=partial_facts())
 def test_residual_cache_never_changes_a_determination(facts):
-    from priorauth import engine
+    from priorauth.core import _residual as engine  # the private cache switch under test
 
     try:
         warm = decide(facts)

@@ -7,6 +7,7 @@ import datetime as dt
 import pytest
 from fhir_door_helpers import coverage_information, detail
 
+from priorauth import service
 from priorauth.fhir import crd, systems
 
 SIGN = "/cds-services/priorauth-crd-order-sign"
@@ -119,8 +120,9 @@ def test_unknown_service(client, auth, fhir_example):
 
 
 def test_answer_hook_without_http(fhir_example):
+    caller = service.Principal(token_id="tok_test", role="submitter", org="clinic-a")
     answer = crd.answer_hook(
-        "priorauth-crd-order-sign", fhir_example("crd-order-sign"), "http://x/", dt.date(2026, 3, 2)
+        caller, "priorauth-crd-order-sign", fhir_example("crd-order-sign"), "http://x/", dt.date(2026, 3, 2)
     )
     info = coverage_information(answer["systemActions"][0]["resource"])
     assert info["date"] == ["2026-03-02"]

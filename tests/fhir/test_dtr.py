@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
+from priorauth.core import load_policy
 from priorauth.fhir.prefill import read_record
-from priorauth.core._policy import load_policy
 
-POLICY = load_policy("besponsa")
+POLICY = load_policy("besponsa").current()
 PACKAGE = "/fhir/Questionnaire/$questionnaire-package"
 
 

@@ -7,12 +7,12 @@ import copy
 import pytest
 from fhir_door_helpers import coverage_information, review_action
 
+from priorauth.core import load_policy
 from priorauth.fhir import systems
 from priorauth.fhir.questionnaire import answer_value
 from priorauth.fhir.resources import parse
-from priorauth.core._policy import load_policy
 
-POLICY = load_policy("besponsa")
+POLICY = load_policy("besponsa").current()  # the version whose questions DTR asks
 # What the clinician answers in the DTR form (the rest was pre-filled).
 CLINICAL_ANSWERS = {
     "request_type": "initial",

@@ -6,9 +6,8 @@ import datetime as dt
 
 from fhir_door_helpers import review_action
 
-from priorauth.core._determination import Decision, Determination
+from priorauth.core import Decision, Determination, load_policy
 from priorauth.fhir import crd
-from priorauth.core._policy import load_policy
 
 POLICY = load_policy("besponsa")
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from importlib import resources
 
@@ -11,6 +12,8 @@ from priorauth import service
 from priorauth.core import load_policy
 from priorauth.web.forms import facts_form_values, humanize
 from priorauth.web.forms import read_form as read_policy_form
+
+from .conftest import NEWER, NEWER_QUESTION
 
 SUBMITTER = service.Principal("tok_form", "submitter", "clinic-a")
 
@@ -136,3 +139,27 @@ def test_humanize_keeps_acronyms():
     assert humanize("b_cell_precursor_all") == "B cell precursor ALL"
     assert humanize("mini_hyper_cvd") == "Mini hyper CVD"
     assert humanize("tki_combination") == "TKI combination"
+
+
+def test_questions_and_preview_follow_the_version_in_force_on_the_request_date(load_newer_version):
+    load_newer_version()
+    policy = load_policy("besponsa")
+    answers = example_form("pended-comorbidities-unknown")  # request date 2026-03-02
+    old = read_form(policy, answers)
+    assert old.version is policy.version_on(dt.date(2026, 3, 2)) and old.version.version != NEWER
+    assert old.determination.policy_version == old.version.version
+    assert old.determination.policy_digest == old.version.digest
+    new = read_form(policy, {**answers, "request_date": "2026-07-15"})
+    assert new.version is policy.latest and new.version.version == NEWER
+    assert new.determination.policy_version == NEWER and new.determination.policy_digest == policy.latest.digest
+    assert {f.id: f.label for f in new.fields}["substantial_comorbidities"] == NEWER_QUESTION
+    # Before the first version: today's version asks, and the date is refused next to it.
+    early = read_form(policy, {**answers, "request_date": "2020-01-02"})
+    assert early.determination is None
+    assert early.errors["request_date"].startswith("before the first version of policy besponsa")
+
+
+def test_without_a_principal_there_is_no_preview(version):
+    state = read_policy_form(version, {"cd22_positive": "false"})
+    assert state.version is version and state.determination is None and not state.errors
+    assert state.raw == {"cd22_positive": False}

@@ -6,7 +6,7 @@ import logging
 
 from fastapi.testclient import TestClient
 
-from .conftest import example_facts, form_values
+from .conftest import NEWER, NEWER_CRITERION, NEWER_QUESTION, example_facts, form_values
 from .pdftext import pdf_text
 
 PENDED = "pended-comorbidities-unknown"
@@ -197,6 +197,61 @@ def test_case_page_shows_the_criteria_tree_with_sections(site):
     assert '<span class="mark met">✔ met</span>' in case
     assert "The patient is younger than 65.</span><span class=\"cite\">§III</span>" in case
     assert "Appendix 1" in case
+
+
+def test_case_page_says_which_version_decided_a_stored_request(site, load_newer_version):
+    import datetime as dt
+
+    from priorauth.core import load_policy
+
+    decided = load_policy("besponsa").in_force(dt.date(2026, 3, 2))
+    short = decided.digest[:12]
+    stored = site.submit({**example_facts(PENDED), "substantial_comorbidities": True})  # awaiting review
+    pended = site.submit(example_facts(PENDED))
+    reviewer = site.client("reviewer", "plan")
+    case = reviewer.get(f"/web/requests/{stored.id}").text
+    assert f"decided under policy version {decided.version}, digest" in case and f">{short}</code>" in case
+    assert 'id="version-notice"' not in case
+
+    load_newer_version()  # a newer version is put on the policy path; the stored requests keep theirs
+    case = reviewer.get(f"/web/requests/{stored.id}").text
+    assert f"decided under policy version {decided.version}, digest" in case and f">{short}</code>" in case
+    assert (f"A newer version of this policy (in force from {NEWER}) is loaded; this request stays decided under "
+            f"{decided.version}.") in case
+    # The reasons and the criteria tree are those of the version that decided, not of the newer one.
+    assert "The patient has no substantial comorbidities." in case and NEWER_CRITERION not in case
+    submitter = site.client("submitter")
+    asked = submitter.get(f"/web/requests/{pended.id}").text
+    assert "Does the patient have substantial comorbidities?" in asked and NEWER_QUESTION not in asked
+
+    reviewer.post(f"/web/requests/{stored.id}/review", data={
+        "csrf": reviewer.csrf, "expected_version": "1", "action": "deny", "note": "Comorbidities documented."})
+    letter = submitter.get(f"/web/requests/{stored.id}/letter").text
+    assert f"version of {decided.version}" in letter and f"version digest {short}" in letter
+    assert "The patient has no substantial comorbidities. <em>(Policy Section III.)</em>" in letter
+    assert NEWER_CRITERION not in letter
+    pdf = pdf_text(submitter.get(f"/web/requests/{stored.id}/letter.pdf").content)
+    assert f"version of {decided.version}" in pdf and NEWER_CRITERION not in pdf
+
+
+def test_new_request_is_asked_and_decided_under_the_version_in_force_on_its_date(site, load_newer_version):
+    load_newer_version()
+    client = site.client("submitter")
+    values = {**form_values(example_facts(PENDED)), "policy": "besponsa", "csrf": client.csrf}
+    before = client.post("/web/requests/preview", data=values).text  # request date 2026-03-02
+    assert "Under policy version 2025-06-24." in before
+    assert "Does the patient have substantial comorbidities?" in before and NEWER_QUESTION not in before
+    later = {**values, "request_date": "2026-07-15"}
+    after = client.post("/web/requests/preview", data=later).text
+    assert f"Under policy version {NEWER}." in after and NEWER_QUESTION in after
+    created = client.post("/web/requests", data={**later, "action": "submit"}, follow_redirects=False)
+    assert created.status_code == 303
+    case = client.get(created.headers["location"]).text
+    assert f"decided under policy version {NEWER}, digest" in case and 'id="version-notice"' not in case
+    # A date before the first version is refused next to the date; nothing is stored.
+    early = client.post("/web/requests", data={**values, "request_date": "2020-01-02", "action": "submit"})
+    assert early.status_code == 422 and "before the first version of policy besponsa" in early.text
+    assert "1 request," in client.get("/web/requests").text
 
 
 def test_no_phi_in_logs(site, caplog):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 from priorauth.core import evaluate_facts, load_policy
-from priorauth.web.case import audit_lines, final_outcome, review_problem
+from priorauth.web.case import audit_lines, final_outcome, review_problem, version_notice
 from priorauth.web.queue import QueueQuery, queue_result
 from priorauth.web.views import criteria_tree, time_left, tree_counts
 
@@ -117,3 +117,19 @@ def test_tree_opens_on_the_branches_behind_the_decision():
     assert not find(tree, "pediatric").expanded  # a branch that does not apply stays closed
     assert not find(tree, "renewal_request").expanded
     assert tree.expanded
+
+
+def test_version_notice_names_a_newer_or_edited_version():
+    from types import SimpleNamespace
+
+    version = load_policy("besponsa").first
+    stored = SimpleNamespace(decided_under=version, policy_digest=version.digest, newer_version=None)
+    assert version_notice(stored) is None
+    stored.newer_version = "2026-07-01"
+    assert version_notice(stored) == (
+        f"A newer version of this policy (in force from 2026-07-01) is loaded; this request stays decided under "
+        f"{version.version}."
+    )
+    stored.newer_version = version.version  # the file of the same date was edited: another digest
+    notice = version_notice(stored)
+    assert "differs from the one this request was decided under" in notice and version.digest[:12] in notice

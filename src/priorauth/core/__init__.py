@@ -33,7 +33,8 @@ from priorauth.core._dosing import (
 )
 from priorauth.core._engine import determine, evaluate, evaluate_facts
 from priorauth.core._errors import ErrorCode, PolicyError, PriorAuthError, RequestError, field_name
-from priorauth.core._facts import Facts, parse_request, parse_request_json, validate_facts, version_for
+from priorauth.core._facts import Facts, validate_facts, version_for
+from priorauth.core._request import parse_request, parse_request_json
 from priorauth.core._logic import Truth
 from priorauth.core._policy.base import parse_iso_date
 from priorauth.core._policy.criteria import Criterion, walk

@@ -11,7 +11,8 @@ from priorauth.core._criteria import CompiledCriteria, CompiledNode
 from priorauth.core._determination import Decision, Determination, Reason, TraceNode
 from priorauth.core._dosing.check import check_doses
 from priorauth.core._dosing.decision import apply_dose_check
-from priorauth.core._facts import Facts, parse_request, validate_facts, version_for
+from priorauth.core._facts import Facts, validate_facts, version_for
+from priorauth.core._request import parse_request
 from priorauth.core._logic import MET, NOT_MET, UNKNOWN, Truth
 from priorauth.core._policy.policy import Policy
 from priorauth.core._policy.registry import load_policy

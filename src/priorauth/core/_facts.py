@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import json
 from typing import TYPE_CHECKING, Annotated, Any, Literal, NotRequired
 
 from pydantic import (
@@ -33,15 +32,6 @@ if TYPE_CHECKING:
 
 Facts = dict[str, Any]
 """Validated facts: fact id -> value; unknown facts are absent."""
-
-REQUEST_KEYS = ("policy", "facts", "dosing")
-
-
-class RequestFacts(dict):
-    """Validated facts that also carry the request's validated `dosing` block (None without one)."""
-
-    dosing: Any = None
-
 
 _KNOWN_CODES: dict[str, str] = {}  # raw code -> normalised, for codes already checked
 
@@ -178,46 +168,3 @@ def version_for(policy: Policy, raw_facts: Any) -> PolicyVersion:
     except ValueError as exc:
         raise RequestError(f"facts.{policy.decided_on}", str(exc)) from None
     return policy.in_force(day)
-
-
-def parse_request(raw: Any, policies: Any = None) -> tuple[PolicyVersion, Facts]:
-    """A request object -> (the version in force, validated facts with the dosing block attached).
-
-    `policies` is a registry (default: the one in use) or a Policy to decide under.
-    """
-    from priorauth.core._policy.policy import Policy
-    from priorauth.core._policy.registry import policy_registry
-
-    if not isinstance(raw, dict):
-        raise RequestError("request", "expected a JSON object with `policy` and `facts`")
-    for key in raw:
-        if key not in REQUEST_KEYS:
-            raise RequestError(str(key), "unknown field; a request has `policy`, `facts` and optionally `dosing`")
-    policy_id = raw.get("policy")
-    if not isinstance(policy_id, str):
-        raise RequestError("policy", "required: the id of a policy on the policy path")
-    if isinstance(policies, Policy):
-        if policies.id != policy_id:
-            raise RequestError("policy", f"this policy is {policies.id}", ErrorCode.UNKNOWN_POLICY)
-        policy = policies
-    else:
-        policy = (policies or policy_registry()).get(policy_id)
-    raw_facts = raw.get("facts", {})
-    version = version_for(policy, raw_facts)
-    facts = validate_facts(version, raw_facts)
-    if raw.get("dosing") is None:
-        return version, facts
-    from priorauth.core._dosing.request import parse_dosing
-
-    with_dosing = RequestFacts(facts)
-    with_dosing.dosing = parse_dosing(version, raw["dosing"])
-    return version, with_dosing
-
-
-def parse_request_json(text: str | bytes, policies: Any = None) -> tuple[PolicyVersion, Facts]:
-    try:
-        raw = json.loads(text)
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        where = f" at line {exc.lineno} column {exc.colno}" if isinstance(exc, json.JSONDecodeError) else ""
-        raise RequestError("request", f"not valid JSON{where}", ErrorCode.INVALID_JSON) from None
-    return parse_request(raw, policies)

@@ -271,7 +271,9 @@ def decide_known(
                 raise
             facts.pop(fact)
             continue
-        version = next((v for v in policy.versions if v.version == det.policy_version), None)
+        version = policy.by_digest(det.policy_digest) or next(
+            (v for v in policy.versions if v.version == det.policy_version), None
+        )
         if version is None:  # the policy was replaced meanwhile: decide under the one now in force
             version = deciding_version(policy, facts, today)
         return det, version, validate_facts(version, facts)

@@ -233,14 +233,16 @@ def review_action(stored: StoredRequest, requested_units: float | None) -> str:
 
 
 def _notes(stored: StoredRequest, action: str, requested: float | None) -> list[str]:
+    # Said under the version that decided the request; without it (not in the store), without its texts.
     policy = stored.decided_under
     det = stored.determination or {}
     notes: list[str] = []
     if stored.status == "pended":
         for fact in det.get("missing_facts") or []:
-            try:
-                notes.append(f"Information needed ({fact}): {policy.question(fact).text}")
-            except KeyError:
+            question = policy.questions_by_id.get(fact) if policy is not None else None
+            if question is not None:
+                notes.append(f"Information needed ({fact}): {question.text}")
+            else:
                 notes.append(f"Information needed: {fact}")
     elif stored.status == "awaiting_review":
         failed = "; ".join(f"{r['text']} (section {r['section']})" for r in det.get("reasons") or [])
@@ -268,8 +270,9 @@ def _notes(stored: StoredRequest, action: str, requested: float | None) -> list[
             and auth.get("max_units") is not None
             and requested > auth["max_units"]
         ):
-            section = policy.parameters["max_units"].section
-            notes.append(f"Requested {requested:g} units; {auth['max_units']} authorized (section {section}).")
+            limit = policy.parameters.get("max_units") if policy is not None else None
+            where = f" (section {limit.section})" if limit is not None else ""
+            notes.append(f"Requested {requested:g} units; {auth['max_units']} authorized{where}.")
     if stored.review_note and stored.status in ("approved", "denied"):
         notes.append(f"Reviewer: {stored.review_note}")
     return notes

@@ -132,7 +132,7 @@ def read_record(
             facts["line_of_business"] = lob
     authored = (order or {}).get("authoredOn")
     if isinstance(authored, str) and len(authored) >= 10 and FULL_DATE.match(authored[:10]):
-        facts["request_date"] = authored[:10]
+        facts[policy.decided_on] = authored[:10]  # the day the request is decided for
     latest: dict[str, tuple[str, float]] = {}
     for obs in observations:
         m = _measurement(obs)

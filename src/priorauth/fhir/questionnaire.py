@@ -358,7 +358,7 @@ def response_answers(policy: PolicyVersion, response: dict[str, Any], root: str 
     measurements: dict[str, float] = {}
     where_of: dict[str, str] = {}
     for where, item in _walk_items(response.get("item") or [], root):
-        link_id = item.get("linkId")
+        link_id = str(item.get("linkId") or "")
         answers = item.get("answer") or []
         if link_id == MEASUREMENT_GROUP:
             continue
@@ -384,7 +384,7 @@ def response_answers(policy: PolicyVersion, response: dict[str, Any], root: str 
     return Answers(raw, measurements, where_of)
 
 
-def answered_version(policy: PolicyVersion, response: dict[str, Any]) -> PolicyVersion:
+def answered_version(policy: Policy, response: dict[str, Any]) -> PolicyVersion:
     """The version whose Questionnaire a response answers: the one its canonical names
     (`url|version`), else the one a new request is asked."""
     _, _, named = str(response.get("questionnaire") or "").partition("|")
@@ -417,7 +417,7 @@ def _answer_error(exc: RequestError, where_of: dict[str, str], root: str) -> Fhi
 
 
 def deciding_version(
-    policy: PolicyVersion, raw: dict[str, Any], where_of: dict[str, str], root: str = "QuestionnaireResponse"
+    policy: Policy, raw: dict[str, Any], where_of: dict[str, str], root: str = "QuestionnaireResponse"
 ) -> PolicyVersion:
     """The version in force on the answers' decision date; a bad or too early date names its item."""
     try:

@@ -7,6 +7,7 @@ after the version file is edited in place (a new digest), or after it leaves the
 
 from __future__ import annotations
 
+import datetime as dt
 import threading
 
 import orjson
@@ -35,14 +36,12 @@ def record_version(session: Session, version: PolicyVersion) -> None:
     if key in _STORED:
         return
     if session.get(PolicyVersionRecord, version.digest) is None:
-        from priorauth.service.records import utc_now
-
         content = version.canonical
         try:
             with session.begin_nested():
                 session.add(PolicyVersionRecord(digest=version.digest, policy_id=version.id,
                                                 effective=version.version, content=content,
-                                                source=version.source[-500:], stored_at=utc_now()))
+                                                source=version.source[-500:], stored_at=dt.datetime.now(dt.UTC)))
         except IntegrityError:  # another writer stored the same content first
             pass
     with _LOCK:
