@@ -36,7 +36,7 @@ def db(settings: Settings) -> Iterator[Database]:
 
 @pytest.fixture
 def app(settings: Settings, db: Database):
-    from priorauth.api.app import create_app
+    from priorauth.http.app import create_app
 
     return create_app(settings, db)
 

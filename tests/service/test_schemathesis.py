@@ -11,7 +11,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis.errors import Unsatisfiable
 from schemathesis import GenerationMode
 
-from priorauth.api.app import create_app
+from priorauth.http.app import create_app
 from priorauth.service import Settings, create_token
 from priorauth.store.db import Database
 

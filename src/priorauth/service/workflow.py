@@ -136,7 +136,7 @@ def _decision_event(row: CoverageRequest, det: Determination, now: dt.datetime) 
         ENGINE,
         "decision",
         row,
-        utc_now,
+        now,
         {
             "decision": det.decision.value,
             "status": row.status,
