@@ -3,16 +3,33 @@
 from __future__ import annotations
 
 from decimal import Decimal
+from typing import Literal
 
 from pydantic import Field, model_validator
 
 from priorauth.core._policy.base import Strict
 
+# Milligrams in one of each amount unit.
+MG_PER: dict[str, Decimal] = {"mg": Decimal(1), "mcg": Decimal("0.001")}
+
 
 class Hcpcs(Strict):
+    """The billing code; one billable unit is `amount_per_unit` `amount_unit` of the drug."""
+
     code: str
     description: str
-    mg_per_unit: float
+    amount_per_unit: float = Field(gt=0)
+    amount_unit: Literal["mg", "mcg"]
+
+    @property
+    def unit_amount(self) -> Decimal:
+        """`amount_per_unit` as an exact decimal."""
+        return Decimal(str(self.amount_per_unit))
+
+    @property
+    def unit_text(self) -> str:
+        """What one unit is, e.g. `0.1 mg`, `1 mcg`."""
+        return f"{self.unit_amount.normalize():f} {self.amount_unit}"
 
 
 class NdcProduct(Strict):
@@ -20,7 +37,8 @@ class NdcProduct(Strict):
     labeler: str
     product: str
     description: str
-    vial_mg: float
+    # The drug in one vial, in the HCPCS amount unit.
+    vial_amount: float = Field(gt=0)
     single_dose: bool
 
 
@@ -44,14 +62,14 @@ class RxNormCode(Strict):
 class Billing(Strict):
     section: str
     hcpcs: Hcpcs
-    ndc: list[NdcProduct]
+    ndc: list[NdcProduct] = Field(min_length=1)
     rxnorm: list[RxNormCode] = Field(default_factory=list)
     modifiers: WasteModifiers
 
     @model_validator(mode="after")
     def _whole_units_per_vial(self) -> Billing:
-        unit = Decimal(str(self.hcpcs.mg_per_unit))
+        unit = self.hcpcs.unit_amount
         for i, product in enumerate(self.ndc):
-            if unit <= 0 or Decimal(str(product.vial_mg)) % unit != 0:
-                raise ValueError(f"ndc[{i}].vial_mg: not a whole number of {self.hcpcs.code} units")
+            if Decimal(str(product.vial_amount)) % unit != 0:
+                raise ValueError(f"ndc[{i}].vial_amount: not a whole number of {self.hcpcs.code} units")
         return self
