@@ -22,21 +22,3 @@ def fhir_example():
         return copy.deepcopy(cache[name])
 
     return load
-
-
-@pytest.fixture
-def app(settings, db):  # TEMPORARY (local testing only) until tests/conftest.py uses priorauth.http.app
-    import sys
-    import types
-
-    from fastapi import APIRouter
-
-    try:
-        import priorauth.web.routes  # noqa: F401
-    except Exception:
-        stub = types.ModuleType("priorauth.web.routes")
-        stub.router = APIRouter()
-        sys.modules["priorauth.web.routes"] = stub
-    from priorauth.http.app import create_app
-
-    return create_app(settings, db)

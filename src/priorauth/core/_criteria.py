@@ -47,6 +47,10 @@ class CompiledCriteria:
         kinds = {"all": 1, "any": 2, "not": 3}
         self._plan = [(n.index, kinds.get(n.operator, 0), n.children, n.test) for n in self.nodes]
         self._whole_tree = _generate_evaluator(self)
+        # Results that depend only on this tree and the statuses (engine reasons, residuals): kept here,
+        # with the tree, so no other version's tree ever answers for it.
+        self.reasons_cache: dict[tuple, Any] = {}
+        self.residual_cache: dict[tuple, Any] = {}
 
     def _compile(self, node: Criterion) -> int:
         start = len(self.nodes)

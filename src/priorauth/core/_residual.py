@@ -36,27 +36,25 @@ class Residual:
         return bool(self.missing) or (self.can_be_met and self.can_be_not_met)
 
 
-_RESIDUAL_CACHE: dict[tuple, Residual] = {}
-RESIDUAL_CACHE_SIZE = 4096
+RESIDUAL_CACHE_SIZE = 4096  # per compiled tree; 0 switches the cache off (to measure, and in a property test)
 
 
 def root_residual(
     criteria: CompiledCriteria, statuses: list[Truth], facts: Facts, params: dict[str, Any], ref: dt.date
 ) -> Residual:
-    """The residual of the whole tree, cached by (tree, statuses, unknown facts).
+    """The residual of the whole tree, cached on the tree by (statuses, unknown facts).
 
     Every leaf operator reaches both outcomes by witness values chosen relative to the
     known facts, so the residual depends only on which leaves are decided how and which
-    facts are unknown, not on the known values themselves. The key holds the compiled
-    tree itself (one per version object), never a policy id.
+    facts are unknown, not on the known values themselves.
     """
     key = None
     if RESIDUAL_CACHE_SIZE:
         unknown = criteria.version.runtime.question_ids.difference(facts.keys())
         if None in facts.values():
             unknown = unknown.union(k for k, v in facts.items() if v is None)
-        key = (criteria, unknown, *statuses)
-        cached = _RESIDUAL_CACHE.get(key)
+        key = (unknown, *statuses)
+        cached = criteria.residual_cache.get(key)
         if cached is not None:
             return cached
     can_true, can_false, essential = _residual(criteria, criteria.root, statuses, facts, params, ref)
@@ -67,9 +65,10 @@ def root_residual(
         tuple(_unknown_reasons(criteria, statuses, essential)),
     )
     if key is not None:
-        if len(_RESIDUAL_CACHE) >= RESIDUAL_CACHE_SIZE:
-            _RESIDUAL_CACHE.clear()
-        _RESIDUAL_CACHE[key] = result
+        cache = criteria.residual_cache
+        if len(cache) >= RESIDUAL_CACHE_SIZE:
+            cache.clear()
+        cache[key] = result
     return result
 
 

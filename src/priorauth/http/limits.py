@@ -6,21 +6,24 @@ from typing import Any
 
 import orjson
 
+from priorauth.core import ErrorCode, PriorAuthError
 from priorauth.http.problems import PROBLEM_TYPE
 
 
-class BodyTooLarge(Exception):
-    pass
+class BodyTooLarge(PriorAuthError):
+    """A streamed body went over the limit (answered with 413 before any parsing)."""
+
+    code = ErrorCode.BODY_TOO_LARGE
 
 
 def _problem_body(limit: int) -> bytes:
     return orjson.dumps(
         {
-            "type": PROBLEM_TYPE + "body_too_large",
+            "type": PROBLEM_TYPE + ErrorCode.BODY_TOO_LARGE,
             "title": "Request body too large",
             "status": 413,
             "detail": f"request body: larger than the limit of {limit} bytes",
-            "code": "body_too_large",
+            "code": ErrorCode.BODY_TOO_LARGE,
             "field": "request",
         }
     )
