@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from functools import lru_cache
 from typing import Any
 
 from priorauth.core._authorization import authorization
@@ -84,26 +83,25 @@ def _decide_criteria(version: PolicyVersion, facts: Facts) -> Determination:
 
 # --- reasons --------------------------------------------------------------------------
 
-_REASONS_CACHE: dict[tuple, tuple[Reason, ...]] = {}
 _REASONS_CACHE_SIZE = 4096
 
 
 def _decided_reasons(criteria: CompiledCriteria, statuses: list[Truth], root_status: Truth) -> tuple[Reason, ...]:
     """Reasons of an approval or denial: a function of the tree and statuses alone, so cached by them."""
-    key = (criteria, root_status, *statuses)
-    cached = _REASONS_CACHE.get(key)
+    key = (root_status, *statuses)
+    cache = criteria.reasons_cache
+    cached = cache.get(key)
     if cached is None:
         if root_status is MET:
             cached = tuple(_met_reasons(criteria, criteria.root, statuses))
         else:
             cached = tuple(_dedupe(_failed_reasons(criteria, criteria.root, statuses)))
-        if len(_REASONS_CACHE) >= _REASONS_CACHE_SIZE:
-            _REASONS_CACHE.clear()
-        _REASONS_CACHE[key] = cached
+        if len(cache) >= _REASONS_CACHE_SIZE:
+            cache.clear()
+        cache[key] = cached
     return cached
 
 
-@lru_cache(maxsize=1024)
 def _reason(node: CompiledNode, status: Truth) -> Reason:
     c = node.criterion
     return Reason(c.id, c.section, status, c.text)
