@@ -68,7 +68,10 @@ ENGINE_STATUS = {
 
 
 def _settings(session: Session) -> Settings:
-    return session.info.get("settings") or Settings()
+    """The service's settings travel with the session; a store opened with its own settings only
+    (the command line) gets the service defaults."""
+    settings = session.info.get("settings")
+    return settings if isinstance(settings, Settings) else Settings()
 
 
 def _validation_field(prefix: str, exc: ValidationError) -> RequestError:
