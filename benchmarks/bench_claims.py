@@ -5,7 +5,7 @@ per-line result (row, claim_id, rolling_units, cycle, edits) in memory. Reports 
 and the process's peak RSS. Before timing, checks that DuckDB and Polars give the same
 output on a small file, so both really do the same work.
 
-    .venv/bin/python benchmarks/bench_claims.py --sizes 1000000 10000000 --dir /tmp
+    .venv/bin/python benchmarks/bench_claims.py --sizes 1000000 10000000 --dir /tmp [--policy ID]
 """
 
 from __future__ import annotations
@@ -100,15 +100,14 @@ ORDER BY row
 """  # noqa: E501
 
 
-def duckdb_sql(path: str) -> str:
+def duckdb_sql(path: str, policy: str) -> str:
     """The edits as DuckDB SQL, limits and codes taken from the policy file (one version in force)."""
     import datetime as dt
 
     from priorauth.claims import vector_codes as vc
     from priorauth.claims.edits import ClaimRules
-    from priorauth.core._policy import load_policy
 
-    rules = ClaimRules.from_policy(load_policy("besponsa"))
+    rules = ClaimRules.from_policy(policy)
     day = (dt.date(2025, 7, 1) - dt.date(1970, 1, 1)).days
     backslash = chr(92)  # RE2 back-references in DuckDB are written \1
     cases = " ".join(
@@ -130,32 +129,32 @@ def duckdb_sql(path: str) -> str:
     )
 
 
-def run_one(engine: str, path: str) -> dict:
+def run_one(engine: str, path: str, policy: str) -> dict:
     """One timed run in this process: read -> edits -> result in memory."""
     start = time.perf_counter()
     if engine == "polars":
         from priorauth.claims import audit_claims
 
-        lines = audit_claims(path).lines
+        lines = audit_claims(path, policy=policy).lines
         rows = lines.height
     else:
         import duckdb
 
-        table = duckdb.connect().sql(duckdb_sql(path)).to_arrow_table()
+        table = duckdb.connect().sql(duckdb_sql(path, policy)).to_arrow_table()
         rows = table.num_rows
     seconds = time.perf_counter() - start
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
     return {"engine": engine, "rows": rows, "seconds": seconds, "peak_bytes": peak}
 
 
-def check_same_output(path: str) -> None:
+def check_same_output(path: str, policy: str) -> None:
     import duckdb
     import polars as pl
 
     from priorauth.claims import audit_claims
 
-    ours = audit_claims(path).lines
-    theirs = pl.from_arrow(duckdb.connect().sql(duckdb_sql(path)).to_arrow_table())
+    ours = audit_claims(path, policy=policy).lines
+    theirs = pl.from_arrow(duckdb.connect().sql(duckdb_sql(path, policy)).to_arrow_table())
     theirs = theirs.with_columns(
         pl.col("row").cast(pl.Int64), pl.col("rolling_units").cast(pl.Int64), pl.col("cycle").cast(pl.Int64)
     )
@@ -168,7 +167,8 @@ def main() -> None:
     parser.add_argument("--sizes", type=float, nargs="+", default=[1e6, 1e7])
     parser.add_argument("--dir", default="/tmp", help="Where synthetic files are written once and reused.")
     parser.add_argument("--repeat", type=int, default=1)
-    parser.add_argument("--one", nargs=2, metavar=("ENGINE", "FILE"), help=argparse.SUPPRESS)
+    parser.add_argument("--policy", default="besponsa", help="The policy whose claims are made and audited.")
+    parser.add_argument("--one", nargs=3, metavar=("ENGINE", "FILE", "POLICY"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.one:
         print(json.dumps(run_one(*args.one)))
@@ -176,21 +176,22 @@ def main() -> None:
 
     from priorauth.claims.synth import write_synth
 
-    check = Path(args.dir) / "priorauth_claims_check.parquet"
-    write_synth(20_000, check, seed=42)
-    check_same_output(str(check))
+    check = Path(args.dir) / f"priorauth_claims_{args.policy}_check.parquet"
+    write_synth(args.policy, 20_000, check, seed=42)
+    check_same_output(str(check), args.policy)
     print("check: DuckDB SQL output == Polars engine output on 20,000 synthetic lines")
     print(f"{'lines':>12} {'engine':>8} {'seconds':>8} {'lines/s':>12} {'peak MiB':>9}")
     for size in (int(s) for s in args.sizes):
-        path = Path(args.dir) / f"priorauth_claims_{size}.parquet"
+        path = Path(args.dir) / f"priorauth_claims_{args.policy}_{size}.parquet"
         if not path.exists():
-            write_synth(size, path, seed=1)
+            write_synth(args.policy, size, path, seed=1)
         results = {}
         for engine in ("polars", "duckdb"):
             best = None
             for _ in range(args.repeat):
                 out = subprocess.run(
-                    [sys.executable, __file__, "--one", engine, str(path)], check=True, capture_output=True, text=True
+                    [sys.executable, __file__, "--one", engine, str(path), args.policy],
+                    check=True, capture_output=True, text=True,
                 )
                 run = json.loads(out.stdout.strip().splitlines()[-1])
                 best = run if best is None or run["seconds"] < best["seconds"] else best

@@ -31,7 +31,8 @@ def next_version_text() -> str:
     rituximab in frontline consolidation allowed under 70 (was 65)."""
     text = BUNDLED.read_text(encoding="utf-8")
     text = _replace(text, 'effective: "2025-06-24"', f'effective: "{NEXT}"')
-    text = _replace(text, "note: Document approved 06/24/2025", "note: A test-only revision of the document approved 06/24/2025")
+    text = _replace(text, "note: Document approved 06/24/2025",
+                    "note: A test-only revision of the document approved 06/24/2025")
     text = _replace(text, "An approval covers this many calendar months from its start date.\n    value: 6",
                     "An approval covers this many calendar months from its start date.\n    value: 4")
     text = _replace(text, "    value: 63\n", "    value: 72\n")

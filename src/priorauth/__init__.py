@@ -1,7 +1,5 @@
 """priorauth: medical drug coverage policies as executable, explainable decisions."""
 
-from typing import Any
-
 from priorauth.core import (
     AuthorizationPeriod,
     Decision,
@@ -35,13 +33,17 @@ from priorauth.core import (
 __version__ = "0.1.0"
 
 
-def __getattr__(name: str) -> Any:
+def __getattr__(name: str) -> object:
     # The claims audit loads Polars: imported on first use, so `import priorauth` stays light.
     if name == "audit_claims":
         from priorauth.claims import audit_claims
 
         return audit_claims
     raise AttributeError(f"module 'priorauth' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted([*globals(), "audit_claims"])
 
 
 __all__ = [

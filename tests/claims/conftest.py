@@ -1,12 +1,11 @@
 import pytest
 
 from priorauth.claims import ClaimRules
-from priorauth.core._policy import load_policy
 
 
 @pytest.fixture(scope="session")
 def rules() -> ClaimRules:
-    return ClaimRules.from_policy(load_policy("besponsa"))
+    return ClaimRules.from_policy("besponsa")
 
 
 @pytest.fixture(scope="session")

@@ -31,18 +31,24 @@ def frame(rows) -> pl.DataFrame:
 
 
 def waste_policy(values: str):
-    """The bundled policy with `waste_counts_toward_limit` set to `values` (a YAML mapping of date -> bool)."""
+    """The bundled policy with `waste_counts_toward_limit` set per version: `values` is a YAML mapping of
+    effective date -> value, one version (a copy of the bundled file) per date."""
     import re
     from importlib import resources
 
-    from priorauth.core._policy import parse_policy
+    import yaml
 
-    text = (resources.files("priorauth") / "policies" / "besponsa.yaml").read_text(encoding="utf-8")
-    text, count = re.subn(
-        r"(\n  waste_counts_toward_limit:\n(?:    .*\n|      .*\n)*?    values: )\{[^}\n]*\}", rf"\g<1>{values}", text
-    )
-    assert count == 1, "the bundled policy no longer has waste_counts_toward_limit where expected"
-    for date in sorted(set(re.findall(r'"(\d{4}-\d{2}-\d{2})"', values))):
-        if f'effective: "{date}"' not in text:  # a parameter may only change on a listed version
-            text = text.replace("\nversions:\n", f'\nversions:\n  - effective: "{date}"\n    note: Test variant.\n', 1)
-    return parse_policy(text, "besponsa-waste-variant.yaml")
+    from priorauth.core import Policy, parse_policy_version
+
+    text = (resources.files("priorauth") / "policies" / "besponsa" / "2025-06-24.yaml").read_text(encoding="utf-8")
+    versions = []
+    for date, value in yaml.safe_load(values).items():
+        variant, count = re.subn(
+            r"(\n  waste_counts_toward_limit:\n(?:    .*\n|      .*\n)*?    value: )[^\n]*",
+            rf"\g<1>{str(value).lower()}",
+            text,
+        )
+        assert count == 1, "the bundled policy no longer has waste_counts_toward_limit where expected"
+        variant = variant.replace('\neffective: "2025-06-24"', f'\neffective: "{date}"', 1)
+        versions.append(parse_policy_version(variant, f"besponsa-waste-variant/{date}.yaml"))
+    return Policy.of(versions)

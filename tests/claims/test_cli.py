@@ -6,14 +6,15 @@ from typer.testing import CliRunner
 from priorauth.cli import app
 
 runner = CliRunner()
+BESPONSA = ["--policy", "besponsa"]
 
 
 def test_synth_then_audit_writes_output_and_summary(tmp_path):
     claims = tmp_path / "claims.parquet"
-    result = runner.invoke(app, ["claims", "synth", "5000", "--out", str(claims), "--seed", "3"])
+    result = runner.invoke(app, ["claims", "synth", "5000", "--out", str(claims), "--seed", "3", *BESPONSA])
     assert result.exit_code == 0, result.output
     out = tmp_path / "audit.parquet"
-    result = runner.invoke(app, ["claims", "audit", str(claims), "--out", str(out)])
+    result = runner.invoke(app, ["claims", "audit", str(claims), "--out", str(out), *BESPONSA])
     assert result.exit_code == 0, result.output
     assert (
         "5000 rows read" in result.output and "UNITS_OVER_LIMIT" in result.output and "units at risk" in result.output
@@ -31,7 +32,7 @@ def test_audit_csv_lists_bad_rows_and_audits_the_rest(tmp_path):
         "B,M1,2025-13-01,J9229,-3,00008-0100-01,C91.00,\n"
     )
     out = tmp_path / "out.csv"
-    result = runner.invoke(app, ["claims", "audit", str(claims), "--out", str(out)])
+    result = runner.invoke(app, ["claims", "audit", str(claims), "--out", str(out), *BESPONSA])
     assert result.exit_code == 0, result.output
     assert pl.read_csv(out)["edits"].to_list() == ["UNITS_OVER_LIMIT"]
     errors = pl.read_csv(tmp_path / "out.csv.errors.csv")
@@ -39,13 +40,14 @@ def test_audit_csv_lists_bad_rows_and_audits_the_rest(tmp_path):
 
 
 def test_audit_exit_2_when_nothing_can_be_audited(tmp_path):
-    missing = runner.invoke(app, ["claims", "audit", str(tmp_path / "nope.csv"), "--out", str(tmp_path / "o.csv")])
+    nope = tmp_path / "nope.csv"
+    missing = runner.invoke(app, ["claims", "audit", str(nope), "--out", str(tmp_path / "o.csv"), *BESPONSA])
     assert missing.exit_code == 2 and "no such file" in missing.output
     wrong = tmp_path / "wrong.csv"
     wrong.write_text("claim,member\n1,2\n")
-    result = runner.invoke(app, ["claims", "audit", str(wrong), "--out", str(tmp_path / "o.csv")])
+    result = runner.invoke(app, ["claims", "audit", str(wrong), "--out", str(tmp_path / "o.csv"), *BESPONSA])
     assert result.exit_code == 2 and "missing column(s) claim_id" in result.output
     bad_only = tmp_path / "bad.csv"
     bad_only.write_text("claim_id,member_id,service_date,hcpcs,units,ndc,icd10,modifier\nA,M1,x,J9229,1,,,\n")
-    result = runner.invoke(app, ["claims", "audit", str(bad_only), "--out", str(tmp_path / "o.csv")])
+    result = runner.invoke(app, ["claims", "audit", str(bad_only), "--out", str(tmp_path / "o.csv"), *BESPONSA])
     assert result.exit_code == 2 and "no row could be audited" in result.output

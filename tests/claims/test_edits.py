@@ -228,7 +228,7 @@ def test_missing_columns_cannot_be_audited():
     from priorauth.claims import ClaimInputError
 
     with pytest.raises(ClaimInputError, match="missing column"):
-        audit_claims(pl.DataFrame({"claim_id": ["a"], "member_id": ["M1"]}))
+        audit_claims(pl.DataFrame({"claim_id": ["a"], "member_id": ["M1"]}), policy="besponsa")
 
 
 def test_summary_counts_edits_and_units_at_risk(rules):

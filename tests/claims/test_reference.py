@@ -15,8 +15,8 @@ from priorauth.core._codes import NdcError, ndc_matches, normalize_icd10, normal
 
 @pytest.mark.parametrize("seed", [0, 1, 2])
 def test_polars_engine_matches_reference_on_synthetic_claims(rules, seed):
-    claims = synth_claims(6000, seed)
-    result = audit_claims(claims)
+    claims = synth_claims("besponsa", 6000, seed)
+    result = audit_claims(claims, policy="besponsa")
     expected, errors = audit_reference(claims.to_dicts(), rules)
     assert errors == []
     assert result.lines.to_dicts() == expected
@@ -30,29 +30,30 @@ def test_polars_engine_matches_reference_on_synthetic_claims(rules, seed):
 def test_polars_engine_matches_reference_when_waste_stops_counting(rules):
     # JW units count until 2026-01-01, not after: the synthetic claims span both
     policy = waste_policy('{"2025-06-24": true, "2026-01-01": false}')
-    claims = synth_claims(6000, 3)
+    claims = synth_claims("besponsa", 6000, 3)
     result = audit_claims(claims, policy=policy)
     expected, _ = audit_reference(claims.to_dicts(), ClaimRules.from_policy(policy))
     assert result.lines.to_dicts() == expected
-    bundled = audit_claims(claims).lines
+    bundled = audit_claims(claims, policy="besponsa").lines
     changed = result.lines.filter(pl.col("rolling_units") != bundled["rolling_units"])
     assert changed.height > 0 and changed["row"].min() > 1  # later lines only
-    assert result.summary.edit_counts["UNITS_OVER_LIMIT"] < audit_claims(claims).summary.edit_counts["UNITS_OVER_LIMIT"]
+    bundled_counts = audit_claims(claims, policy="besponsa").summary.edit_counts
+    assert result.summary.edit_counts["UNITS_OVER_LIMIT"] < bundled_counts["UNITS_OVER_LIMIT"]
 
 
 def test_synthetic_csv_round_trip_matches_reference(rules, tmp_path):
     path = tmp_path / "claims.csv"
-    synth_claims(2000, 7).write_csv(path)
+    synth_claims("besponsa", 2000, 7).write_csv(path)
     text_frame = pl.read_csv(path, infer_schema=False)
-    result = audit_claims(path)
+    result = audit_claims(path, policy="besponsa")
     expected, _ = audit_reference(text_frame.to_dicts(), rules)
     assert result.lines.to_dicts() == expected
 
 
 def test_synth_is_reproducible_and_exact_in_size():
-    assert synth_claims(1234, 5).equals(synth_claims(1234, 5))
-    assert synth_claims(1234, 5).height == 1234
-    assert not synth_claims(1234, 5).equals(synth_claims(1234, 6))
+    assert synth_claims("besponsa", 1234, 5).equals(synth_claims("besponsa", 1234, 5))
+    assert synth_claims("besponsa", 1234, 5).height == 1234
+    assert not synth_claims("besponsa", 1234, 5).equals(synth_claims("besponsa", 1234, 6))
 
 
 CODE_TEXT = st.text(alphabet="0123456789-. ;abcxCDZJUIV\t\n\x1c\xa0\u2003²ı", max_size=16)

@@ -23,7 +23,7 @@ EDGE_CASES += [line(f"c{k}", "E1", 21 * k, 5) for k in range(7)]
 
 
 def test_spark_and_polars_engines_agree(spark, tmp_path):
-    synthetic = synth_claims(3000, 11).with_columns(
+    synthetic = synth_claims("besponsa", 3000, 11).with_columns(
         pl.col("service_date").cast(pl.String), pl.col("units").cast(pl.String)
     )
     claims = pl.concat([synthetic, frame(EDGE_CASES)])
@@ -43,8 +43,8 @@ def test_spark_and_polars_engines_agree(spark, tmp_path):
         .sort("member_id")
     ).write_csv(auth_path)
 
-    on_polars = audit_claims(claims_path, auth_path)
-    on_spark = audit_claims(claims_path, auth_path, engine="spark", master="local[2]")
+    on_polars = audit_claims(claims_path, auth_path, policy="besponsa")
+    on_spark = audit_claims(claims_path, auth_path, policy="besponsa", engine="spark", master="local[2]")
 
     assert on_spark.lines.equals(on_polars.lines)
     assert on_spark.errors == on_polars.errors and len(on_polars.errors) == 5
@@ -55,8 +55,9 @@ def test_spark_and_polars_engines_agree(spark, tmp_path):
 
 def test_spark_reads_typed_parquet_like_polars(spark, tmp_path):
     path = tmp_path / "claims.parquet"
-    synth_claims(1500, 12).write_parquet(path)
-    assert audit_claims(path, engine="spark").lines.equals(audit_claims(path).lines)
+    synth_claims("besponsa", 1500, 12).write_parquet(path)
+    on_spark = audit_claims(path, policy="besponsa", engine="spark")
+    assert on_spark.lines.equals(audit_claims(path, policy="besponsa").lines)
 
 
 def test_engines_and_reference_agree_when_waste_stops_counting(spark, tmp_path):
@@ -69,7 +70,7 @@ def test_engines_and_reference_agree_when_waste_stops_counting(spark, tmp_path):
         line("w4", "W2", 200, 5, modifier="jw;JZ"),
         line("w5", "W2", 201, 4, modifier="JZ"),
     ]
-    synthetic = synth_claims(3000, 13).with_columns(
+    synthetic = synth_claims("besponsa", 3000, 13).with_columns(
         pl.col("service_date").cast(pl.String), pl.col("units").cast(pl.String)
     )
     claims_path = tmp_path / "claims.csv"

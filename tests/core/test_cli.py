@@ -99,7 +99,8 @@ def test_policy_show_prints_an_outline():
 
 def test_policy_check_refuses_a_malformed_file(tmp_path):
     bad = tmp_path / "bad.yaml"
-    bad.write_text((EXAMPLES.parent / "policies" / "besponsa" / "2025-06-24.yaml").read_text().replace("route:", "rout:"))
+    bundled = EXAMPLES.parent / "policies" / "besponsa" / "2025-06-24.yaml"
+    bad.write_text(bundled.read_text().replace("route:", "rout:"))
     proc = run("policy", "check", str(bad))
     assert proc.returncode == 2 and str(bad) in proc.stderr and "rout" in proc.stderr and proc.stdout == ""
 

@@ -49,7 +49,8 @@ def test_each_request_is_decided_under_the_version_in_force_on_its_date(revised)
 def test_a_changed_criterion_applies_from_its_version_only(revised):
     old = evaluate_facts(revised, dict(RITUXIMAB_AT_67, request_date="2026-06-30"))
     new = evaluate_facts(revised, dict(RITUXIMAB_AT_67, request_date="2026-07-01"))
-    assert old.decision is priorauth.Decision.DENIED and [r.criterion for r in old.reasons] == ["fc_no_rituximab", "fc_under_65"]
+    assert old.decision is priorauth.Decision.DENIED
+    assert [r.criterion for r in old.reasons] == ["fc_no_rituximab", "fc_under_65"]
     assert new.decision is priorauth.Decision.APPROVED
 
 
@@ -62,7 +63,8 @@ def test_the_bundled_policy_is_untouched_by_a_variant(revised):
 def test_digest_ignores_comments_and_layout_but_not_content():
     text = BUNDLED.read_text(encoding="utf-8")
     version = parse_policy_version(text, "a.yaml")
-    assert version.digest == content_digest(version.canonical) and canonical_json({"b": 1, "a": [2]}) == '{"a":[2],"b":1}'
+    assert version.digest == content_digest(version.canonical)
+    assert canonical_json({"b": 1, "a": [2]}) == '{"a":[2],"b":1}'
     relaid = "# another comment\n" + text.replace("route: intravenous", "route:    intravenous   # spaced")
     assert parse_policy_version(relaid, "b.yaml").digest == version.digest
     changed = text.replace("    value: 63\n", "    value: 64\n")
@@ -79,7 +81,8 @@ def test_digest_matches_an_independent_computation():
         pass
 
     NoDates.yaml_implicit_resolvers = {
-        k: [(t, r) for t, r in v if t != "tag:yaml.org,2002:timestamp"] for k, v in yaml.SafeLoader.yaml_implicit_resolvers.items()
+        k: [(t, r) for t, r in v if t != "tag:yaml.org,2002:timestamp"]
+        for k, v in yaml.SafeLoader.yaml_implicit_resolvers.items()
     }
     raw = yaml.load(BUNDLED.read_text(encoding="utf-8"), Loader=NoDates)  # noqa: S506
 
@@ -100,7 +103,8 @@ def test_a_copy_under_a_new_id_with_an_extra_question_decides_as_if_bundled(tmp_
     pended = evaluate_facts(policy, facts)
     assert pended.decision is priorauth.Decision.PENDED
     assert pended.missing_facts == ("hepatic_function_checked",)
-    assert evaluate_facts(policy, dict(facts, hepatic_function_checked=True)).decision is priorauth.Decision.APPROVED
+    approved = evaluate_facts(policy, dict(facts, hepatic_function_checked=True))
+    assert approved.decision is priorauth.Decision.APPROVED
     denied = evaluate_facts(policy, dict(facts, hepatic_function_checked=False))
     assert [r.criterion for r in denied.reasons] == ["hepatic_function_checked"]
     assert denied.policy == "besponsa_plus"

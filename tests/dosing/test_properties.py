@@ -11,9 +11,9 @@ from priorauth import load_policy, plan_doses
 from priorauth.core._dosing import vial_use
 
 POLICY = load_policy("besponsa")
-BILLING = POLICY.billing
-UNIT = Decimal(str(BILLING.hcpcs.mg_per_unit))
-UNITS_PER_VIAL = int(Decimal(str(BILLING.ndc[0].vial_mg)) / UNIT)
+BILLING = POLICY.latest.billing
+UNIT = Decimal(str(BILLING.hcpcs.amount_per_unit))
+UNITS_PER_VIAL = int(Decimal(str(BILLING.ndc[0].vial_amount)) / UNIT)
 
 doses_mg = st.decimals(min_value=0, max_value=20, places=4, allow_nan=False, allow_infinity=False)
 bsas = st.decimals(min_value=Decimal("0.1"), max_value=5, places=2)

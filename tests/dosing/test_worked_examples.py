@@ -81,8 +81,8 @@ def test_later_cycle_after_cr_uses_0_5_mg_per_m2_on_every_dose_day():
 
 
 def dose_cli(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "priorauth.cli", "dose", *args], capture_output=True, text=True,
-                          timeout=60)
+    return subprocess.run([sys.executable, "-m", "priorauth.cli", "dose", "--policy", "besponsa", *args],
+                          capture_output=True, text=True, timeout=60)
 
 
 def test_cli_json_gives_the_documented_numbers():

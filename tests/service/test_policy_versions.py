@@ -100,18 +100,17 @@ def test_the_rest_api_decides_a_policy_from_the_path_as_if_bundled(tmp_path, reg
     from priorauth.http.app import create_app
 
     registry(PolicyRegistry([policy_path_with_extra_question(tmp_path, "besponsa_plus")]))
-    facts = {k: v for k, v in RITUXIMAB_AT_67.items() if k not in ("with_rituximab", "substantial_comorbidities")}
+    facts = dict(RITUXIMAB_AT_67, disease_setting="relapsed_refractory", regimen="single_agent", with_rituximab=False)
     with TestClient(create_app(settings, db)) as client:
         headers = auth("submitter")
         r = client.post("/v1/evaluate", json={"policy": "besponsa_plus", "facts": facts}, headers=headers)
         assert r.status_code == 200, r.text
         assert r.json()["missing_facts"] == ["hepatic_function_checked"]
-        r = client.post("/v1/requests", json={"policy": "besponsa_plus", "facts": dict(facts, hepatic_function_checked=True)},
-                        headers=headers)
+        checked = dict(facts, hepatic_function_checked=True)
+        r = client.post("/v1/requests", json={"policy": "besponsa_plus", "facts": checked}, headers=headers)
         assert r.status_code == 201, r.text
         assert (r.json()["policy"], r.json()["status"]) == ("besponsa_plus", "approved")
         policies = client.get("/v1/policies", headers=headers).json()["policies"]
         assert {"besponsa", "besponsa_plus"} <= {p["id"] for p in policies}
-        r = client.post("/v1/evaluate", json={"policy": "besponsa", "facts": dict(facts, hepatic_function_checked=True)},
-                        headers=headers)
+        r = client.post("/v1/evaluate", json={"policy": "besponsa", "facts": checked}, headers=headers)
         assert r.status_code == 422 and r.json()["field"] == "facts.hepatic_function_checked"

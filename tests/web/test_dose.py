@@ -1,10 +1,10 @@
-"""The case page's dose plan table, from a request's dosing block (numbers from priorauth.core._dosing)."""
+"""The case page's dose plan table, from a request's dosing block (numbers from the core)."""
 
 from __future__ import annotations
 
 from types import SimpleNamespace
 
-from priorauth.core._policy import load_policy
+from priorauth.core import load_policy
 from priorauth.web.dose import dose_plan_table
 
 
@@ -63,7 +63,7 @@ def dosed_request():
 
 
 def test_dose_check_table_shows_requested_against_allowed():
-    from priorauth.core._engine import evaluate
+    from priorauth.core import evaluate
 
     det = evaluate(dosed_request()).to_dict()
     table = dose_plan_table(SimpleNamespace(determination=det, facts={}), load_policy("besponsa"))
@@ -77,7 +77,7 @@ def test_dose_check_table_shows_requested_against_allowed():
 
 
 def test_letter_of_an_approval_with_reduced_doses_says_so_and_how_to_appeal():
-    from priorauth.core._engine import evaluate
+    from priorauth.core import evaluate
     from priorauth.web.letters import build_letter
     from priorauth.web.pdf import letter_pdf
     from priorauth.web.rendering import render

@@ -7,9 +7,9 @@ import pytest
 from tests.policy_fixtures import policy_path_with_extra_question
 from tests.web.conftest import example_facts, form_values
 
-PENDED = "pended-comorbidities-unknown"
-
 from priorauth.core import PolicyRegistry, policy_registry, use_registry
+
+PENDED = "pended-comorbidities-unknown"
 
 
 @pytest.fixture

@@ -11,11 +11,11 @@ from fastapi.responses import Response as PlainResponse
 from starlette.concurrency import run_in_threadpool
 
 from priorauth import service
+from priorauth.api.schemas import Urgency, body
+from priorauth.core import RequestError
 from priorauth.http.deps import JsonBody, PrincipalDep, SessionDep
 from priorauth.http.problems import PROBLEM_SCHEMA
 from priorauth.http.responses import JSONResponse
-from priorauth.api.schemas import Urgency, body
-from priorauth.core import RequestError
 
 log = logging.getLogger("priorauth.api")
 router = APIRouter(prefix="/v1")
@@ -53,7 +53,7 @@ def envelope(raw: Any, allowed: tuple[str, ...], required: tuple[str, ...] = ())
 def _policy_id(raw: dict[str, Any]) -> str:
     policy = raw.get("policy")
     if not isinstance(policy, str):
-        raise RequestError("policy", "required: the id of the policy (e.g. besponsa)")
+        raise RequestError("policy", "required: the id of a loaded policy (GET /v1/policies lists them)")
     return policy
 
 

@@ -10,7 +10,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr, create_model
 
-from priorauth.core import DosingRequest, load_policy, policy_ids
+from priorauth.core import PolicyVersion, dosing_model, load_policy, policy_ids
 from priorauth.service import AuthorizationModification, PatientDetails, ReviewAction
 
 # Named so that create_model's field tuples hold a type alias, which type checkers read as a type form.
@@ -18,18 +18,31 @@ Urgency = Literal["standard", "expedited"]
 Role = Literal["submitter", "reviewer", "admin"]
 
 
-def _facts_type() -> Any:
-    # The vocabulary of the version in force today: what a new request is asked.
-    models = [load_policy(p).current().runtime.facts_model for p in policy_ids()]
+def _current_versions() -> list[PolicyVersion]:
+    """The version of each loaded policy in force today: what a new request is asked."""
+    return [load_policy(p).current() for p in policy_ids()]
+
+
+def _union(models: list[Any]) -> Any:
     out: Any = models[0]
     for m in models[1:]:
         out = out | m
     return out
 
 
+def _facts_type() -> Any:
+    return _union([v.runtime.facts_model for v in _current_versions()])
+
+
+def _dosing_type() -> Any:
+    """The dose inputs each policy declares (`dosing.inputs`), or nothing for a policy without Section V."""
+    return _union([dosing_model(v) for v in _current_versions() if v.dosing is not None] + [type(None)])
+
+
 def body_models() -> dict[str, type[BaseModel]]:
     policy_type: Any = Literal[tuple(policy_ids())]
     facts_type = _facts_type()
+    dosing_type = _dosing_type()
     strict = ConfigDict(extra="forbid")
     evaluate = create_model(
         "EvaluationRequest",
@@ -37,7 +50,7 @@ def body_models() -> dict[str, type[BaseModel]]:
         __doc__="A contract request: the policy and the facts (absent or null = unknown), and optionally doses.",
         policy=(policy_type, ...),
         facts=(facts_type, Field(default_factory=dict)),
-        dosing=(DosingRequest | None, None),
+        dosing=(dosing_type, None),
     )
     submit = create_model(
         "CoverageRequestSubmission",
@@ -47,7 +60,7 @@ def body_models() -> dict[str, type[BaseModel]]:
         facts=(facts_type, Field(default_factory=dict)),
         urgency=(Urgency, "standard"),
         patient=(PatientDetails | None, None),
-        dosing=(DosingRequest | None, None),
+        dosing=(dosing_type, None),
     )
     information = create_model(
         "AdditionalInformation",

@@ -11,8 +11,7 @@ import polars as pl
 from priorauth.claims.edits import EDIT_CODES, ClaimRules
 from priorauth.claims.io import scan_table
 from priorauth.claims.schema import OUTPUT_COLUMNS, AuditResult, AuditSummary, ClaimInputError, RowError
-from priorauth.core._policy import load_policy
-from priorauth.core._policy.schema import Policy
+from priorauth.core import Policy, PolicyVersion
 
 Engine = Literal["polars", "spark"]
 Source = str | Path | pl.DataFrame
@@ -46,18 +45,19 @@ def audit_claims(
     claims: Source,
     authorizations: Source | None = None,
     *,
-    policy: str | Policy = "besponsa",
+    policy: str | Policy | PolicyVersion,
     engine: Engine = "polars",
     master: str = "local[2]",
     progress: Callable[[str], None] | None = None,
 ) -> AuditResult:
     """Audit claim lines (a Parquet/CSV path or a Polars frame) against a policy's claim edits.
 
-    `policy` is a bundled policy id or a loaded `Policy` (e.g. from `parse_policy`).
+    `policy` is a policy id (from the policy registry in use), a loaded `Policy` (each
+    line under the version in force on its service date) or one `PolicyVersion`.
     Bad rows are returned in `errors` (row, column, reason); all other rows are audited.
     Raises ClaimInputError when nothing can be audited (unreadable file, missing columns).
     """
-    rules = ClaimRules.from_policy(load_policy(policy) if isinstance(policy, str) else policy)
+    rules = ClaimRules.from_policy(policy)
     if engine == "spark":
         from priorauth.claims.spark_engine import audit_spark_to_polars
 

@@ -1,17 +1,18 @@
 """The claim edits, declared once: both engines and the reference read this list.
 
 An edit is a stable code, the policy section it enforces, a message and (where it
-has them) the dated policy parameters that set its limit and say what counts toward
-it. `ClaimRules` resolves everything an engine needs from a loaded policy, so no
-limit lives in code.
+has them) the policy parameters that set its limit and say what counts toward it, each
+dated by the versions of the policy. `ClaimRules` resolves everything an engine needs
+from a loaded policy, so no limit lives in code.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from typing import Any
 
-from priorauth.core._policy.schema import Policy
+from priorauth.core import Policy, PolicyVersion, load_policy, walk
 
 
 @dataclass(frozen=True)
@@ -22,7 +23,7 @@ class ClaimEdit:
     section: str
     message: str
     limit_parameter: str | None = None
-    # A dated yes/no parameter: while false on a line's service date, units on lines
+    # A yes/no parameter: while false in the version in force on a line's service date, units on lines
     # billed with the JW modifier (discarded drug) are left out of that line's sum.
     waste_parameter: str | None = None
     needs_authorizations: bool = False
@@ -83,7 +84,7 @@ CYCLE_EDIT = EDITS_BY_CODE["CYCLE_LIMIT"]
 
 @dataclass(frozen=True)
 class DatedLimit:
-    """A dated parameter as sorted (effective day number, value) pairs (yes/no as 1/0).
+    """A parameter over the versions, as sorted (effective day number, value) pairs (yes/no as 1/0).
 
     Lines dated before the first effective date take the first value: earlier
     versions of the document are not encoded, and the earliest encoded one is the
@@ -110,6 +111,17 @@ def day_number(day: dt.date) -> int:
     return (day - EPOCH).days
 
 
+def covered_diagnoses(version: PolicyVersion) -> frozenset[str]:
+    """ICD-10-CM codes of the code lists the criteria test diagnosis codes against (`codes_in`)."""
+    names = [
+        node.leaf.argument[1]
+        for _, node in walk(version.criteria)
+        if node.leaf is not None and node.leaf.operator == "codes_in"
+    ]
+    lists = [version.code_lists[n] for n in dict.fromkeys(names) if n in version.code_lists]
+    return frozenset(code for c in lists if c.system == "icd-10-cm" for code in c.codes)
+
+
 @dataclass(frozen=True)
 class ClaimRules:
     """What the edits need from a policy: codes, NDC patterns, covered diagnoses, dated limits."""
@@ -129,31 +141,62 @@ class ClaimRules:
         return all(self.waste_counts.values)
 
     @classmethod
-    def from_policy(cls, policy: Policy) -> ClaimRules:
-        def dated(name: str) -> DatedLimit:
-            values = sorted(policy.parameters[name].values.items())
-            return DatedLimit(name, tuple(day_number(d) for d, _ in values), tuple(int(v) for _, v in values))
+    def from_policy(cls, policy: Policy | PolicyVersion | str) -> ClaimRules:
+        """The rules of a policy (every version, each from its effective date), a version, or a policy id.
 
-        def yes_no(name: str) -> DatedLimit:
-            if any(not isinstance(v, bool) for v in policy.parameters[name].values.values()):
-                raise ValueError(f"{name} must be true or false on every date")
-            return dated(name)
+        A line takes the limits of the version in force on its service date (before the
+        first version: the first). Codes and the window length must be the same in every
+        version: the engines hold one of each.
+        """
+        if isinstance(policy, str):
+            policy = load_policy(policy)
+        versions = (policy,) if isinstance(policy, PolicyVersion) else policy.versions
+
+        def values(name: str) -> list[tuple[dt.date, Any]]:
+            out = []
+            for v in versions:
+                if name not in v.parameters:
+                    raise ValueError(f"{v.id} {v.version}: parameter {name} is needed by the claim edits")
+                out.append((v.effective, v.parameter(name)))
+            return out
+
+        def dated(name: str, kind: type = int) -> DatedLimit:
+            pairs = values(name)
+            for day, value in pairs:
+                if isinstance(value, bool) != (kind is bool) or not isinstance(value, int):
+                    what = "true or false" if kind is bool else "a whole number"
+                    raise ValueError(f"{name} must be {what} on every date (version {day.isoformat()})")
+            return DatedLimit(name, tuple(day_number(d) for d, _ in pairs), tuple(int(v) for _, v in pairs))
 
         assert UNITS_EDIT.limit_parameter and UNITS_EDIT.waste_parameter and CYCLE_EDIT.limit_parameter
 
-        windows = {int(v) for v in policy.parameters["unit_window_days"].values.values()}
+        windows = {int(v) for _, v in values("unit_window_days")}
         if len(windows) != 1:
             # A window length that changes over time would need a per-line frame; refuse loudly.
             raise ValueError("unit_window_days changes over time; the claims audit supports one window length")
+        latest = versions[-1]
+        same = {
+            "the HCPCS code": lambda v: v.billing.hcpcs.code,
+            "the NDC products": lambda v: tuple(p.pattern for p in v.billing.ndc),
+            "the covered diagnosis codes": covered_diagnoses,
+        }
+        for what, get in same.items():
+            if any(get(v) != get(latest) for v in versions):
+                raise ValueError(f"{what} change between versions; the claims audit supports one set")
+        waste = (
+            dated(UNITS_EDIT.waste_parameter, bool)
+            if all(UNITS_EDIT.waste_parameter in v.parameters for v in versions)
+            else DatedLimit(UNITS_EDIT.waste_parameter, (day_number(versions[0].effective),), (1,))
+        )
         return cls(
-            policy_id=policy.id,
-            hcpcs=policy.billing.hcpcs.code.strip().upper(),
-            ndc_patterns=tuple(p.pattern for p in policy.billing.ndc),
-            covered_icd10=frozenset(policy.code_lists["appendix_1"].codes),
+            policy_id=latest.id,
+            hcpcs=latest.billing.hcpcs.code.strip().upper(),
+            ndc_patterns=tuple(p.pattern for p in latest.billing.ndc),
+            covered_icd10=covered_diagnoses(latest),
             max_units=dated(UNITS_EDIT.limit_parameter),
             max_cycles=dated(CYCLE_EDIT.limit_parameter),
             window_days=windows.pop(),
-            waste_counts=yes_no(UNITS_EDIT.waste_parameter),
+            waste_counts=waste,
         )
 
     def edits(self, with_authorizations: bool) -> tuple[ClaimEdit, ...]:

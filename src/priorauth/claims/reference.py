@@ -27,7 +27,7 @@ from priorauth.claims.schema import (
     RowError,
     error_order,
 )
-from priorauth.core._codes import NdcError, ndc_matches, normalize_icd10, normalize_ndc
+from priorauth.core import NdcError, ndc_matches, normalize_icd10, normalize_ndc
 
 
 def _text(value: Any) -> str | None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from priorauth.core._errors import PriorAuthError
+from priorauth.core import ErrorCode, PriorAuthError
 
 if TYPE_CHECKING:
     import polars as pl
@@ -32,7 +32,7 @@ OUTPUT_COLUMNS: tuple[str, ...] = ("row", "claim_id", "rolling_units", "cycle", 
 class ClaimInputError(PriorAuthError):
     """The input cannot be audited at all (unreadable file, missing columns); names file and column."""
 
-    code = "claims_input_invalid"
+    code = ErrorCode.CLAIMS_INPUT_INVALID
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,4 @@
-"""Column-wise equivalents of priorauth.core._codes for Polars (tests check they agree with codes.py).
+"""Column-wise equivalents of the core's code normalisers (priorauth.core) for Polars (tests check they agree).
 
 Python's str.strip() and Rust's trim() disagree on a few control characters, so the
 whitespace set is spelled out from Python's own definition.

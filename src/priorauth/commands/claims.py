@@ -21,7 +21,9 @@ def register(app: typer.Typer) -> None:
         auth: Annotated[Path | None, typer.Option("--auth", help="Authorizations: member_id, start, end.")] = None,
         engine: Annotated[str, typer.Option("--engine", help="polars (default) or spark.")] = "polars",
         master: Annotated[str, typer.Option("--master", help="Spark master URL.")] = "local[*]",
-        policy: Annotated[str, typer.Option("--policy", help="Policy id.")] = "besponsa",
+        policy: Annotated[
+            str | None, typer.Option("--policy", help="Policy id (may be left out when only one is loaded).")
+        ] = None,
         errors_out: Annotated[
             Path | None, typer.Option("--errors", help="Where to list rejected rows (default: OUT.errors.csv).")
         ] = None,
@@ -35,8 +37,13 @@ def register(app: typer.Typer) -> None:
         from priorauth.claims.io import file_format, write_errors, write_lines
         from priorauth.claims.schema import ClaimInputError
         from priorauth.cli import fail
-        from priorauth.core._errors import PriorAuthError
+        from priorauth.commands.dose import choose_policy
+        from priorauth.core import PriorAuthError
 
+        try:
+            policy_id = choose_policy(policy)
+        except ValueError as exc:
+            fail(str(exc))
         if engine not in ("polars", "spark"):
             fail(f"--engine: unknown engine {engine!r} (polars or spark)")
         chosen: Engine = "spark" if engine == "spark" else "polars"
@@ -55,7 +62,7 @@ def register(app: typer.Typer) -> None:
                 bar.update(task, advance=1, description=f"auditing ({engine}): {stage}")
 
             try:
-                result = audit_claims(input_file, auth, policy=policy, engine=chosen, master=master, progress=step)
+                result = audit_claims(input_file, auth, policy=policy_id, engine=chosen, master=master, progress=step)
             except PriorAuthError as exc:
                 fail(str(exc))
                 return
@@ -79,20 +86,26 @@ def register(app: typer.Typer) -> None:
         lines: Annotated[int, typer.Argument(metavar="N", help="Number of claim lines.")],
         out: Annotated[Path, typer.Option("--out", help="Output file, .parquet or .csv.")],
         seed: Annotated[int, typer.Option("--seed", help="Random seed.")] = 0,
+        policy: Annotated[
+            str | None, typer.Option("--policy", help="Policy id (may be left out when only one is loaded).")
+        ] = None,
     ) -> None:
-        """Write realistic synthetic Besponsa claims (about 5% violations of each kind)."""
+        """Write realistic synthetic claims for a policy (about 5% violations of each kind)."""
         from priorauth.claims.schema import ClaimInputError
         from priorauth.claims.synth import write_synth
         from priorauth.cli import fail
         from priorauth.cli import out as console
+        from priorauth.commands.dose import choose_policy
+        from priorauth.core import PriorAuthError
 
         if lines < 0:
             fail("N: must be at least 0")
         try:
-            written = write_synth(lines, out, seed)
+            written = write_synth(choose_policy(policy), lines, out, seed)
         except ClaimInputError as exc:
             fail(f"--out: {exc}")
-            return
+        except (ValueError, PriorAuthError) as exc:
+            fail(str(exc))
         console.print(f"wrote {written} synthetic claim lines to {out}")
 
 

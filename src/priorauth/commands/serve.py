@@ -7,9 +7,8 @@ import importlib.util
 import json
 import os
 from importlib import resources
-from typing import Annotated, Any
-
 from pathlib import Path
+from typing import Annotated, Any
 
 import typer
 

@@ -23,7 +23,7 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Issue a token; its secret is printed once and stored only as a hash."""
         from priorauth.cli import fail
-        from priorauth.core._errors import RequestError
+        from priorauth.core import RequestError
         from priorauth.service import create_token
         from priorauth.store.db import Database
 

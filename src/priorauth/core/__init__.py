@@ -28,13 +28,13 @@ from priorauth.core._dosing import (
     DosePlan,
     DosingRequest,
     check_doses,
+    dosing_model,
     parse_dosing,
     plan_doses,
 )
 from priorauth.core._engine import determine, evaluate, evaluate_facts
 from priorauth.core._errors import ErrorCode, PolicyError, PriorAuthError, RequestError, field_name
 from priorauth.core._facts import Facts, validate_facts, version_for
-from priorauth.core._request import parse_request, parse_request_json
 from priorauth.core._logic import Truth
 from priorauth.core._policy.base import parse_iso_date
 from priorauth.core._policy.criteria import Criterion, walk
@@ -59,6 +59,7 @@ from priorauth.core._policy.registry import (
 )
 from priorauth.core._policy.version import PolicyVersion
 from priorauth.core._relevance import Condition, Relevance, holds
+from priorauth.core._request import parse_request, parse_request_json
 
 __all__ = [
     "POLICY_PATH_ENV",
@@ -95,6 +96,7 @@ __all__ = [
     "check_doses",
     "content_digest",
     "determine",
+    "dosing_model",
     "evaluate",
     "evaluate_facts",
     "field_name",

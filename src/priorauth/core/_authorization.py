@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+
 from priorauth.core._dates import ONE_DAY, months_after
 from priorauth.core._determination import AuthorizationPeriod
 from priorauth.core._errors import RequestError

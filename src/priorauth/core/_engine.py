@@ -11,11 +11,11 @@ from priorauth.core._determination import Decision, Determination, Reason, Trace
 from priorauth.core._dosing.check import check_doses
 from priorauth.core._dosing.decision import apply_dose_check
 from priorauth.core._facts import Facts, validate_facts, version_for
-from priorauth.core._request import parse_request
 from priorauth.core._logic import MET, NOT_MET, UNKNOWN, Truth
 from priorauth.core._policy.policy import Policy
 from priorauth.core._policy.registry import load_policy
 from priorauth.core._policy.version import PolicyVersion
+from priorauth.core._request import parse_request
 from priorauth.core._residual import root_residual
 from priorauth.core._routing import governs, not_governed
 
@@ -49,7 +49,7 @@ def determine(version: PolicyVersion, facts: Facts, dosing: Any = None) -> Deter
     dosing = dosing if dosing is not None else getattr(facts, "dosing", None)
     if dosing is None or det.decision is Decision.NOT_APPLICABLE:
         return det
-    return apply_dose_check(det, check_doses(version, dosing))
+    return apply_dose_check(det, check_doses(version, dosing, facts=facts))
 
 
 def _decide_criteria(version: PolicyVersion, facts: Facts) -> Determination:

@@ -71,8 +71,7 @@ def _field_type(q: Question) -> Any:
         return Annotated[StrictInt, Field(ge=q.minimum if q.minimum is not None else -(2**31),
                                           le=q.maximum if q.maximum is not None else 10_000)]
     if q.type == "number":
-        bounds = {k: v for k, v in (("ge", q.minimum), ("le", q.maximum)) if v is not None}
-        return Annotated[float | int, BeforeValidator(_number), Field(allow_inf_nan=False, **bounds)]
+        return Annotated[float | int, BeforeValidator(_number), Field(allow_inf_nan=False, ge=q.minimum, le=q.maximum)]
     if q.type == "code_list":
         return Annotated[
             list[Annotated[StrictStr, Field(max_length=16)]],

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from dateutil.relativedelta import relativedelta
 
-from priorauth.core._dates import ONE_DAY, age_on, months_after
+from priorauth.core._dates import ONE_DAY, months_after
 from priorauth.core._logic import MET, NOT_MET, UNKNOWN, Truth
 
 if TYPE_CHECKING:
@@ -225,7 +225,8 @@ class _Age(LeafOperator):
             return None
         b, d = local[argument.fact], local[version.decided_on]
         age = f"age_{b}_{d}"
-        line = f"{age} = None if {b} is None or {d} is None else {d}.year - {b}.year - (({d}.month, {d}.day) < ({b}.month, {b}.day))"
+        line = (f"{age} = None if {b} is None or {d} is None else "
+                f"{d}.year - {b}.year - (({d}.month, {d}.day) < ({b}.month, {b}.day))")
         cmp = ">=" if self.at_least else "<"
         return Inline(f"U if {age} is None else (M if {age} {cmp} {years} else F)", preamble=((age, line),))
 

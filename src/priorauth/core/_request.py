@@ -50,7 +50,9 @@ def parse_request(raw: Any, policies: PolicyRegistry | Policy | None = None) -> 
     return version, with_dosing
 
 
-def parse_request_json(text: str | bytes, policies: PolicyRegistry | Policy | None = None) -> tuple[PolicyVersion, Facts]:
+def parse_request_json(
+    text: str | bytes, policies: PolicyRegistry | Policy | None = None
+) -> tuple[PolicyVersion, Facts]:
     try:
         raw = json.loads(text)
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:

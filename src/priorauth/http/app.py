@@ -16,13 +16,13 @@ import priorauth
 from priorauth.api import routes as api_routes
 from priorauth.api import schemas as api_schemas
 from priorauth.fhir import routes as fhir_routes
-from priorauth.web import routes as web_routes
 from priorauth.http import problems
 from priorauth.http.deps import TokenCache
 from priorauth.http.limits import BodySizeLimit
 from priorauth.http.responses import JSONResponse
 from priorauth.service import Settings
 from priorauth.store import Database
+from priorauth.web import routes as web_routes
 
 # The doors that may be switched off (PRIORAUTH_DISABLED_DOORS); /v1 is always served.
 DOORS = {"fhir": fhir_routes, "web": web_routes}

@@ -11,9 +11,14 @@ from priorauth.http.problems import PROBLEM_TYPE
 
 
 class BodyTooLarge(PriorAuthError):
-    """A streamed body went over the limit (answered with 413 before any parsing)."""
+    """A streamed body went over the limit: 413, from the middleware or the app's problem handler."""
 
     code = ErrorCode.BODY_TOO_LARGE
+    status = 413
+    field = "request"
+
+    def __init__(self) -> None:
+        super().__init__("request body: larger than the limit")
 
 
 def _problem_body(limit: int) -> bytes:

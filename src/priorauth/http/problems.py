@@ -85,7 +85,7 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(PriorAuthError)
     async def _priorauth_error(_: Request, exc: PriorAuthError) -> Response:
-        return problem(422, exc.code, str(exc))
+        return problem(getattr(exc, "status", 422), exc.code, str(exc), getattr(exc, "field", None))
 
     @app.exception_handler(RequestValidationError)
     async def _validation(_: Request, exc: RequestValidationError) -> Response:

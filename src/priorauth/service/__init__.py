@@ -11,7 +11,7 @@ facts, call these functions and render the result. Stable API (docs/service.md):
         admin = service.SYSTEM                           # the command-line operator
         issued = service.create_token(session, "submitter", "clinic-a")   # issued.secret shown once
         who = service.authenticate(session, issued.secret)                # -> Principal
-        req = service.submit_request(session, who, "besponsa", facts, "standard",
+        req = service.submit_request(session, who, policy_id, facts, "standard",
                                      idempotency_key=None, patient={"name": ...}, dosing=None)
         service.get_request(session, who, req.id)
         service.request_by_idempotency_key(session, who, "key")          # org: the caller's by default
@@ -22,7 +22,7 @@ facts, call these functions and render the result. Stable API (docs/service.md):
         service.review_request(session, reviewer, req.id, "deny", "note", expected_version=req.version)
         service.audit_events(session, reviewer, req.id)
         service.metrics(session, who)
-    service.evaluate_request(who, "besponsa", facts, dosing=None)   # -> Determination, nothing stored
+    service.evaluate_request(who, policy_id, facts, dosing=None)   # -> Determination, nothing stored
 
 Rules: every function checks the principal's role (Forbidden) and organisation
 (submitters see only their organisation's requests; others' are NotFound). Functions

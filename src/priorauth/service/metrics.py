@@ -13,7 +13,6 @@ from priorauth.service.records import STATUSES, URGENCIES, utc_now
 from priorauth.store.models import CoverageRequest
 
 
-
 def _share(count: int, total: int) -> float:
     return round(count / total, 4) if total else 0.0
 

@@ -26,8 +26,7 @@ _CACHE_SIZE = 256
 
 
 def _url(session: Session) -> str:
-    bind = session.get_bind()
-    return str(bind.url)
+    return str(session.get_bind().engine.url)
 
 
 def record_version(session: Session, version: PolicyVersion) -> None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Any
 
 from sqlalchemy import SQLColumnExpression, func, select
@@ -22,12 +21,11 @@ from priorauth.service.records import (
     RequestFilters,
     RequestPage,
     StoredRequest,
-    utc_now,
     snapshot,
+    utc_now,
     visible_row,
 )
 from priorauth.store.models import CoverageRequest
-
 
 
 def get_request(session: Session, principal: Principal, request_id: str) -> StoredRequest:

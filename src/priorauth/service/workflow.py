@@ -49,8 +49,8 @@ from priorauth.service.records import (
     PatientDetails,
     StoredRequest,
     jsonable,
-    utc_now,
     snapshot,
+    utc_now,
     visible_row,
 )
 from priorauth.service.settings import Settings

@@ -92,6 +92,7 @@ class PolicyVersionRecord(Base):
     """One policy version's canonical content, kept once per digest: what decided a stored request."""
 
     __tablename__ = "policy_versions"
+    __table_args__ = (Index("ix_policy_versions_policy", "policy_id", "effective"),)
 
     digest: Mapped[str] = mapped_column(String(64), primary_key=True)
     policy_id: Mapped[str] = mapped_column(String(64))

@@ -3,10 +3,17 @@
 from priorauth.core._dosing.billing import UnitWindow, VialUse, busiest_window, vial_use
 from priorauth.core._dosing.bsa import BodySurfaceArea, body_surface_area
 from priorauth.core._dosing.check import DoseCheck, DoseDayCheck, DoseFinding, DoseOutcome, check_doses
-from priorauth.core._dosing.cycle import CycleEligibility, CycleRule, CycleSchedule, cycle_eligibility, cycle_schedule
-from priorauth.core._dosing.plan import DoseDay, DosePlan, UnitLimit, plan_doses
-from priorauth.core._dosing.request import DosingRequest, RequestedDose, parse_dosing
-from priorauth.core._dosing.response import Labs, Response, ResponseAssessment, classify_response
+from priorauth.core._dosing.cycle import (
+    CycleEligibility,
+    CycleRule,
+    CycleSchedule,
+    ScheduleChoice,
+    choose_schedule,
+    cycle_eligibility,
+)
+from priorauth.core._dosing.plan import DoseDay, DosePlan, LabelDose, UnitLimit, plan_doses
+from priorauth.core._dosing.request import DosingRequest, RequestedDose, dosing_model, parse_dosing
+from priorauth.core._dosing.response import Response, ResponseAssessment, classify_response
 
 __all__ = [
     "BodySurfaceArea",
@@ -20,19 +27,21 @@ __all__ = [
     "DoseOutcome",
     "DosePlan",
     "DosingRequest",
-    "Labs",
+    "LabelDose",
     "RequestedDose",
     "Response",
     "ResponseAssessment",
+    "ScheduleChoice",
     "UnitLimit",
     "UnitWindow",
     "VialUse",
     "body_surface_area",
     "busiest_window",
     "check_doses",
+    "choose_schedule",
     "classify_response",
     "cycle_eligibility",
-    "cycle_schedule",
+    "dosing_model",
     "parse_dosing",
     "plan_doses",
     "vial_use",

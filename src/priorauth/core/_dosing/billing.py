@@ -1,4 +1,4 @@
-"""Section VI arithmetic: mg -> HCPCS billable units, single-dose vials, discarded drug.
+"""Section VI arithmetic: an amount (mg or mcg) -> HCPCS billable units, single-dose vials, discarded drug.
 
 Administered drug rounds up to a whole unit; discarded drug is reported in whole units
 rounded down (JW), or JZ when no whole unit is discarded. So administered units plus
@@ -14,7 +14,7 @@ from typing import Any
 
 from priorauth.core._codes import NdcError, ndc_matches, ndc_readings, normalize_hcpcs
 from priorauth.core._errors import RequestError
-from priorauth.core._policy.billing import Billing, NdcProduct
+from priorauth.core._policy.billing import MG_PER, Billing, NdcProduct
 
 
 def _ceil(value: Decimal) -> int:
@@ -25,26 +25,35 @@ def _floor(value: Decimal) -> int:
     return int(value.to_integral_value(rounding=ROUND_FLOOR))
 
 
-def units_for_mg(mg: Decimal, billing: Billing) -> int:
-    """Billable units for an administered amount: rounded up to a whole unit."""
-    return _ceil(mg / Decimal(str(billing.hcpcs.mg_per_unit)))
+def units_for(amount: Decimal, billing: Billing) -> int:
+    """Billable units for an administered amount (in the HCPCS amount unit): rounded up to a whole unit."""
+    return _ceil(amount / billing.hcpcs.unit_amount)
 
 
 def units_per_vial(billing: Billing, product: NdcProduct | None = None) -> int:
     product = product or billing.ndc[0]
-    return int(Decimal(str(product.vial_mg)) / Decimal(str(billing.hcpcs.mg_per_unit)))
+    return int(product.vial / billing.hcpcs.unit_amount)
 
 
 @dataclass(frozen=True, slots=True)
 class VialUse:
-    """One dose as billed: units administered, vials opened, drug discarded."""
+    """One dose as billed: amount administered (in `unit`), units, vials opened, drug discarded."""
 
-    mg: Decimal
+    amount: Decimal
+    unit: str
     units: int
     vials: int
-    discarded_mg: Decimal
+    discarded_amount: Decimal
     discarded_units: int
     modifier: str
+
+    @property
+    def mg(self) -> Decimal:
+        return self.amount * MG_PER[self.unit]
+
+    @property
+    def discarded_mg(self) -> Decimal:
+        return self.discarded_amount * MG_PER[self.unit]
 
     @property
     def billed_units(self) -> int:
@@ -57,28 +66,29 @@ class VialUse:
 
     def to_dict(self) -> dict[str, Any]:
         return {
-            "mg": float(self.mg),
+            self.unit: float(self.amount),
             "units": self.units,
             "vials": self.vials,
-            "discarded_mg": float(self.discarded_mg),
+            f"discarded_{self.unit}": float(self.discarded_amount),
             "discarded_units": self.discarded_units,
             "modifier": self.modifier,
             "billed_units": self.billed_units,
         }
 
 
-def vial_use(mg: Decimal, billing: Billing, product: NdcProduct | None = None) -> VialUse:
-    """Units, vials and waste for administering `mg` from single-dose vials."""
-    if mg < 0:
+def vial_use(amount: Decimal, billing: Billing, product: NdcProduct | None = None) -> VialUse:
+    """Units, vials and waste for administering `amount` (HCPCS amount unit) from single-dose vials."""
+    if amount < 0:
         raise ValueError("a dose cannot be negative")
     product = product or billing.ndc[0]
-    unit = Decimal(str(billing.hcpcs.mg_per_unit))
-    vial = Decimal(str(product.vial_mg))
-    vials = _ceil(mg / vial)
-    discarded = vials * vial - mg
+    unit = billing.hcpcs.unit_amount
+    vial = product.vial
+    vials = _ceil(amount / vial)
+    discarded = vials * vial - amount
     discarded_units = _floor(discarded / unit)
     modifier = billing.modifiers.discarded if discarded_units > 0 else billing.modifiers.none_discarded
-    return VialUse(mg, units_for_mg(mg, billing), vials, discarded, discarded_units, modifier)
+    return VialUse(amount, billing.hcpcs.amount_unit, units_for(amount, billing), vials, discarded,
+                   discarded_units, modifier)
 
 
 @dataclass(frozen=True, slots=True)

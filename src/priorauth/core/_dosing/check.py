@@ -7,6 +7,7 @@ Outcomes follow the X12 278 review actions: approved (A1), approved with modific
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
 from decimal import ROUND_CEILING, Decimal
 from enum import StrEnum
@@ -19,17 +20,32 @@ from priorauth.core._dosing.billing import (
     hcpcs_matches,
     product_for_ndc,
     room_on,
-    units_for_mg,
+    units_for,
     units_per_vial,
     vial_use,
 )
-from priorauth.core._dosing.bsa import BodySurfaceArea, body_surface_area
-from priorauth.core._dosing.cycle import CycleEligibility, cycle_eligibility, cycle_schedule
-from priorauth.core._dosing.plan import UnitLimit, unit_limit, version_of
+from priorauth.core._dosing.bsa import Body, BodySurfaceArea, measure
+from priorauth.core._dosing.conditions import cases, domains
+from priorauth.core._dosing.cycle import CycleEligibility, choose_schedule, cycle_eligibility
+from priorauth.core._dosing.plan import (
+    UnitLimit,
+    basis_text,
+    day_list,
+    field_of,
+    fmt,
+    input_values,
+    label_doses,
+    response_of,
+    rules_of,
+    unit_limit,
+    version_of,
+)
 from priorauth.core._dosing.request import DosingRequest, parse_dosing
-from priorauth.core._dosing.response import Labs, Response, ResponseAssessment, classify_response
+from priorauth.core._dosing.response import Response, ResponseAssessment
 from priorauth.core._errors import RequestError
 from priorauth.core._logic import MET, NOT_MET, UNKNOWN, Truth
+from priorauth.core._policy.billing import MG_PER
+from priorauth.core._policy.dosing import Dosing
 from priorauth.core._policy.policy import Policy
 from priorauth.core._policy.version import PolicyVersion
 
@@ -61,24 +77,38 @@ class DoseFinding:
 
 @dataclass(frozen=True, slots=True)
 class DoseDayCheck:
-    """A requested dose day: requested, label, highest acceptable and allowed amounts."""
+    """A requested dose day: requested, label, highest acceptable and allowed amounts (in `unit`)."""
 
     day: int
-    requested_mg: Decimal
+    requested: Decimal
     requested_units: int
-    label_mg: Decimal
-    max_mg: Decimal
+    label: Decimal
+    max: Decimal
     allowed: VialUse
     status: str  # "approved" or "modified"
+    unit: str = "mg"
+
+    @property
+    def requested_mg(self) -> Decimal:
+        return self.requested * MG_PER[self.unit]
+
+    @property
+    def label_mg(self) -> Decimal:
+        return self.label * MG_PER[self.unit]
+
+    @property
+    def max_mg(self) -> Decimal:
+        return self.max * MG_PER[self.unit]
 
     def to_dict(self) -> dict[str, Any]:
+        u = self.unit
         return {
             "day": self.day,
-            "requested_mg": float(self.requested_mg),
+            f"requested_{u}": float(self.requested),
             "requested_units": self.requested_units,
-            "label_mg": float(self.label_mg),
-            "max_mg": float(self.max_mg),
-            "allowed_mg": float(self.allowed.mg),
+            f"label_{u}": float(self.label),
+            f"max_{u}": float(self.max),
+            f"allowed_{u}": float(self.allowed.amount),
             "allowed_units": self.allowed.units,
             "allowed_vials": self.allowed.vials,
             "discarded_units": self.allowed.discarded_units,
@@ -102,6 +132,8 @@ class DoseCheck:
     window: UnitWindow | None
     reasons: tuple[DoseFinding, ...]
     missing: tuple[str, ...] = ()
+    unit: str = "mg"
+    weight_kg: Decimal | None = None
 
     @property
     def x12_action(self) -> str:
@@ -115,6 +147,8 @@ class DoseCheck:
             "response": self.response.value if self.response else None,
             "response_assessment": self.response_assessment.to_dict() if self.response_assessment else None,
             "bsa": self.bsa.to_dict() if self.bsa else None,
+            "weight_kg": float(self.weight_kg) if self.weight_kg is not None else None,
+            "unit": self.unit,
             "may_be_given": self.eligibility.to_dict() if self.eligibility else None,
             "days": [d.to_dict() for d in self.days],
             "totals": {
@@ -132,38 +166,6 @@ def _dec(value: float) -> Decimal:
     return Decimal(repr(float(value)))
 
 
-def _fmt(value: Decimal) -> str:
-    return f"{value.normalize():f}"
-
-
-def _response(request: DosingRequest, rules) -> tuple[Response | None, ResponseAssessment | None]:
-    given = Response(request.response) if request.response is not None else None
-    if request.labs is None:
-        return given, None
-    labs = request.labs
-    assessment = classify_response(
-        Labs(labs.marrow_blasts_percent, labs.peripheral_blasts, labs.platelets, labs.anc,
-             labs.extramedullary_resolved),
-        rules.response_definitions,
-    )
-    if given is not None and given is not assessment.response:
-        raise RequestError("dosing.response", "contradicts the response classified from dosing.labs",
-                           "inconsistent_facts")
-    return assessment.response, assessment
-
-
-def _bsa(policy: PolicyVersion, request: DosingRequest) -> tuple[BodySurfaceArea | None, tuple[str, ...]]:
-    try:
-        bsa = body_surface_area(policy.dosing, height_cm=request.height_cm, weight_kg=request.weight_kg,
-                                bsa_m2=request.bsa_m2, method=request.bsa_method, cap_m2=request.bsa_cap_m2)
-    except RequestError as exc:
-        if exc.code == "missing_measurement":
-            missing = tuple(f"dosing.{m}" for m in ("height_cm", "weight_kg") if getattr(request, m) is None)
-            return None, missing
-        raise RequestError(f"dosing.{exc.field}", exc.problem, exc.code) from None
-    return bsa, ()
-
-
 def _code_findings(policy: PolicyVersion, request: DosingRequest) -> list[DoseFinding]:
     billing = policy.billing
     out = []
@@ -177,73 +179,82 @@ def _code_findings(policy: PolicyVersion, request: DosingRequest) -> list[DoseFi
     return out
 
 
-def _check_for_response(
-    policy: PolicyVersion,
+def _check(
+    version: PolicyVersion,
     request: DosingRequest,
-    bsa: BodySurfaceArea | None,
-    bsa_missing: tuple[str, ...],
-    response: Response | None,
+    values: Mapping[str, Any],
+    body: Body,
     assessment: ResponseAssessment | None,
 ) -> DoseCheck:
-    rules = policy.dosing
-    billing = policy.billing
-    assert request.cycle is not None and request.doses is not None
-    cycle = request.cycle
-    limit = unit_limit(policy)
-    eligibility = cycle_eligibility(rules, cycle, response, request.proceeding_to_hsct, request.mrd_negative)
-    schedule = cycle_schedule(rules, cycle, response)
-    assert schedule is not None
+    """The check under known schedule inputs (`values`)."""
+    rules = rules_of(version)
+    billing = version.billing
+    assert request.doses is not None
+    cycle: int = request.value("cycle")
+    limit = unit_limit(version)
+    eligibility = cycle_eligibility(rules, cycle, values, domains(rules, version))
+    choice = choose_schedule(rules, cycle, values)
+    response = response_of(rules, values)
 
-    def result(outcome, reasons, days=(), window=None, missing=()):
-        return DoseCheck(outcome, cycle, response, assessment, bsa, eligibility, tuple(days), limit, window,
-                         tuple(reasons), tuple(missing))
+    def result(outcome: DoseOutcome, reasons: Iterable[DoseFinding], days: Iterable[DoseDayCheck] = (),
+               window: UnitWindow | None = None, missing: Iterable[str] = ()) -> DoseCheck:
+        return DoseCheck(outcome, cycle, response, assessment, body.bsa, eligibility, tuple(days), limit, window,
+                         tuple(reasons), tuple(missing), rules.unit, body.weight_kg)
 
-    denials = _code_findings(policy, request)
+    denials = _code_findings(version, request)
     denials += [DoseFinding(r.rule, r.section, NOT_MET, f"{r.text} ({r.why})")
                 for r in eligibility.rules if r.status is NOT_MET and eligibility.status is NOT_MET]
-    dose_days = ", ".join(str(d) for d in rules.dose_days)
-    for dose in request.doses:
-        if dose.day not in schedule.doses_mg_per_m2:
-            denials.append(DoseFinding("dose_schedule", schedule.section, NOT_MET,
-                                       f"Day {dose.day} is not a dose day of the cycle (days {dose_days})."))
+    schedule = choice.schedule
+    if schedule is None:
+        denials.append(DoseFinding("dose_schedule", rules.section, NOT_MET,
+                                   f"No dose schedule of this policy covers cycle {cycle}."))
+    else:
+        for dose in request.doses:
+            if dose.day not in schedule.dose_days:
+                denials.append(DoseFinding(
+                    "dose_schedule", schedule.section, NOT_MET,
+                    f"Day {dose.day} is not a dose day of the cycle (days {day_list(schedule.dose_days)})."))
     if denials:
         return result(DoseOutcome.DENIED, denials)
-    missing = tuple(f"dosing.{m}" for m in eligibility.missing) + bsa_missing
-    if eligibility.status is UNKNOWN or bsa is None:
+    assert schedule is not None
+    labels, label_missing, label_why = label_doses(schedule.schedule, [d.day for d in request.doses], body)
+    missing = tuple(field_of(rules, m) for m in eligibility.missing) + tuple(f"dosing.{m}" for m in label_missing)
+    if eligibility.status is UNKNOWN or label_missing:
         pending = [DoseFinding(r.rule, r.section, UNKNOWN, f"{r.text} ({r.why})")
                    for r in eligibility.rules if r.status is UNKNOWN]
-        if bsa is None:
-            pending.append(DoseFinding("dose_amount", rules.section, UNKNOWN,
-                                       "The label dose is per m2: height and weight (or BSA) are needed."))
+        pending += [DoseFinding("dose_amount", rules.section, UNKNOWN, why) for why in label_why]
         return result(DoseOutcome.PENDED, pending, missing=missing)
 
-    unit = Decimal(str(billing.hcpcs.mg_per_unit))
-    vial = Decimal(str(billing.ndc[0].vial_mg))
+    u = rules.unit
+    unit = billing.hcpcs.unit_amount
+    vial = Decimal(str(billing.ndc[0].vial_amount))
     per_vial = units_per_vial(billing)
-    tolerance = _dec(policy.parameter("dose_rounding_tolerance"))
+    tolerance_parameter = version.parameters.get("dose_rounding_tolerance")
+    tolerance = _dec(tolerance_parameter.value) if tolerance_parameter is not None else Decimal(0)
+    above = f"more than {fmt(tolerance * 100)}% above" if tolerance else "above"
     findings: list[DoseFinding] = []
     checked: list[DoseDayCheck] = []
     allocated: list[tuple[int, int]] = []
     for dose in sorted(request.doses, key=lambda d: d.day):
-        per_m2 = schedule.doses_mg_per_m2[dose.day]
-        label = per_m2 * bsa.m2
+        label_dose = labels[dose.day]
+        label = label_dose.amount
         ceiling = label * (1 + tolerance)
-        if dose.mg is not None:
-            requested = _dec(dose.mg)
+        if dose.amount is not None:
+            requested = _dec(dose.amount)
         else:
-            assert dose.units is not None  # RequestedDose requires exactly one of mg and units
+            assert dose.units is not None  # a requested dose has exactly one of an amount and units
             requested = dose.units * unit
         if dose.units is not None:
             # The label dose billed (rounded up to a whole unit) is always acceptable in units.
-            ceiling = max(ceiling, units_for_mg(label, billing) * unit)
+            ceiling = max(ceiling, units_for(label, billing) * unit)
         allowed = requested
         if requested > ceiling:
             whole_vials = (label / vial).to_integral_value(rounding=ROUND_CEILING) * vial
             allowed = whole_vials if whole_vials <= ceiling else label
             findings.append(DoseFinding(
                 "dose_amount", schedule.section, NOT_MET,
-                f"Day {dose.day}: the requested dose is more than {_fmt(tolerance * 100)}% above the label dose "
-                f"({_fmt(per_m2)} mg/m2 x {_fmt(bsa.m2)} m2 = {_fmt(label)} mg); allowed {_fmt(allowed)} mg.",
+                f"Day {dose.day}: the requested dose is {above} the label dose "
+                f"({label_dose.explain()}); allowed {fmt(allowed)} {u}.",
             ))
         use = vial_use(allowed, billing)
         room = room_on(dose.day, allocated, limit.window_days, limit.max_units)
@@ -255,58 +266,81 @@ def _check_for_response(
             findings.append(DoseFinding(
                 "unit_limit", limit.section, NOT_MET,
                 f"Day {dose.day}: at most {limit.max_units} units ({counted}) in any {limit.window_days} days; "
-                f"allowed {_fmt(allowed)} mg ({use.units} units).",
+                f"allowed {fmt(allowed)} {u} ({use.units} units).",
             ))
         allocated.append((dose.day, use.limit_units(limit.waste_counts)))
         status = "approved" if allowed == requested else "modified"
-        checked.append(DoseDayCheck(dose.day, requested, units_for_mg(requested, billing), label, ceiling, use,
-                                    status))
+        checked.append(DoseDayCheck(dose.day, requested, units_for(requested, billing), label, ceiling, use,
+                                    status, u))
     window = busiest_window(allocated, limit.window_days, limit.max_units)
     if findings:
         return result(DoseOutcome.MODIFIED, findings, checked, window)
+    basis = basis_text(labels.values(), body)
+    tolerated = f" (up to {fmt(tolerance * 100)}% above it)" if tolerance else ""
     approved = DoseFinding(
         "dose_check", schedule.section, MET,
-        f"Cycle {cycle}: the requested doses are within the label dose for {_fmt(bsa.m2)} m2 (up to "
-        f"{_fmt(tolerance * 100)}% above it) and within {limit.max_units} units per {limit.window_days} days "
+        f"Cycle {cycle}: the requested doses are within the label dose{f' for {basis}' if basis else ''}"
+        f"{tolerated} and within {limit.max_units} units per {limit.window_days} days "
         f"(Section {limit.section}).",
     )
     return result(DoseOutcome.APPROVED, [approved], checked, window)
 
 
-def _same(a: DoseCheck, b: DoseCheck) -> bool:
-    return a.outcome is b.outcome and [d.allowed for d in a.days] == [d.allowed for d in b.days]
+def _same(checks: list[DoseCheck]) -> bool:
+    first = checks[0]
+    return all(c.outcome is first.outcome and [d.allowed for d in c.days] == [d.allowed for d in first.days]
+               for c in checks[1:])
 
 
 def check_doses(
-    policy: Policy | PolicyVersion | str, dosing: DosingRequest | dict[str, Any], on: dt.date | None = None
+    policy: Policy | PolicyVersion | str,
+    dosing: DosingRequest | dict[str, Any],
+    on: dt.date | None = None,
+    *,
+    facts: Mapping[str, Any] | None = None,
 ) -> DoseCheck | None:
     """Check a request's `dosing` block; None when it asks for no doses.
 
-    When the response is unknown from cycle 2 on, the check is made for both dose
-    schedules: if they agree that is the answer, otherwise it is pended on the response.
+    `facts` are the request's facts, read when a schedule or stop rule is chosen by one.
+    When the schedule depends on inputs that are unknown, the check is made for each of
+    their values: if the answers agree that is the answer, otherwise it is pended on them.
     """
-    policy = version_of(policy, on)
-    request = dosing if isinstance(dosing, DosingRequest) else parse_dosing(policy, dosing)
+    version = version_of(policy, on)
+    rules = rules_of(version)
+    request = parse_dosing(version, dosing)
     if request.doses is None:
         return None
-    response, assessment = _response(request, policy.dosing)
-    bsa, bsa_missing = _bsa(policy, request)
-    assert request.cycle is not None
-    if response is not None or request.cycle == 1:
-        return _check_for_response(policy, request, bsa, bsa_missing, response, assessment)
-    checks = [_check_for_response(policy, request, bsa, bsa_missing, r, None)
-              for r in (Response.CR, Response.NONE)]
-    if _same(*checks):
-        eligibility = cycle_eligibility(policy.dosing, request.cycle, None, request.proceeding_to_hsct,
-                                        request.mrd_negative)
+    values, _, assessment = input_values(version, request, facts)
+    body = measure_request(request, rules)
+    cycle: int = request.value("cycle")
+    choice = choose_schedule(rules, cycle, values)
+    if choice.decided:
+        return _check(version, request, values, body, assessment)
+    splits = cases(choice.unknown, domains(rules, version)) or []
+    checks = [_check(version, request, {**values, **case}, body, None) for case in splits]
+    if checks and _same(checks):
+        eligibility = cycle_eligibility(rules, cycle, values, domains(rules, version))
         reasons = checks[0].reasons
         if checks[0].outcome is DoseOutcome.DENIED:
-            # Cite what fails under either response; if they differ, both.
-            common = {r.rule for r in checks[1].reasons}
-            reasons = tuple(r for r in reasons if r.rule in common) or reasons + checks[1].reasons
+            # Cite what fails whatever the unknown inputs are; if nothing is common, everything cited.
+            common = set.intersection(*({r.rule for r in c.reasons} for c in checks))
+            reasons = tuple(r for r in reasons if r.rule in common) or tuple(
+                dict.fromkeys(r for c in checks for r in c.reasons))
         return replace(checks[0], response=None, eligibility=eligibility, reasons=reasons)
-    limit = checks[0].limit
-    missing = tuple(dict.fromkeys(("dosing.response", *checks[0].missing, *checks[1].missing)))
-    finding = DoseFinding("dose_schedule", policy.dosing.subsequent_cycles.section, UNKNOWN,
-                          "From cycle 2 on the dose depends on whether CR or CRi was reached; the response is unknown.")
-    return DoseCheck(DoseOutcome.PENDED, request.cycle, None, None, bsa, None, (), limit, None, (finding,), missing)
+    limit = unit_limit(version)
+    fields = tuple(field_of(rules, n) for n in choice.unknown)
+    missing = tuple(dict.fromkeys((*fields, *(m for c in checks for m in c.missing))))
+    section = choice.possible[0].section if choice.possible else rules.section
+    names = ", ".join(choice.unknown)
+    finding = DoseFinding("dose_schedule", section, UNKNOWN,
+                          f"The dose of cycle {cycle} depends on {names}, which is unknown.")
+    return DoseCheck(DoseOutcome.PENDED, cycle, None, None, body.bsa, None, (), limit, None, (finding,), missing,
+                     rules.unit, body.weight_kg)
+
+
+def measure_request(request: DosingRequest, rules: Dosing) -> Body:
+    """The request's measurements; a bad one is refused naming its `dosing.` field."""
+    try:
+        return measure(rules, request)
+    except RequestError as exc:
+        raise RequestError(f"dosing.{exc.field}", exc.problem, exc.code) from None

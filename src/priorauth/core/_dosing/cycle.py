@@ -1,19 +1,19 @@
-"""Section V cycle rules: the schedule of a cycle and whether it may be given at all."""
+"""Section V for one cycle: which schedule applies, and whether the cycle may be given at all."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
-from decimal import Decimal
 from typing import Any
 
-from priorauth.core._dosing.response import Response
+from priorauth.core._dosing.conditions import Values, cases, holds, ordered
 from priorauth.core._logic import MET, NOT_MET, UNKNOWN, Truth, all_of
-from priorauth.core._policy.dosing import Dosing
+from priorauth.core._policy.dosing import Dosing, Schedule, StopRule
 
 
 @dataclass(frozen=True, slots=True)
 class CycleRule:
-    """One Section V rule applied to a cycle: its status and why."""
+    """One stop rule applied to a cycle: its status and why."""
 
     rule: str
     section: str
@@ -41,97 +41,141 @@ class CycleEligibility:
 
 @dataclass(frozen=True, slots=True)
 class CycleSchedule:
-    """Length and mg/m2 per dose day of one cycle."""
+    """The schedule that applies to one cycle."""
 
     cycle: int
-    section: str
-    length_days: int
-    extended_length_days: int | None
-    extension_when: str | None
-    doses_mg_per_m2: dict[int, Decimal]
-    basis: str
+    schedule: Schedule
+
+    @property
+    def id(self) -> str:
+        return self.schedule.id
+
+    @property
+    def section(self) -> str:
+        return self.schedule.section
+
+    @property
+    def text(self) -> str:
+        return self.schedule.text
+
+    @property
+    def length_days(self) -> int:
+        return self.schedule.length_days
+
+    @property
+    def extended_length_days(self) -> int | None:
+        return self.schedule.extended_length_days
+
+    @property
+    def extension_when(self) -> str | None:
+        return self.schedule.extension_when
+
+    @property
+    def dose_days(self) -> tuple[int, ...]:
+        return self.schedule.dose_days
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"id": self.id, "section": self.section, "text": self.text, "length_days": self.length_days,
+                "extended_length_days": self.extended_length_days, "extension_when": self.extension_when,
+                "dose_days": list(self.dose_days)}
 
 
-def cycle_schedule(rules: Dosing, cycle: int, response: Response | None) -> CycleSchedule | None:
-    """The schedule of `cycle`; None when it depends on a response that is unknown."""
-    if cycle == 1:
-        c1 = rules.cycle_1
-        return CycleSchedule(1, c1.section, c1.length_days, c1.extended_length_days, c1.extension_when,
-                             dict(c1.doses_mg_per_m2), "cycle 1")
-    later = rules.subsequent_cycles
-    if response is None:
-        return None
-    chosen = later.cr_or_cri_achieved if response.achieved else later.cr_or_cri_not_achieved
-    basis = "later cycle, CR or CRi achieved" if response.achieved else "later cycle, CR or CRi not achieved"
-    return CycleSchedule(cycle, later.section, later.length_days, None, None, dict(chosen.doses_mg_per_m2), basis)
+@dataclass(frozen=True, slots=True)
+class ScheduleChoice:
+    """The schedule of a cycle; or none covers it; or it depends on `unknown` names."""
+
+    schedule: CycleSchedule | None
+    unknown: tuple[str, ...] = ()
+    # The schedules still possible while `unknown` is not known (first one first).
+    possible: tuple[Schedule, ...] = ()
+
+    @property
+    def decided(self) -> bool:
+        return not self.unknown
 
 
-def _no_response_rule(rules: Dosing, cycle: int, response: Response | None) -> tuple[CycleRule, set[str]]:
-    r = rules.stop_rules.no_response
-    if cycle <= r.within_cycles:
-        return CycleRule(r.id, r.section, MET, r.text, f"cycle {cycle} is within the first {r.within_cycles}"), set()
-    if response is None:
-        return CycleRule(r.id, r.section, UNKNOWN, r.text, "the response so far is unknown"), {"response"}
-    if response.achieved:
-        return CycleRule(r.id, r.section, MET, r.text, f"{response.value} reached"), set()
-    return CycleRule(r.id, r.section, NOT_MET, r.text,
-                     f"no CR or CRi within {r.within_cycles} cycles: treatment stops"), set()
+def choose_schedule(rules: Dosing, cycle: int, values: Values) -> ScheduleChoice:
+    """The first schedule (file order) whose cycle range and `when` hold for `cycle`."""
+    pending: list[Schedule] = []
+    unknown: set[str] = set()
+    for schedule in rules.schedules:
+        if not schedule.cycles.contains(cycle):
+            continue
+        status, names = holds(schedule.when, values) if schedule.when is not None else (MET, frozenset())
+        if status is MET:
+            if not pending:
+                return ScheduleChoice(CycleSchedule(cycle, schedule))
+            return ScheduleChoice(None, ordered(unknown, rules), (*pending, schedule))
+        if status is UNKNOWN:
+            pending.append(schedule)
+            unknown |= names
+    if pending:
+        return ScheduleChoice(None, ordered(unknown, rules), tuple(pending))
+    return ScheduleChoice(None)
 
 
-def _hsct_course(rules: Dosing, cycle: int, response: Response | None, mrd_negative: bool | None):
-    r = rules.stop_rules.hsct
-    if cycle <= r.cycles:
-        return CycleRule(r.id, r.section, MET, r.text, f"cycle {cycle} is within the {r.cycles} recommended"), set()
-    if cycle > r.cycles + r.extra_cycles:
-        return CycleRule(r.id, r.section, NOT_MET, r.text,
-                         f"at most {r.cycles + r.extra_cycles} cycles before HSCT"), set()
-    if response is Response.NONE or mrd_negative is False:
-        return CycleRule(r.id, r.section, MET, r.text,
-                         f"CR or CRi with MRD negativity not reached after {r.cycles} cycles"), set()
-    if response is not None and response.achieved and mrd_negative is True:
-        return CycleRule(r.id, r.section, NOT_MET, r.text,
-                         f"{response.value} with MRD negativity reached after {r.cycles} cycles"), set()
-    missing = ({"response"} if response is None else set()) | ({"mrd_negative"} if mrd_negative is None else set())
-    return CycleRule(r.id, r.section, UNKNOWN, r.text, "response or MRD status unknown"), missing
+def _rule(r: StopRule, cycle: int, values: Values) -> tuple[CycleRule, frozenset[str]]:
+    def out(status: Truth, why: str, missing: frozenset[str] = frozenset()) -> tuple[CycleRule, frozenset[str]]:
+        return CycleRule(r.id, r.section, status, r.text, why), missing
+
+    if r.max_cycles is not None and cycle > r.max_cycles:
+        return out(NOT_MET, f"beyond the maximum of {r.max_cycles} cycles")
+    if r.requires is not None and (r.from_cycle is None or cycle >= r.from_cycle):
+        status, unknown = holds(r.requires, values)
+        if status is MET:
+            return out(MET, r.met_text or "the requirement holds")
+        if status is NOT_MET:
+            return out(NOT_MET, r.not_met_text or "the requirement does not hold")
+        return out(UNKNOWN, "unknown: " + ", ".join(sorted(unknown)), unknown)
+    if r.requires is not None and r.from_cycle is not None:
+        return out(MET, f"cycle {cycle} is within the first {r.from_cycle - 1}")
+    return out(MET, f"cycle {cycle} of at most {r.max_cycles}")
 
 
-def _no_hsct_course(rules: Dosing, cycle: int):
-    r = rules.stop_rules.no_hsct
-    if cycle <= r.max_cycles:
-        return CycleRule(r.id, r.section, MET, r.text, f"cycle {cycle} of at most {r.max_cycles}"), set()
-    return CycleRule(r.id, r.section, NOT_MET, r.text, f"beyond the maximum of {r.max_cycles} cycles"), set()
+def _applying(rules: Dosing, values: Values) -> list[StopRule]:
+    """Stop rules whose branch is not excluded; a rule whose branch is unknown counts as applying."""
+    return [r for r in rules.stop_rules if r.when is None or holds(r.when, values)[0] is not NOT_MET]
+
+
+def _evaluate(rules: Dosing, cycle: int, values: Values) -> tuple[Truth, frozenset[str], tuple[CycleRule, ...]]:
+    listed: list[CycleRule] = []
+    missing: frozenset[str] = frozenset()
+    for r in _applying(rules, values):
+        rule, unknown = _rule(r, cycle, values)
+        listed.append(rule)
+        missing |= unknown
+    status = all_of(rule.status for rule in listed)
+    return status, (missing if status is UNKNOWN else frozenset()), tuple(listed)
 
 
 def cycle_eligibility(
-    rules: Dosing,
-    cycle: int,
-    response: Response | None,
-    proceeding_to_hsct: bool | None,
-    mrd_negative: bool | None,
+    rules: Dosing, cycle: int, values: Values, domain: Mapping[str, tuple[Any, ...]] | None = None
 ) -> CycleEligibility:
-    """Whether `cycle` may be given under the Section V stop rules (three-valued)."""
-    stop, stop_missing = _no_response_rule(rules, cycle, response)
-    if proceeding_to_hsct is True:
-        course, course_missing = _hsct_course(rules, cycle, response, mrd_negative)
-        courses = [course]
-    elif proceeding_to_hsct is False:
-        course, course_missing = _no_hsct_course(rules, cycle)
-        courses = [course]
-    else:
-        with_hsct, hsct_missing = _hsct_course(rules, cycle, response, mrd_negative)
-        without, _ = _no_hsct_course(rules, cycle)
-        courses = [with_hsct, without]
-        if with_hsct.status is without.status:
-            course_missing = set()
-        else:
-            course_missing = {"proceeding_to_hsct"} | hsct_missing
-    course_status = courses[0].status if len({c.status for c in courses}) == 1 else UNKNOWN
-    status = all_of([stop.status, course_status])
-    missing: set[str] = set()
-    if status is UNKNOWN:
-        if stop.status is UNKNOWN:
-            missing |= stop_missing
-        if course_status is UNKNOWN:
-            missing |= course_missing
-    order = ("response", "proceeding_to_hsct", "mrd_negative")
-    return CycleEligibility(status, (stop, *courses), tuple(m for m in order if m in missing))
+    """Whether `cycle` may be given under the stop rules (three-valued).
+
+    When a rule's branch (`when`) is unknown, the rules are applied for every value of what
+    it reads: if the answers agree that is the answer, otherwise it is unknown and the
+    branch is among the inputs still needed. `domain` gives the values of facts the
+    branches read (dose inputs are known from the rules).
+    """
+    branch = {n for r in rules.stop_rules if r.when is not None for n in holds(r.when, values)[1]}
+    status, missing, listed = _evaluate(rules, cycle, values)
+    # Met with every branch counted as applying is met in each branch (fewer rules, none less known).
+    if branch and status is not MET:
+        known = {name: spec.domain for name, spec in rules.inputs.items() if spec.domain is not None}
+        splits = cases(ordered(branch, rules), {**known, **(domain or {})})
+        if splits is not None:
+            results = [_evaluate(rules, cycle, {**values, **case}) for case in splits]
+            statuses = {r[0] for r in results}
+            status = results[0][0] if len(statuses) == 1 else UNKNOWN
+            missing = frozenset().union(*(r[1] for r in results))
+            if len(statuses) > 1:
+                missing |= branch
+            if status is not UNKNOWN:
+                missing = frozenset()
+        else:  # too many combinations: only rules outside the unknown branches can decide
+            fixed = [rule.status for r, rule in zip(_applying(rules, values), listed, strict=True)
+                     if r.when is None or holds(r.when, values)[0] is MET]
+            status = NOT_MET if all_of(fixed) is NOT_MET else UNKNOWN
+            missing = frozenset() if status is NOT_MET else missing | branch
+    return CycleEligibility(status, listed, ordered(missing, rules))

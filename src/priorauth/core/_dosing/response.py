@@ -1,37 +1,24 @@
-"""Response to treatment from labs: CR, CRi or neither (Section V definitions)."""
+"""A response to treatment from lab values, by the policy's response definitions (Section V)."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal
-from enum import StrEnum
 from typing import Any
 
-from priorauth.core._policy.dosing import ResponseDefinitions
-
-
-class Response(StrEnum):
-    """Best response so far."""
-
-    CR = "CR"
-    CRI = "CRi"
-    NONE = "none"
-
-    @property
-    def achieved(self) -> bool:
-        """CR or CRi."""
-        return self is not Response.NONE
+from priorauth.core._policy.dosing import LabFinding, ResponseDefinitions
 
 
 @dataclass(frozen=True, slots=True)
-class Labs:
-    """Marrow and blood findings; counts in x10^9/L."""
+class Response:
+    """A value of the policy's response input (what its response definitions classify labs into)."""
 
-    marrow_blasts_percent: float
-    peripheral_blasts: bool
-    platelets: float
-    anc: float
-    extramedullary_resolved: bool = True  # also true when there was none
+    value: str
+    input: str = "response"
+
+    def __str__(self) -> str:
+        return self.value
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,41 +31,31 @@ class ResponseAssessment:
         return {"response": self.response.value, "section": self.section, "findings": list(self.findings)}
 
 
-def _dec(value: float) -> Decimal:
+def _field(labs: Any, name: str) -> Any:
+    return labs.get(name) if isinstance(labs, Mapping) else getattr(labs, name, None)
+
+
+def _dec(value: Any) -> Decimal:
     return Decimal(repr(float(value)))
 
 
-def classify_response(labs: Labs, definitions: ResponseDefinitions) -> ResponseAssessment:
-    """CR: remission with full count recovery; CRi: remission with incomplete recovery; else none."""
-    d = definitions
-    unit = d.counts_unit
-    findings = []
-    remission = True
-    if _dec(labs.marrow_blasts_percent) < d.marrow_blasts_below_percent:
-        findings.append(f"marrow blasts under {d.marrow_blasts_below_percent}%")
-    else:
-        findings.append(f"marrow blasts not under {d.marrow_blasts_below_percent}%")
-        remission = False
-    if labs.peripheral_blasts:
-        findings.append("leukemic blasts in the peripheral blood")
-        remission = False
-    else:
-        findings.append("no leukemic blasts in the peripheral blood")
-    if labs.extramedullary_resolved:
-        findings.append("no unresolved extramedullary disease")
-    else:
-        findings.append("extramedullary disease not resolved")
-        remission = False
-    platelets_ok = _dec(labs.platelets) >= d.platelets_recovered_at_least
-    anc_ok = _dec(labs.anc) >= d.anc_recovered_at_least
-    findings.append(
-        f"platelets {'at least' if platelets_ok else 'under'} {d.platelets_recovered_at_least} {unit}"
-    )
-    findings.append(f"ANC {'at least' if anc_ok else 'under'} {d.anc_recovered_at_least} {unit}")
-    if not remission:
-        response = Response.NONE
-    elif platelets_ok and anc_ok:
-        response = Response.CR
-    else:
-        response = Response.CRI
-    return ResponseAssessment(response, d.section, tuple(findings))
+def _holds(finding: LabFinding, value: Any) -> bool:
+    if value is None:
+        return False
+    if finding.equals is not None:
+        return bool(value) is finding.equals
+    if finding.below is not None:
+        return _dec(value) < finding.below
+    assert finding.at_least is not None
+    return _dec(value) >= finding.at_least
+
+
+def classify_response(labs: Any, definitions: ResponseDefinitions) -> ResponseAssessment:
+    """The first class whose findings all hold, else `otherwise`; with every finding in words.
+
+    `labs` is the lab-values input (a parsed object or a mapping); an absent value holds no finding.
+    """
+    held = {f.id: _holds(f, _field(labs, f.field)) for f in definitions.findings}
+    findings = tuple(f.met if held[f.id] else f.not_met for f in definitions.findings)
+    value = next((c.value for c in definitions.classes if all(held[r] for r in c.requires)), definitions.otherwise)
+    return ResponseAssessment(Response(value, definitions.input), definitions.section, findings)

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from decimal import Decimal
+from functools import cached_property
 from typing import Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, PrivateAttr, model_validator
 
 from priorauth.core._policy.base import Strict
 
@@ -21,7 +22,7 @@ class Hcpcs(Strict):
     amount_per_unit: float = Field(gt=0)
     amount_unit: Literal["mg", "mcg"]
 
-    @property
+    @cached_property
     def unit_amount(self) -> Decimal:
         """`amount_per_unit` as an exact decimal."""
         return Decimal(str(self.amount_per_unit))
@@ -30,6 +31,11 @@ class Hcpcs(Strict):
     def unit_text(self) -> str:
         """What one unit is, e.g. `0.1 mg`, `1 mcg`."""
         return f"{self.unit_amount.normalize():f} {self.amount_unit}"
+
+    @property
+    def mg_per_unit(self) -> float:
+        """One unit in mg, whatever the amount unit (derived)."""
+        return float(self.unit_amount * MG_PER[self.amount_unit])
 
 
 class NdcProduct(Strict):
@@ -40,6 +46,18 @@ class NdcProduct(Strict):
     # The drug in one vial, in the HCPCS amount unit.
     vial_amount: float = Field(gt=0)
     single_dose: bool
+
+    _unit: str = PrivateAttr(default="mg")  # the HCPCS amount unit, set by `Billing`
+
+    @cached_property
+    def vial(self) -> Decimal:
+        """`vial_amount` as an exact decimal."""
+        return Decimal(str(self.vial_amount))
+
+    @property
+    def vial_mg(self) -> float:
+        """The vial's content in mg (derived from `vial_amount` and the HCPCS amount unit)."""
+        return float(self.vial * MG_PER[self._unit])
 
 
 class WasteModifiers(Strict):
@@ -70,6 +88,7 @@ class Billing(Strict):
     def _whole_units_per_vial(self) -> Billing:
         unit = self.hcpcs.unit_amount
         for i, product in enumerate(self.ndc):
+            product._unit = self.hcpcs.amount_unit
             if Decimal(str(product.vial_amount)) % unit != 0:
                 raise ValueError(f"ndc[{i}].vial_amount: not a whole number of {self.hcpcs.code} units")
         return self

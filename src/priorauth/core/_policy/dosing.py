@@ -377,6 +377,8 @@ class Dosing(Strict):
 
     # The pydantic model of a `dosing` block under this section (priorauth.core._dosing.request).
     _request_model: Any = PrivateAttr(default=None)
+    # The values of the names conditions read (priorauth.core._dosing.conditions.domains).
+    _domains: dict[str, tuple[Any, ...]] | None = PrivateAttr(default=None)
 
     @cached_property
     def unit(self) -> str:
@@ -411,14 +413,14 @@ class Dosing(Strict):
 
 
 def _section_problems(d: Dosing) -> Iterator[str]:
-    for name, spec in d.inputs.items():
+    for name, declared in d.inputs.items():
         if name in STRUCTURAL:
             yield f"inputs.{name}: `{name}` is part of every dosing block; it is not declared"
-        if name in RESERVED and spec.type != RESERVED[name]:
+        if name in RESERVED and declared.type != RESERVED[name]:
             yield f"inputs.{name}: must be of type {RESERVED[name]}"
-        if spec.default is not None:
+        if declared.default is not None:
             yield f"inputs.{name}: only a field of an object input has a default"
-        for field, sub in (spec.fields or {}).items():
+        for field, sub in (declared.fields or {}).items():
             if sub.default is not None and sub.type in ("boolean", "choice"):
                 ok = isinstance(sub.default, bool) if sub.type == "boolean" else sub.default in (sub.values or ())
                 if not ok:
@@ -463,9 +465,9 @@ def _section_problems(d: Dosing) -> Iterator[str]:
         else:
             fields = labs.fields or {}
             for f in r.findings:
-                spec = fields.get(f.field)
+                lab = fields.get(f.field)
                 wanted = "boolean" if f.equals is not None else "number"
-                if spec is None or spec.type != wanted:
+                if lab is None or lab.type != wanted:
                     yield f"response_definitions.findings: {f.id}: {f.field!r} is not a {wanted} field of {r.labs!r}"
 
 

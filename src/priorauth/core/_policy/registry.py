@@ -68,7 +68,8 @@ class PolicyRegistry:
     def get(self, policy_id: str) -> Policy:
         policy = self._policies.get(policy_id)
         if policy is None:
-            raise RequestError("policy", f"unknown policy; known: {', '.join(self._policies)}", ErrorCode.UNKNOWN_POLICY)
+            known = ", ".join(self._policies)
+            raise RequestError("policy", f"unknown policy; known: {known}", ErrorCode.UNKNOWN_POLICY)
         return policy
 
 

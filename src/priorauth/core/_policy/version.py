@@ -14,7 +14,7 @@ from priorauth.core._policy.base import Strict, parse_iso_date
 from priorauth.core._policy.billing import Billing
 from priorauth.core._policy.criteria import Criterion, walk
 from priorauth.core._policy.document import CodeList, MacJurisdictions, Metadata, Parameter, Reference, Scope
-from priorauth.core._policy.dosing import Dosing
+from priorauth.core._policy.dosing import Dosing, dosing_problems
 from priorauth.core._policy.questions import Question
 
 if TYPE_CHECKING:
@@ -151,6 +151,7 @@ def cross_reference_problems(version: PolicyVersion) -> Iterator[str]:
                 yield f"mac_jurisdictions: fact {fact!r} is not declared under `questions`"
     if version.scope is not None and version.scope.fact not in declared:
         yield f"scope.fact: {version.scope.fact!r} is not declared under `questions`"
+    yield from dosing_problems(version)
     for name in ("authorization_months", "max_cycles", "max_units", "unit_window_days", "renewable"):
         if name not in version.parameters:
             yield f"parameters: {name!r} is needed for an approval's authorization"
