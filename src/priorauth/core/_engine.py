@@ -58,7 +58,7 @@ def _decide_criteria(version: PolicyVersion, facts: Facts) -> Determination:
         return not_governed(version, facts)
     runtime = version.runtime
     params = runtime.params
-    pid, vtext, digest = version.id, runtime.version_text, version.digest
+    pid, vtext, digest = version.id, runtime.version_text, runtime.digest
     criteria = runtime.criteria
     statuses = criteria.evaluate(facts, params)
     root_status = statuses[criteria.root.index]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from functools import lru_cache
 from typing import TYPE_CHECKING, Annotated, Any, Literal, NotRequired
 
 from pydantic import (
@@ -146,9 +147,9 @@ def validate_facts(version: PolicyVersion, raw: Any) -> Facts:
     for fact, default in runtime.defaults:
         if fact not in facts:
             facts[fact] = default
-    for q in version.questions:
-        if q.not_after is not None and q.id in facts and q.not_after in facts and facts[q.id] > facts[q.not_after]:
-            raise RequestError(f"facts.{q.id}", f"after {q.not_after}", ErrorCode.INCONSISTENT_FACTS)
+    for fact, bound in runtime.not_after:
+        if fact in facts and bound in facts and facts[fact] > facts[bound]:
+            raise RequestError(f"facts.{fact}", f"after {bound}", ErrorCode.INCONSISTENT_FACTS)
     return facts
 
 
@@ -163,7 +164,10 @@ def version_for(policy: Policy, raw_facts: Any) -> PolicyVersion:
     if raw_day is None:
         return policy.in_force(None)
     try:
-        day = parse_iso_date(raw_day)
+        day = _day(raw_day) if isinstance(raw_day, str) else parse_iso_date(raw_day)
     except ValueError as exc:
         raise RequestError(f"facts.{policy.decided_on}", str(exc)) from None
     return policy.in_force(day)
+
+
+_day = lru_cache(maxsize=4096)(parse_iso_date)  # the same few dates recur across requests

@@ -25,7 +25,10 @@ class PolicyRuntime:
         self.question_ids = frozenset(q.id for q in version.questions)
         self.params: dict[str, Any] = {name: p.value for name, p in version.parameters.items()}
         self.defaults = tuple((q.id, q.default) for q in version.questions if q.default is not None)
+        self.not_after = tuple((q.id, q.not_after) for q in version.questions if q.not_after is not None)
         self.version_text = version.version
+        self.digest = version.digest
+        self.decided_on = version.decided_on
 
     @cached_property
     def criteria(self) -> CompiledCriteria:

@@ -49,7 +49,6 @@ class PolicyVersion(Strict):
     _digest: str = PrivateAttr(default="")
     _canonical: str = PrivateAttr(default="")
     _source: str = PrivateAttr(default="")
-    _runtime: PolicyRuntime | None = PrivateAttr(default=None)
 
     @field_validator("effective", mode="before")
     @classmethod
@@ -63,17 +62,18 @@ class PolicyVersion(Strict):
             raise ValueError("; ".join(problems))
         return self
 
-    @property
+    # Read through cached properties: pydantic's private-attribute lookup is slow on a hot path.
+    @cached_property
     def digest(self) -> str:
         """SHA-256 (hex) of the version's canonical content (docs/policy-files.md)."""
         return self._digest
 
-    @property
+    @cached_property
     def canonical(self) -> str:
         """The canonical content (JSON text) the digest is over: what the store keeps."""
         return self._canonical
 
-    @property
+    @cached_property
     def source(self) -> str:
         """Where the version was read from (a file path, or `store:<digest>`)."""
         return self._source
@@ -93,14 +93,12 @@ class PolicyVersion(Strict):
     def parameter(self, name: str) -> Any:
         return self.parameters[name].value
 
-    @property
+    @cached_property
     def runtime(self) -> PolicyRuntime:
         """Everything derived from this version for deciding (built once, on first use)."""
-        if self._runtime is None:
-            from priorauth.core._runtime import PolicyRuntime
+        from priorauth.core._runtime import PolicyRuntime
 
-            self._runtime = PolicyRuntime(self)
-        return self._runtime
+        return PolicyRuntime(self)
 
     def reads(self, node: Criterion) -> tuple[str, ...]:
         """Facts a leaf reads (none for a composite)."""
