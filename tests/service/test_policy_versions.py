@@ -114,3 +114,30 @@ def test_the_rest_api_decides_a_policy_from_the_path_as_if_bundled(tmp_path, reg
         assert {"besponsa", "besponsa_plus"} <= {p["id"] for p in policies}
         r = client.post("/v1/evaluate", json={"policy": "besponsa", "facts": checked}, headers=headers)
         assert r.status_code == 422 and r.json()["field"] == "facts.hepatic_function_checked"
+
+
+def test_the_rest_api_decides_the_next_version_and_a_same_id_copy_from_the_path(
+    tmp_path, registry, settings, db, auth
+):
+    from fastapi.testclient import TestClient
+
+    from priorauth.http.app import create_app
+
+    facts = dict(RITUXIMAB_AT_67, disease_setting="relapsed_refractory", regimen="single_agent", with_rituximab=False)
+    registry(PolicyRegistry([policy_path_with_next_version(tmp_path / "next")]))
+    with TestClient(create_app(settings, db)) as client:
+        headers = auth("submitter")
+        for day, version, units in (("2026-06-30", "2025-06-24", 63), ("2026-07-01", NEXT, 72)):
+            r = client.post("/v1/evaluate", json={"policy": "besponsa", "facts": dict(facts, request_date=day)},
+                            headers=headers)
+            body = r.json()
+            assert (body["policy_version"], body["authorization"]["max_units"]) == (version, units)
+        listed = client.get("/v1/policies/besponsa", headers=headers).json()
+        assert [v["effective"] for v in listed["versions"]] == ["2025-06-24", NEXT]
+
+    registry(PolicyRegistry([policy_path_with_extra_question(tmp_path / "same", "besponsa")]))
+    with TestClient(create_app(settings, db)) as client:
+        unchecked = dict(facts, hepatic_function_checked=False)
+        r = client.post("/v1/requests", json={"policy": "besponsa", "facts": unchecked}, headers=auth("submitter"))
+        assert r.status_code == 201 and r.json()["status"] == "awaiting_review"
+        assert r.json()["determination"]["reasons"][0]["criterion"] == "hepatic_function_checked"
