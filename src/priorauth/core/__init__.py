@@ -33,7 +33,7 @@ from priorauth.core._dosing import (
     plan_doses,
 )
 from priorauth.core._engine import determine, evaluate, evaluate_facts
-from priorauth.core._errors import ErrorCode, PolicyError, PriorAuthError, RequestError, field_name
+from priorauth.core._errors import ErrorCode, PolicyError, PriorAuthError, RequestError, field_name, problem_text
 from priorauth.core._facts import Facts, validate_facts, version_for
 from priorauth.core._logic import Truth
 from priorauth.core._policy.base import parse_iso_date
@@ -120,6 +120,7 @@ __all__ = [
     "parse_request",
     "parse_request_json",
     "plan_doses",
+    "problem_text",
     "policy_ids",
     "policy_registry",
     "use_policy_path",

@@ -29,6 +29,8 @@ class ErrorCode(StrEnum):
     MISSING_RESPONSE = "missing_response"
     # claims
     CLAIMS_INPUT_INVALID = "claims_input_invalid"
+    # policy documents (the plan's text a version file is made from)
+    DOCUMENT_INVALID = "document_invalid"
     # the service
     SERVICE_ERROR = "service_error"
     UNAUTHENTICATED = "unauthenticated"
@@ -67,6 +69,35 @@ class RequestError(PriorAuthError):
 
     def to_dict(self) -> dict[str, str]:
         return {"code": str(self.code), "field": self.field, "problem": self.problem}
+
+
+# pydantic error types -> our wording of the problem (never the value, which may be PHI).
+PROBLEMS = {
+    "bool_type": "expected true or false",
+    "int_type": "expected a whole number",
+    "float_type": "expected a number",
+    "finite_number": "expected a finite number",
+    "string_type": "expected a string",
+    "list_type": "expected a list",
+    "dict_type": "expected an object",
+    "model_type": "expected an object",
+    "extra_forbidden": "unknown field",
+    "missing": "required",
+    "too_short": "must not be empty",
+    "string_too_short": "must not be empty",
+    "string_too_long": "is too long",
+    "too_long": "has too many items",
+    "greater_than": "is too small",
+    "greater_than_equal": "is below the smallest allowed value",
+    "less_than_equal": "is above the largest allowed value",
+}
+
+
+def problem_text(kind: str, message: str, unknown: str = "unknown field") -> str:
+    """Our wording of a pydantic error of type `kind` (its own message, lower case, otherwise)."""
+    if kind == "extra_forbidden":
+        return unknown
+    return PROBLEMS.get(kind, message.lower())
 
 
 def field_name(prefix: str, loc: Sequence[Any]) -> str:

@@ -23,7 +23,7 @@ from pydantic_core import ErrorDetails
 from typing_extensions import TypedDict
 
 from priorauth.core._codes import icd10_code_set, icd10_exists, normalize_icd10, normalize_state
-from priorauth.core._errors import ErrorCode, RequestError, field_name
+from priorauth.core._errors import ErrorCode, RequestError, field_name, problem_text
 from priorauth.core._policy.base import parse_iso_date
 from priorauth.core._policy.questions import Question
 
@@ -102,32 +102,13 @@ def build_validator(version: PolicyVersion) -> TypeAdapter:
     return TypeAdapter(typed)
 
 
-_PROBLEMS = {
-    "bool_type": "expected true or false",
-    "int_type": "expected a whole number",
-    "float_type": "expected a number",
-    "finite_number": "expected a finite number",
-    "string_type": "expected a string",
-    "list_type": "expected a list",
-    "dict_type": "expected an object",
-    "model_type": "expected an object",
-    "extra_forbidden": "unknown fact for this policy",
-    "too_short": "must not be empty",
-    "string_too_short": "must not be empty",
-    "string_too_long": "is too long",
-    "too_long": "has too many items",
-    "greater_than_equal": "is below the smallest allowed value",
-    "less_than_equal": "is above the largest allowed value",
-}
-
-
 def _problem(err: ErrorDetails, version: PolicyVersion, fact: str) -> str:
     kind = err["type"]
     if kind == "literal_error":
         return "not one of " + ", ".join(version.question(fact).values or [])
     if kind == "value_error":
         return str(err["ctx"]["error"]) if "ctx" in err else err["msg"]
-    return _PROBLEMS.get(kind, err["msg"].lower())
+    return problem_text(kind, err["msg"], "unknown fact for this policy")
 
 
 def validate_facts(version: PolicyVersion, raw: Any) -> Facts:

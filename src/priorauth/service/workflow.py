@@ -34,6 +34,7 @@ from priorauth.core import (
     load_policy,
     parse_dosing,
     parse_iso_date,
+    problem_text,
     validate_facts,
     version_for,
 )
@@ -76,7 +77,7 @@ def _settings(session: Session) -> Settings:
 
 def _validation_field(prefix: str, exc: ValidationError) -> RequestError:
     err = exc.errors(include_url=False, include_input=False)[0]
-    return RequestError(field_name(prefix, err["loc"]), err["msg"].lower())
+    return RequestError(field_name(prefix, err["loc"]), problem_text(err["type"], err["msg"]))
 
 
 def _patient(raw: Any) -> dict[str, Any] | None:
