@@ -1,18 +1,31 @@
-# Two commands on a fresh machine: `make run` (set up + main job), `make test` (set up + all tests).
+# Two commands on a fresh machine: `make run` (set up the service + main job), `make test` (set up all + all tests).
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
-STAMP := $(VENV)/.installed
+SERVICE := $(VENV)/.installed-service
+DEV := $(VENV)/.installed-dev
+HOST ?= 127.0.0.1
+PORT ?= 8000
 
-.PHONY: setup browser run test bench lint clean
+.PHONY: setup setup-dev browser java run test bench lint clean
 
-$(STAMP): pyproject.toml
-	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
-	touch $(STAMP)
 
-setup: $(STAMP)
+# The service alone (make run): no Polars, PyArrow, PySpark or test tools (docs/operations.md has the sizes).
+$(SERVICE): pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e .
+	touch $(SERVICE)
+
+# Everything the tests need (make test): the claims, spark and postgres extras and the test tools.
+$(DEV): pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $(DEV) $(SERVICE)
+
+setup: $(SERVICE)
+
+setup-dev: $(DEV)
 
 # Debian's Chromium for the browser tests (tests/web); they skip, saying why, when it cannot be installed.
 browser:
@@ -20,17 +33,25 @@ browser:
 	  apt-get install -y -qq chromium >/dev/null 2>&1 || (apt-get update -qq && apt-get install -y -qq chromium >/dev/null)) \
 	  || echo "chromium could not be installed: the browser tests will be skipped"
 
-# The service on SQLite (var/priorauth.db, created and migrated on first start), demo tokens and requests.
-run: setup
-	$(BIN)/priorauth serve --demo --database-url sqlite:///var/priorauth.db
+# Java (17 or later) for the Spark engine's tests; they skip, saying why, when there is none.
+java:
+	@command -v java >/dev/null || (export DEBIAN_FRONTEND=noninteractive; \
+	  apt-get install -y -qq default-jre-headless >/dev/null 2>&1 \
+	  || (apt-get update -qq && apt-get install -y -qq default-jre-headless >/dev/null)) \
+	  || echo "Java could not be installed: the Spark tests will be skipped"
 
-test: setup browser
+# The service on SQLite (var/priorauth.db, created and migrated on first start), demo tokens and requests
+# dated today. Another port: make run PORT=8080. Nothing is printed when the port is taken but the error.
+run: $(SERVICE)
+	@$(BIN)/priorauth serve --demo --host $(HOST) --port $(PORT)
+
+test: $(DEV) browser java
 	$(BIN)/python -m pytest
 
-bench: setup
+bench: $(DEV)
 	$(BIN)/python benchmarks/bench_determinations.py
 
-lint: setup
+lint: $(DEV)
 	$(BIN)/ruff check src tests benchmarks scripts
 	$(BIN)/mypy
 

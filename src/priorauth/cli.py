@@ -87,17 +87,32 @@ def add_policy_path(paths: list[Path] | None) -> None:
 @app.callback()
 def main_options(policy_path: PolicyPathOption = None) -> None:
     """Executable, explainable prior authorization for medical drug policies."""
+    from priorauth.store.settings import apply_settings_file
+
+    with user_errors():
+        apply_settings_file()  # priorauth.toml (or PRIORAUTH_CONFIG) fills what the environment leaves unset
     add_policy_path(policy_path)
 
 
+# A request is a few kilobytes; anything far larger is refused before it is read.
+MAX_REQUEST_BYTES = 1024 * 1024
+
+
 def read_input(source: str) -> bytes:
+    too_large = f"{source}: larger than {MAX_REQUEST_BYTES // 1024} KiB; a request is a few kilobytes (refused unread)"
     if source == "-":
-        return sys.stdin.buffer.read()
+        data = sys.stdin.buffer.read(MAX_REQUEST_BYTES + 1)
+        if len(data) > MAX_REQUEST_BYTES:
+            fail(too_large)
+        return data
     try:
-        return Path(source).read_bytes()
+        with open(source, "rb") as file:
+            data = file.read(MAX_REQUEST_BYTES + 1)
     except OSError as exc:
         fail(f"{source}: cannot read ({exc.strerror})")
-    raise AssertionError
+    if len(data) > MAX_REQUEST_BYTES:
+        fail(too_large)
+    return data
 
 
 def print_json(data: Any) -> None:
@@ -189,6 +204,41 @@ def _outline(node: Criterion, tree: Tree) -> None:
         _outline(child, branch)
 
 
+def _condition_text(condition: Any) -> str:
+    if condition is None:
+        return "always"
+    if condition.match is not None:
+        return " and ".join(f"{k} {'/'.join(map(str, v))}" for k, v in condition.match.items())
+    if condition.not_of is not None:
+        return f"not ({_condition_text(condition.not_of)})"
+    joiner = " and " if condition.all_of is not None else " or "
+    return joiner.join(f"({_condition_text(c)})" for c in (condition.all_of or condition.any_of or ()))
+
+
+def render_authorizations(policy: PolicyVersion) -> None:
+    """The per-branch authorization terms (Sections I and II), one row per branch."""
+    table = Table(title="Authorization by branch (Sections I, II)")
+    for col in ("branch", "when", "cycles", "months", "max cycles", "units / window", "renewable", "course"):
+        table.add_column(col)
+    def value(raw: Any) -> str:  # a number, or the parameter holding it
+        return f"{policy.parameter(raw)} ({raw})" if isinstance(raw, str) else str(raw)
+
+    for t in policy.authorizations or ():
+        course = t.course
+        table.add_row(
+            t.id,
+            _condition_text(t.when),
+            str(t.cycles) if t.cycles else "any",
+            value(t.months),
+            value(t.max_cycles),
+            f"{value(t.max_units)} / {value(t.unit_window_days)} days",
+            value(t.renewable),
+            f"from {course.start}: {value(course.months)} months, {value(course.cycles)} cycles in all "
+            f"({course.given} given)" if course else "",
+        )
+    out.print(table)
+
+
 def render_policy(policy: PolicyVersion) -> None:
     m = policy.metadata
     out.print(f"[bold]{policy.title}[/]  ({policy.id})")
@@ -204,12 +254,14 @@ def render_policy(policy: PolicyVersion) -> None:
     for name, p in policy.parameters.items():
         table.add_row(name, p.section, str(p.value), p.text)
     out.print(table)
+    if policy.authorizations:
+        render_authorizations(policy)
     tree = Tree("[bold]Criteria (Sections III, IV)[/]")
     _outline(policy.criteria, tree)
     out.print(tree)
     b = policy.billing
     out.print(f"[bold]Billing (§{b.section})[/]: HCPCS {b.hcpcs.code} ({b.hcpcs.description}), "
-              f"1 unit = {b.hcpcs.mg_per_unit} mg")
+              f"1 unit = {b.hcpcs.unit_text}")
     for ndc in b.ndc:
         out.print(f"  NDC {ndc.pattern}: {ndc.description}")
     for name, codes in policy.code_lists.items():
@@ -296,7 +348,11 @@ def questions(
     for col in ("fact", "type", "values", "question"):
         table.add_column(col)
     for q in policy.questions:
-        table.add_row(q.id, q.type, ", ".join(q.values or []), q.text)
+        values = ", ".join(q.values or [])
+        if q.minimum is not None or q.maximum is not None:
+            low, high = (f"{v:g}" if v is not None else "" for v in (q.minimum, q.maximum))
+            values = f"{low} to {high}" if high else f"{low} or more"
+        table.add_row(q.id, q.type, values, q.text)
     out.print(table)
 
 
@@ -304,9 +360,27 @@ for _module in pkgutil.iter_modules(priorauth.commands.__path__):
     importlib.import_module(f"priorauth.commands.{_module.name}").register(app)
 
 
-def main() -> None:  # pragma: no cover - console entry
-    app()
+# Optional parts of priorauth and the extra that installs each (pyproject.toml).
+EXTRAS = {
+    "polars": "claims", "pyarrow": "claims", "pyspark": "spark", "psycopg": "postgres",
+    "bs4": "documents", "pdfplumber": "documents", "pdfminer": "documents",
+}
+
+
+def main() -> None:
+    """The console entry: a missing optional dependency or a PriorAuthError is one line, never a traceback."""
+    try:
+        app()
+    except PriorAuthError as exc:
+        sys.stderr.write(f"error: {exc}\n")
+        raise SystemExit(2) from None
+    except ModuleNotFoundError as exc:
+        extra = EXTRAS.get((exc.name or "").split(".")[0])
+        if extra is None:
+            raise
+        sys.stderr.write(f"error: this needs {exc.name}, which is not installed: pip install 'priorauth[{extra}]'\n")
+        raise SystemExit(2) from None
 
 
 if __name__ == "__main__":
-    app()
+    main()

@@ -47,12 +47,20 @@ def test_case(case):
         assert {r["status"] for r in result["reasons"]} <= {statuses[result["decision"]]}
 
 
-def test_cases_reach_every_branch_both_ways():
-    """Policy coverage: each criterion is met in some case and not met in another."""
-    criteria = priorauth.load_policy("besponsa").first.runtime.criteria
+POLICIES = sorted({c["policy"] for c in CASES})
+
+
+def test_every_bundled_policy_has_a_case_table():
+    assert set(priorauth.policy_ids()) <= set(POLICIES)
+
+
+@pytest.mark.parametrize("policy", POLICIES)
+def test_cases_reach_every_branch_both_ways(policy):
+    """Policy coverage: each criterion of each policy is met in some case and not met in another."""
+    criteria = priorauth.load_policy(policy).first.runtime.criteria
     seen: dict[str, set[Truth]] = {n.criterion.id: set() for n in criteria.nodes}
     for case in CASES:
-        if "error" in case["expect"]:
+        if "error" in case["expect"] or case["policy"] != policy:
             continue
         det = priorauth.evaluate(case["request"])
         stack = [det.trace] if det.trace else []
@@ -63,3 +71,15 @@ def test_cases_reach_every_branch_both_ways():
     uncovered = {cid: sorted(s.value for s in statuses) for cid, statuses in seen.items()
                  if not {Truth.MET, Truth.NOT_MET} <= statuses}
     assert uncovered == {}
+
+
+@pytest.mark.parametrize("policy", POLICIES)
+def test_cases_approve_under_every_authorization_branch(policy):
+    """A policy with per-branch authorization terms: some case approves under each of them."""
+    version = priorauth.load_policy(policy).first
+    branches = {t.id for t in version.authorizations or ()}
+    approved = set()
+    for case in CASES:
+        if case["policy"] == policy and case["expect"].get("decision") == "approved":
+            approved.add(priorauth.evaluate(case["request"]).to_dict()["authorization"].get("branch"))
+    assert branches <= approved

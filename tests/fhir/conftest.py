@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 
 import pytest
+from cql_engine import installed_engine
 
 EXAMPLES = Path(__file__).parent / "examples"
 
@@ -22,3 +23,9 @@ def fhir_example():
         return copy.deepcopy(cache[name])
 
     return load
+
+
+@pytest.fixture(scope="session")
+def engine() -> Path:
+    """The reference CQL engine's runner (tests/fhir/cql); the test is skipped, saying why, without it."""
+    return installed_engine()

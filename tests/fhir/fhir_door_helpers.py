@@ -28,6 +28,12 @@ def review_action(bundle: dict, item: int = 0) -> str:
 
     response = bundle["entry"][0]["resource"]
     assert response["resourceType"] == "ClaimResponse"
-    (action,) = [e for e in response["item"][item]["extension"] if e["url"] == systems.REVIEW_ACTION]
+    # Where the PAS profile puts the decision and the Inferno kit reads it: item.adjudication.extension.
+    assert all(e["url"] != systems.REVIEW_ACTION for e in response["item"][item].get("extension", []))
+    (adjudication,) = response["item"][item]["adjudication"]
+    assert adjudication["category"]["coding"][0]["code"] == "submitted"
+    (action,) = [e for e in adjudication["extension"] if e["url"] == systems.REVIEW_ACTION]
     (code,) = [e for e in action["extension"] if e["url"] == systems.REVIEW_ACTION_CODE]
-    return code["valueCodeableConcept"]["coding"][0]["code"]
+    (coding,) = code["valueCodeableConcept"]["coding"]
+    assert coding["system"] == "https://codesystem.x12.org/005010/306"
+    return coding["code"]

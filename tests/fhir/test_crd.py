@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
+from dateutil.relativedelta import relativedelta
 from fhir_door_helpers import coverage_information, detail
 
 from priorauth import service
@@ -17,6 +18,11 @@ SELECT = "/cds-services/priorauth-crd-order-select"
 def test_discovery_lists_both_hooks_with_prefetch_for_patient_coverage_and_order(client):
     services = {s["hook"]: s for s in client.get("/cds-services").json()["services"]}
     assert set(services) == {"order-select", "order-sign"}
+    for service_ in services.values():
+        assert service_["extension"]["davinci-crd.version"] == ["2.0"]
+        (option,) = service_["extension"]["davinci-crd.configuration-options"]
+        assert option["code"] == "coverage-info" and option["type"] == "boolean" and option["default"] is True
+        assert option["name"] and option["description"]
     prefetch = services["order-sign"]["prefetch"]
     assert prefetch["patient"] == "Patient/{{context.patientId}}"
     assert prefetch["coverage"].startswith("Coverage?patient={{context.patientId}}")
@@ -41,15 +47,17 @@ def test_order_sign_updates_the_order_with_coverage_information(client, auth, fh
     quantity = detail(info, "allowed-quantity")
     assert quantity["value"]["valueQuantity"]["value"] == 63 and "21 days" in quantity["qualification"]["valueString"]
     period = detail(info, "allowed-period")["value"]["valuePeriod"]
-    assert period == {"start": "2026-03-02", "end": "2026-09-01"}  # 6 months from the order date
-    assert detail(info, "policy-link")["value"]["valueString"].endswith("/v1/policies/besponsa")
+    today = dt.date.today()  # 6 months from today (the order's authoredOn is not the request date)
+    assert period == {"start": today.isoformat(), "end": (today + relativedelta(months=6, days=-1)).isoformat()}
+    assert detail(info, "policy-link")["value"]["valueString"] == "/v1/policies/besponsa"
     assert info["billingCode"][0]["code"] == "J9229"
     assert len(info["coverage-assertion-id"][0]) == 32 and dt.date.fromisoformat(info["date"][0])
 
 
 def test_what_the_record_settles_narrows_what_is_asked(client, auth, fhir_example):
     hook = fhir_example("crd-order-sign")
-    hook["prefetch"]["patient"]["birthDate"] = "2025-12-01"  # three months old: no initial approval is possible
+    # three months old: no initial approval is possible
+    hook["prefetch"]["patient"]["birthDate"] = (dt.date.today() - dt.timedelta(days=90)).isoformat()
     r = client.post(SIGN, json=hook, headers=auth("submitter"))
     info = coverage_information(r.json()["systemActions"][0]["resource"])
     # only a renewal could still be covered, so only the renewal questions are open
@@ -63,12 +71,18 @@ def test_medicare_member_is_routed_not_decided(client, auth, fhir_example):
     info = coverage_information(
         client.post(SIGN, json=hook, headers=auth("submitter")).json()["systemActions"][0]["resource"]
     )
-    assert info["covered"] == ["indeterminate"] and "Noridian" in info["reason"][0]["text"]
+    # CRD 2.0.1 has no `indeterminate`: coverage and authorization are the Medicare contractor's rules.
+    assert info["covered"] == ["conditional"] and info["pa-needed"] == ["conditional"]
+    assert "Noridian" in info["reason"][0]["text"] and "questionnaire" not in info
 
 
-def test_order_select_of_another_drug_adds_nothing(client, auth, fhir_example):
+def test_order_select_of_another_drug_says_no_authorization_is_needed(client, auth, fhir_example):
     r = client.post(SELECT, json=fhir_example("crd-order-select-other-drug"), headers=auth("submitter"))
-    assert r.status_code == 200 and r.json() == {"cards": [], "systemActions": []}
+    assert r.status_code == 200 and r.json()["cards"] == []
+    (action,) = r.json()["systemActions"]
+    info = coverage_information(action["resource"])
+    assert info["covered"] == ["conditional"] and info["pa-needed"] == ["no-auth"]
+    assert "doc-needed" not in info and "questionnaire" not in info and "J9229" in info["reason"][0]["text"]
 
 
 def test_order_select_of_the_drug_by_hcpcs_alone(client, auth, fhir_example):
@@ -77,6 +91,10 @@ def test_order_select_of_the_drug_by_hcpcs_alone(client, auth, fhir_example):
     hook["context"]["draftOrders"]["entry"][0]["resource"]["medicationCodeableConcept"]["coding"].pop(0)
     (action,) = client.post(SELECT, json=hook, headers=auth("submitter")).json()["systemActions"]
     assert action["resource"]["id"] == "mr-1"
+    info = coverage_information(action["resource"])
+    # order-select is a secondary hook: no documentation is asked there (CRD 2.0.1 hook-19)
+    assert info["pa-needed"] == ["auth-needed"] and info["covered"] == ["conditional"]
+    assert not {"doc-needed", "doc-purpose", "questionnaire"} & set(info)
 
 
 @pytest.mark.parametrize(
@@ -105,7 +123,9 @@ def test_without_coverage_the_service_says_what_it_needs(client, auth, fhir_exam
     hook = fhir_example("crd-order-sign")
     del hook["prefetch"]["coverage"]
     r = client.post(SIGN, json=hook, headers=auth("submitter"))
-    assert r.status_code == 412 and r.json()["field"] == "prefetch.coverage"
+    assert r.status_code == 412
+    (issue,) = r.json()["issue"]
+    assert r.json()["resourceType"] == "OperationOutcome" and issue["expression"] == ["prefetch.coverage"]
 
 
 def test_hooks_need_a_token(client, fhir_example):
@@ -126,3 +146,4 @@ def test_answer_hook_without_http(fhir_example):
     )
     info = coverage_information(answer["systemActions"][0]["resource"])
     assert info["date"] == ["2026-03-02"]
+    assert detail(info, "allowed-period")["value"]["valuePeriod"]["start"] == "2026-03-02"

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 from priorauth.core import load_policy
 from priorauth.fhir.prefill import read_record
 
@@ -24,14 +26,16 @@ def test_package_prefills_from_patient_condition_and_observations(client, auth, 
     r = client.post(PACKAGE, json=fhir_example("dtr-package-parameters"), headers=auth("submitter"))
     assert r.status_code == 200
     (param,) = r.json()["parameter"]
-    assert param["name"] == "packagebundle"
-    questionnaire, response = (e["resource"] for e in param["resource"]["entry"])
+    assert param["name"] == "PackageBundle"  # DTR 2.0.1 dtr-qpackage-output-parameters
+    questionnaire, library, response = (e["resource"] for e in param["resource"]["entry"])
+    assert library["resourceType"] == "Library" and library["url"] in questionnaire["extension"][0]["valueCanonical"]
     assert questionnaire["resourceType"] == "Questionnaire"
     assert response["questionnaire"] == "http://priorauth.example.org/fhir/Questionnaire/besponsa|2025-06-24"
     assert response["subject"] == {"reference": "Patient/pat-1"}
     got = answers(response)
     assert got["birth_date"] == ["1970-05-14"] and got["icd10_codes"] == ["C91.02"]
-    assert got["request_date"] == ["2026-03-02"]  # the order's date
+    # The decision date is the day PAS receives the claim; the form says today, never the order's authoredOn.
+    assert got["request_date"] == [dt.date.today().isoformat()]
     assert got["member_state"] == ["OR"] and got["line_of_business"] == ["commercial"]
     assert got["body_height"] == 170.0 and got["body_weight"] == 69.85  # 154 lb
     assert "cd22_positive" not in got  # clinical questions are left to the clinician
@@ -88,7 +92,7 @@ def test_package_needs_coverage_and_an_order_questionnaire_or_context(client, au
     )
     assert r.status_code == 200
     (outcome,) = r.json()["parameter"]
-    assert outcome["name"] == "outcome" and outcome["resource"]["issue"][0]["code"] == "not-found"
+    assert outcome["name"] == "operationOutcome" and outcome["resource"]["issue"][0]["code"] == "not-found"
 
 
 def test_questionnaire_read_and_capability_statement(client):

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import copy
+import datetime as dt
 
 import pytest
+from dateutil.relativedelta import relativedelta
 from fhir_door_helpers import coverage_information, review_action
 
 from priorauth.core import load_policy
@@ -41,6 +43,11 @@ def with_response(bundle: dict, response: dict) -> dict:
     return bundle
 
 
+def certified_period(received: dt.date) -> dict:
+    """Six months from the day PAS received the claim (Section I), the last day included."""
+    return {"start": received.isoformat(), "end": (received + relativedelta(months=6, days=-1)).isoformat()}
+
+
 def requests_stored(client, headers) -> int:
     return client.get("/v1/requests", headers=headers).json()["total"]
 
@@ -64,11 +71,11 @@ def crd_then_dtr(client, headers, fhir_example) -> dict:
     }
     r = client.post("/fhir/Questionnaire/$questionnaire-package", json=parameters, headers=headers)
     assert r.status_code == 200, r.text
-    (package,) = [p for p in r.json()["parameter"] if p["name"] == "packagebundle"]
+    (package,) = [p for p in r.json()["parameter"] if p["name"] == "PackageBundle"]
     entries = package["resource"]["entry"]
-    assert entries[0]["resource"]["resourceType"] == "Questionnaire"
+    assert [e["resource"]["resourceType"] for e in entries] == ["Questionnaire", "Library", "QuestionnaireResponse"]
     assert f"{entries[0]['resource']['url']}|{entries[0]['resource']['version']}" == questionnaire
-    prefilled = entries[1]["resource"]
+    prefilled = entries[2]["resource"]
     known = {i["linkId"] for i in prefilled["item"]}
     assert {"birth_date", "icd10_codes", "request_date", "line_of_business", "member_state"} <= known
     return prefilled
@@ -85,8 +92,10 @@ def test_round_trip_crd_dtr_pas_certified(client, auth, fhir_example):
     response = r.json()["entry"][0]["resource"]
     assert review_action(r.json()) == "A1"
     assert response["outcome"] == "complete" and response["preAuthRef"].startswith("req_")
-    assert response["preAuthPeriod"] == {"start": "2026-03-02", "end": "2026-09-01"}
+    # The decision date is the day PAS received the claim, not the order's date the DTR form carried.
+    assert response["preAuthPeriod"] == certified_period(dt.date.today())
     assert "63 units of J9229 per 21 days" in response["processNote"][0]["text"]
+    assert r.json()["identifier"]["value"] and r.json()["entry"][0]["fullUrl"].startswith("http://clinic.example.org/")
     stored = client.get(f"/v1/requests/{response['preAuthRef']}", headers=headers).json()
     assert stored["status"] == "approved" and stored["facts"]["cd22_positive"] is True
 
@@ -99,7 +108,7 @@ def test_round_trip_missing_fact_pended_then_information_added_then_inquire(clie
     r = client.post("/fhir/Claim/$submit", json=bundle, headers=headers)
     assert review_action(r.json()) == "A4"
     response = r.json()["entry"][0]["resource"]
-    assert response["outcome"] == "queued" and "preAuthPeriod" not in response
+    assert response["outcome"] == "complete" and "preAuthPeriod" not in response
     assert "ecg_monitoring_planned" in response["processNote"][0]["text"]
     ref = response["preAuthRef"]
 
@@ -122,9 +131,18 @@ def test_more_units_than_allowed_are_modified(client, auth, fhir_example):
     bundle["entry"][0]["resource"]["item"][0]["quantity"]["value"] = 80
     r = client.post("/fhir/Claim/$submit", json=bundle, headers=auth("submitter"))
     assert review_action(r.json()) == "A6"
-    item = r.json()["entry"][0]["resource"]["item"][0]
-    (authorized,) = [e for e in item["extension"] if e["url"] == systems.ITEM_AUTHORIZED_DETAIL]
-    assert authorized["extension"][0]["valueQuantity"]["value"] == 63
+    response = r.json()["entry"][0]["resource"]
+    # The item keeps what was requested; addItem says what is authorised (PAS spec-36, spec-37).
+    (requested,) = [e for e in response["item"][0]["extension"] if e["url"] == systems.ITEM_AUTHORIZED_DETAIL]
+    assert requested["extension"][0]["valueQuantity"]["value"] == 80
+    (added,) = response["addItem"]
+    assert added["itemSequence"] == [1] and added["quantity"] == {"value": 63}
+    assert added["productOrService"]["coding"][0]["code"] == "J9229"
+    assert added["servicedPeriod"] == response["preAuthPeriod"] == certified_period(dt.date.today())
+    (action,) = added["adjudication"][0]["extension"]
+    parts = {p["url"]: p for p in action["extension"]}
+    assert parts["number"]["valueString"] == response["preAuthRef"]
+    assert parts[systems.REVIEW_ACTION_CODE]["valueCodeableConcept"]["coding"][0]["code"] == "A1"
 
 
 def test_engine_denial_goes_to_review_and_a_reviewer_denial_is_not_certified(client, auth, fhir_example):
@@ -166,10 +184,6 @@ def test_resubmitting_the_same_claim_returns_the_same_authorization(client, auth
         (lambda b: b["entry"][2]["resource"].update(birthDate="14/05/1970"), "Bundle.entry[2].resource.birthDate"),
         (lambda b: b["entry"].insert(0, b["entry"].pop(2)), "Bundle.entry[0].resource"),
         (
-            lambda b: b["entry"][0]["resource"]["item"][0]["productOrService"]["coding"][0].update(code="J9035"),
-            "Bundle.entry[0].resource.item[0].productOrService",
-        ),
-        (
             lambda b: b["entry"][1]["resource"]["item"][1]["answer"][0].update(valueDate="2026-02-30"),
             "Bundle.entry[1].resource.item[1].answer[0].valueDate",
         ),
@@ -201,3 +215,119 @@ def test_only_submitters_submit_and_only_their_organisation_inquires(client, aut
     client.post("/fhir/Claim/$submit", json=fhir_example("pas-submit-missing-fact"), headers=auth("submitter"))
     other = client.post("/fhir/Claim/$inquire", json=fhir_example("pas-inquire"), headers=auth("submitter", "clinic-b"))
     assert other.status_code == 404 and other.json()["resourceType"] == "OperationOutcome"
+
+
+def test_an_item_no_policy_decides_is_a_business_outcome_not_an_error(client, auth, fhir_example):
+    headers = auth("submitter")
+    bundle = fhir_example("pas-submit-complete")
+    bundle["entry"][0]["resource"]["item"][0]["productOrService"]["coding"][0].update(code="J9035")
+    r = client.post("/fhir/Claim/$submit", json=bundle, headers=headers)
+    assert r.status_code == 200, r.text
+    assert review_action(r.json()) == "A3"
+    response = r.json()["entry"][0]["resource"]
+    assert response["outcome"] == "complete" and "preAuthRef" not in response
+    assert "J9229" in response["processNote"][0]["text"]
+    assert requests_stored(client, headers) == 0
+
+
+def test_a_claim_with_the_drug_and_another_item_decides_the_drug_and_refuses_the_other(client, auth, fhir_example):
+    bundle = fhir_example("pas-submit-complete")
+    other = copy.deepcopy(bundle["entry"][0]["resource"]["item"][0])
+    cpt = {"coding": [{"system": "http://www.ama-assn.org/go/cpt", "code": "96413"}]}
+    other.update(sequence=2, productOrService=cpt)
+    bundle["entry"][0]["resource"]["item"].append(other)
+    r = client.post("/fhir/Claim/$submit", json=bundle, headers=auth("submitter"))
+    assert [review_action(r.json(), i) for i in (0, 1)] == ["A1", "A3"]
+    assert [i["itemSequence"] for i in r.json()["entry"][0]["resource"]["item"]] == [1, 2]
+
+
+def submit_pended(client, headers, fhir_example) -> str:
+    bundle = fhir_example("pas-submit-complete")
+    bundle["entry"][0]["resource"]["identifier"][0]["value"] = "PA-2026-0002"
+    bundle["entry"][1]["resource"]["item"] = [
+        i for i in bundle["entry"][1]["resource"]["item"] if i["linkId"] != "ecg_monitoring_planned"
+    ]
+    r = client.post("/fhir/Claim/$submit", json=bundle, headers=headers)
+    assert review_action(r.json()) == "A4"
+    return r.json()["entry"][0]["resource"]["preAuthRef"]
+
+
+def test_inquire_reports_the_submitted_items_not_the_inquiry_items(client, auth, fhir_example):
+    headers = auth("submitter")
+    ref = submit_pended(client, headers, fhir_example)
+    inquiry = fhir_example("pas-inquire")
+    inquiry["entry"][0]["resource"]["item"][0]["quantity"]["value"] = 999
+    r = client.post("/fhir/Claim/$inquire", json=inquiry, headers=headers)
+    assert r.status_code == 200, r.text
+    response = r.json()["entry"][0]["resource"]
+    assert response["meta"]["profile"][0].split("|")[0].endswith("/profile-claiminquiryresponse")
+    assert response["preAuthRef"] == ref and review_action(r.json()) == "A4"
+    submitted = {"system": "http://clinic.example.org/pa-requests", "value": "PA-2026-0002"}
+    assert response["request"] == {"identifier": submitted}
+    assert "addItem" not in response  # 999 units were never asked for
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        lambda b: b["entry"][2]["resource"].update(subscriberId="OTHER-MEMBER"),  # another member
+        lambda b: b["entry"][4]["resource"]["identifier"][0].update(value="1999999992"),  # another provider NPI
+    ],
+)
+def test_inquire_needs_the_member_and_the_provider_to_match(client, auth, fhir_example, change):
+    headers = auth("submitter")
+    submit_pended(client, headers, fhir_example)
+    inquiry = fhir_example("pas-inquire")
+    kinds = [e["resource"]["resourceType"] for e in inquiry["entry"]]
+    assert kinds[2:5] == ["Coverage", "Organization", "Organization"]
+    change(inquiry)
+    r = client.post("/fhir/Claim/$inquire", json=inquiry, headers=headers)
+    assert r.status_code == 404 and r.json()["resourceType"] == "OperationOutcome"
+
+
+def test_inquire_by_example_and_by_authorization_number(client, auth, fhir_example):
+    headers = auth("submitter")
+    ref = submit_pended(client, headers, fhir_example)
+    # A new inquiry trace number (PAS 2.2.1: Claim.identifier names the inquiry, not the request): the
+    # member, provider and product find it.
+    inquiry = fhir_example("pas-inquire")
+    inquiry["entry"][0]["resource"]["identifier"] = [{"system": "http://clinic.example.org/trn", "value": "T-77"}]
+    r = client.post("/fhir/Claim/$inquire", json=inquiry, headers=headers)
+    assert r.status_code == 200 and r.json()["entry"][0]["resource"]["preAuthRef"] == ref
+    # The authorization number on the item (extension-authorizationNumber) names it exactly.
+    inquiry["entry"][0]["resource"]["item"][0]["extension"] = [
+        {"url": systems.AUTHORIZATION_NUMBER, "valueString": ref}
+    ]
+    r = client.post("/fhir/Claim/$inquire", json=inquiry, headers=headers)
+    assert r.status_code == 200 and r.json()["entry"][0]["resource"]["preAuthRef"] == ref
+    # Another product: nothing matches by example.
+    inquiry["entry"][0]["resource"]["item"][0].pop("extension")
+    inquiry["entry"][0]["resource"]["item"][0]["productOrService"]["coding"][0]["code"] = "J9035"
+    assert client.post("/fhir/Claim/$inquire", json=inquiry, headers=headers).status_code == 404
+
+
+def test_pas_2_2_1_inquiry_answers_parameters_with_one_bundle_per_match(client, auth, fhir_example):
+    headers = auth("submitter")
+    ref = submit_pended(client, headers, fhir_example)
+    inquiry = fhir_example("pas-inquire")
+    inquiry["meta"] = {"profile": [f"{systems.PAS}/StructureDefinition/profile-pas-inquiry-request-bundle|2.2.1"]}
+    r = client.post("/fhir/Claim/$inquire", json=inquiry, headers=headers)
+    assert r.status_code == 200, r.text
+    parameters = r.json()
+    assert parameters["resourceType"] == "Parameters"
+    (returned,) = parameters["parameter"]
+    assert returned["name"] == "return" and returned["resource"]["entry"][0]["resource"]["preAuthRef"] == ref
+    assert returned["resource"]["meta"]["profile"] == [f"{systems.PAS_INQUIRY_RESPONSE_BUNDLE}|2.2.1"]
+    inquiry["entry"][2]["resource"]["subscriberId"] = "OTHER-MEMBER"
+    r = client.post("/fhir/Claim/$inquire", json=inquiry, headers=headers)
+    assert r.status_code == 200 and r.json() == {"resourceType": "Parameters"}  # zero matches
+
+
+def test_a_pas_2_2_1_submission_is_told_apart_by_its_profiles(client, auth, fhir_example):
+    bundle = fhir_example("pas-submit-complete")
+    bundle["entry"][0]["resource"]["meta"] = {"profile": [f"{systems.PAS}/StructureDefinition/profile-claim|2.2.1"]}
+    r = client.post("/fhir/Claim/$submit", json=bundle, headers=auth("submitter"))
+    assert r.json()["meta"]["profile"] == [f"{systems.PAS_RESPONSE_BUNDLE}|2.2.1"]
+    response = r.json()["entry"][0]["resource"]
+    assert response["meta"]["profile"] == [f"{systems.PAS_CLAIM_RESPONSE}|2.2.1"]
+    assert response["request"]["identifier"]["value"] == "PA-2026-0001"  # 2.2.1: request is required

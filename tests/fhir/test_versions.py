@@ -44,22 +44,22 @@ def test_the_questionnaire_is_the_version_a_new_request_is_asked(revised):
     assert canonical(policy.current(after)) == f"{systems.questionnaire_url('besponsa')}|{NEXT}"
 
 
-def test_crd_decides_under_the_version_of_the_order_date_and_asks_todays_questions(
+def test_crd_decides_under_the_version_in_force_the_day_it_is_asked_whatever_the_order_date(
     revised, registry_in_use, fhir_example
 ):
     registry_in_use(revised)
-    hook = fhir_example("crd-order-sign")  # ordered 2026-03-02: under the 2025-06-24 version
-    answer = crd.answer_hook(CALLER, "priorauth-crd-order-sign", hook, "http://x/", dt.date(2026, 7, 2))
+    hook = fhir_example("crd-order-sign")  # authored 2026-03-02: not the request date
+    answer = crd.answer_hook(CALLER, "priorauth-crd-order-sign", hook, "http://x/", dt.date(2026, 6, 30))
     info = coverage_information(answer["systemActions"][0]["resource"])
     assert detail(info, "allowed-quantity")["value"]["valueQuantity"]["value"] == 63
-    assert detail(info, "allowed-period")["value"]["valuePeriod"]["end"] == "2026-09-01"  # 6 months
-    assert info["questionnaire"] == [f"{systems.questionnaire_url('besponsa')}|{NEXT}"]
+    assert detail(info, "allowed-period")["value"]["valuePeriod"] == {"start": "2026-06-30", "end": "2026-12-29"}
+    assert info["questionnaire"] == [f"{systems.questionnaire_url('besponsa')}|2025-06-24"]
 
-    hook["context"]["draftOrders"]["entry"][0]["resource"]["authoredOn"] = "2026-07-02"
     answer = crd.answer_hook(CALLER, "priorauth-crd-order-sign", hook, "http://x/", dt.date(2026, 7, 2))
     info = coverage_information(answer["systemActions"][0]["resource"])
     assert detail(info, "allowed-quantity")["value"]["valueQuantity"]["value"] == 72
     assert detail(info, "allowed-period")["value"]["valuePeriod"]["end"] == "2026-11-01"  # 4 months
+    assert info["questionnaire"] == [f"{systems.questionnaire_url('besponsa')}|{NEXT}"]
 
 
 def test_an_inquiry_speaks_under_the_version_that_decided(client, auth, fhir_example, registry_in_use, tmp_path):

@@ -8,7 +8,7 @@ from typing import Literal
 
 import polars as pl
 
-from priorauth.claims.edits import EDIT_CODES, ClaimRules
+from priorauth.claims.edits import EDIT_CODES, claim_rules
 from priorauth.claims.io import scan_table
 from priorauth.claims.schema import OUTPUT_COLUMNS, AuditResult, AuditSummary, ClaimInputError, RowError
 from priorauth.core import Policy, PolicyVersion
@@ -28,6 +28,7 @@ def summarize(lines: pl.DataFrame, errors: list[RowError], rows_read: int, engin
         policy.sum().alias("policy"),
         pl.col("member").filter(policy).n_unique().alias("members"),
     ).row(0, named=True)
+    by_policy = lines.filter(policy).group_by("policy").len().sort("policy")
     return AuditSummary(
         rows_read=rows_read,
         lines_audited=lines.height,
@@ -38,6 +39,7 @@ def summarize(lines: pl.DataFrame, errors: list[RowError], rows_read: int, engin
         lines_with_edits=int(counts["flagged"]),
         units_at_risk=int(counts["at_risk"] or 0),
         engine=engine,
+        lines_by_policy={str(k): int(v) for k, v in by_policy.iter_rows()},
     )
 
 
@@ -45,19 +47,21 @@ def audit_claims(
     claims: Source,
     authorizations: Source | None = None,
     *,
-    policy: str | Policy | PolicyVersion,
+    policy: str | Policy | PolicyVersion | list[str | Policy | PolicyVersion] | None = None,
     engine: Engine = "polars",
     master: str = "local[2]",
     progress: Callable[[str], None] | None = None,
 ) -> AuditResult:
-    """Audit claim lines (a Parquet/CSV path or a Polars frame) against a policy's claim edits.
+    """Audit claim lines (a Parquet/CSV path or a Polars frame) against policies' claim edits.
 
-    `policy` is a policy id (from the policy registry in use), a loaded `Policy` (each
-    line under the version in force on its service date) or one `PolicyVersion`.
+    Each line is audited under the policy whose HCPCS code it bills; lines of other codes
+    pass through. `policy` chooses the policies: a policy id (from the policy registry in
+    use), a loaded `Policy` (each line under the version in force on its service date), one
+    `PolicyVersion`, a list of those, or None for every loaded policy.
     Bad rows are returned in `errors` (row, column, reason); all other rows are audited.
     Raises ClaimInputError when nothing can be audited (unreadable file, missing columns).
     """
-    rules = ClaimRules.from_policy(policy)
+    rules = claim_rules(policy)
     if engine == "spark":
         from priorauth.claims.spark_engine import audit_spark_to_polars
 

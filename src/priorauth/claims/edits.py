@@ -12,7 +12,15 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
-from priorauth.core import Policy, PolicyVersion, load_policy, walk
+from priorauth.core import (
+    Policy,
+    PolicyVersion,
+    branch_terms,
+    load_policy,
+    policy_ids,
+    strictest_terms,
+    walk,
+)
 
 
 @dataclass(frozen=True)
@@ -123,8 +131,27 @@ def covered_diagnoses(version: PolicyVersion) -> frozenset[str]:
 
 
 @dataclass(frozen=True)
+class BranchLimits:
+    """The limits of one authorization branch of a policy (its `authorizations` entry): a line under
+    an authorization of that branch is held to them."""
+
+    branch: str
+    max_units: int
+    window_days: int
+    last_cycle: int  # the last cycle of the course it covers (its `cycles` range, else its max_cycles)
+
+
+@dataclass(frozen=True)
 class ClaimRules:
-    """What the edits need from a policy: codes, NDC patterns, covered diagnoses, dated limits."""
+    """What the edits need from a policy: codes, NDC patterns, covered diagnoses, dated limits.
+
+    A policy whose limits differ by authorization branch (`authorizations:`) has `branches`; a
+    line under an authorization naming its branch is held to that branch's limits, any other
+    line to the Section II limit of its cycle number: per cycle (`cycle_windows`,
+    `cycle_units`, the last value for later cycles), the strictest unit limit of the branches
+    covering it, and no cycle after `last_cycle`. Such a policy's limits are not dated: they
+    must be the same in every version.
+    """
 
     policy_id: str
     hcpcs: str
@@ -134,11 +161,36 @@ class ClaimRules:
     max_cycles: DatedLimit
     window_days: int
     waste_counts: DatedLimit  # 1 while JW units count toward max_units, 0 while they do not
+    branches: tuple[BranchLimits, ...] = ()
+    cycle_windows: tuple[int, ...] = ()
+    cycle_units: tuple[int, ...] = ()
+    last_cycle: int = 0
 
     @property
     def waste_always_counts(self) -> bool:
         """True when JW units count on every date: the engines then skip the JW-only sums."""
         return all(self.waste_counts.values)
+
+    @property
+    def by_branch(self) -> bool:
+        """Limits differ by authorization branch (and by cycle number without one)."""
+        return bool(self.branches)
+
+    @property
+    def longest_window(self) -> int:
+        return max((self.window_days, *self.cycle_windows, *(b.window_days for b in self.branches)))
+
+    def branch_index(self, branch: str | None) -> int:
+        """Position of a branch id in `branches`; -1 for none or another policy's."""
+        for i, b in enumerate(self.branches):
+            if b.branch == branch:
+                return i
+        return -1
+
+    def fallback(self, cycle: int) -> tuple[int, int]:
+        """(window, max units) of a line of `cycle` held to the Section II limit of its cycle number."""
+        k = min(max(cycle, 1), len(self.cycle_windows)) - 1
+        return self.cycle_windows[k], self.cycle_units[k]
 
     @classmethod
     def from_policy(cls, policy: Policy | PolicyVersion | str) -> ClaimRules:
@@ -151,6 +203,8 @@ class ClaimRules:
         if isinstance(policy, str):
             policy = load_policy(policy)
         versions = (policy,) if isinstance(policy, PolicyVersion) else policy.versions
+        if any(v.authorizations for v in versions):
+            return cls._by_branch(versions)
 
         def values(name: str) -> list[tuple[dt.date, Any]]:
             out = []
@@ -199,5 +253,61 @@ class ClaimRules:
             waste_counts=waste,
         )
 
+    @classmethod
+    def _by_branch(cls, versions: tuple[PolicyVersion, ...]) -> ClaimRules:
+        """The rules of a policy whose limits differ by authorization branch (see the class)."""
+        latest = versions[-1]
+        terms = branch_terms(latest)
+        for v in versions:
+            if branch_terms(v) != terms or v.billing.hcpcs.code != latest.billing.hcpcs.code:
+                raise ValueError(f"{v.id}: the authorization branches or codes change between versions; "
+                                 "the claims audit supports one set")
+        branches = tuple(BranchLimits(t.id, t.max_units, t.unit_window_days, t.last_cycle or t.max_cycles)
+                         for t in terms)
+        last = max(b.last_cycle for b in branches)
+        windows, units = [], []
+        for cycle in range(1, last + 1):
+            covering = [t for t in terms if t.covers(cycle)] or list(terms)
+            strict = strictest_terms(covering)
+            windows.append(strict.unit_window_days)
+            units.append(strict.max_units)
+        waste = latest.parameters.get(UNITS_EDIT.waste_parameter or "")
+        counts = 1 if waste is None else int(bool(waste.value))
+        first = day_number(versions[0].effective)
+        strict = strictest_terms(list(terms))
+        return cls(
+            policy_id=latest.id,
+            hcpcs=latest.billing.hcpcs.code.strip().upper(),
+            ndc_patterns=tuple(p.pattern for p in latest.billing.ndc),
+            covered_icd10=covered_diagnoses(latest),
+            max_units=DatedLimit("max_units", (first,), (strict.max_units,)),
+            max_cycles=DatedLimit("max_cycles", (first,), (last,)),
+            window_days=strict.unit_window_days,
+            waste_counts=DatedLimit(UNITS_EDIT.waste_parameter or "", (first,), (counts,)),
+            branches=branches,
+            cycle_windows=tuple(windows),
+            cycle_units=tuple(units),
+            last_cycle=last,
+        )
+
     def edits(self, with_authorizations: bool) -> tuple[ClaimEdit, ...]:
         return tuple(e for e in EDITS if with_authorizations or not e.needs_authorizations)
+
+
+def claim_rules(policy: str | Policy | PolicyVersion | list | tuple | None = None) -> tuple[ClaimRules, ...]:
+    """The rules of each policy a claims audit runs: the one given, the ones listed, or (None)
+    every loaded policy. A line is audited under the policy of its HCPCS code, so no two may share one."""
+    if policy is None:
+        chosen: list = list(policy_ids())
+    elif isinstance(policy, list | tuple):
+        chosen = list(policy)
+    else:
+        chosen = [policy]
+    rules = tuple(ClaimRules.from_policy(p) for p in chosen)
+    codes: dict[str, str] = {}
+    for r in rules:
+        if r.hcpcs in codes:
+            raise ValueError(f"policies {codes[r.hcpcs]} and {r.policy_id} both bill {r.hcpcs}; "
+                             "audit them one at a time (--policy)")
+        codes[r.hcpcs] = r.policy_id
+    return rules

@@ -29,6 +29,7 @@ from priorauth.claims.schema import (
     NOT_A_DATE,
     NOT_WHOLE_UNITS,
     UNITS_PATTERN,
+    UNKNOWN_BRANCH,
     ClaimInputError,
     RowError,
     error_order,
@@ -45,7 +46,7 @@ EDIT_LISTS = pl.Series(
 _INTEGER_TYPES = (pl.Int8, pl.Int16, pl.Int32, pl.Int64, pl.UInt8, pl.UInt16, pl.UInt32, pl.UInt64)
 
 
-PROBLEMS = {1: MISSING, 2: NOT_A_DATE, 3: NOT_WHOLE_UNITS, 4: NEGATIVE_UNITS, 5: END_BEFORE_START}
+PROBLEMS = {1: MISSING, 2: NOT_A_DATE, 3: NOT_WHOLE_UNITS, 4: NEGATIVE_UNITS, 5: END_BEFORE_START, 6: UNKNOWN_BRANCH}
 _OK = pl.lit(0, dtype=pl.UInt8)
 
 
@@ -116,52 +117,62 @@ def _collect_errors(frame: pl.DataFrame, columns: tuple[str, ...], source: str) 
     return errors
 
 
-def _lookups(claims: pl.LazyFrame, schema: pl.Schema, rules: ClaimRules) -> dict[str, pl.Expr]:
-    """Per-row flags from the distinct values of the code columns (one streaming pass to find them)."""
+def _lookups(claims: pl.LazyFrame, schema: pl.Schema, rules: tuple[ClaimRules, ...]) -> dict[str, pl.Expr]:
+    """Per-row flags from the distinct values of the code columns (one streaming pass to find them).
+
+    `policy` is the position in `rules` of the policy whose HCPCS code the row bills (-1: none);
+    `ndc_ok` and `icd_ok` are checked against that policy's products and covered codes.
+    """
     columns = ("hcpcs", "ndc", "icd10", "modifier")
     distinct = claims.select(_raw_text(c, schema[c]).unique().implode() for c in columns).collect(engine="streaming")
-    covered_codes = pl.Series(sorted(rules.covered_icd10), dtype=pl.String).implode()
 
     def modifier(code: str) -> Callable[[pl.Expr], pl.Expr]:
         return lambda v: v.str.split(";").list.eval(vc.strip(pl.element()).str.to_uppercase()).list.contains(code)
 
-    computations: dict[str, tuple[str, Callable[[pl.Expr], pl.Expr]]] = {
-        "policy": ("hcpcs", lambda v: (vc.strip(v).str.to_uppercase() == rules.hcpcs).fill_null(False)),
-        "!hcpcs": ("hcpcs", lambda v: _text("v", pl.String()).is_null()),
-        "ndc_ok": ("ndc", lambda v: vc.ndc_matches_any(vc.ndc11(v), rules.ndc_patterns)),
-        "icd_ok": (
-            "icd10",
-            lambda v: (
-                v.str.split(";").list.eval(vc.icd10(pl.element()).is_in(covered_codes)).list.any().fill_null(False)
-            ),
-        ),
-        "jw": ("modifier", lambda v: modifier("JW")(v).fill_null(False)),
-        "jz": ("modifier", lambda v: modifier("JZ")(v).fill_null(False)),
-    }
-    flags = {}
-    for name, (column, compute) in computations.items():
+    def flag(column: str, compute: Callable[[pl.Expr], pl.Expr]) -> pl.Expr:
         values = distinct[column][0]
         mapped = pl.DataFrame({"v": values}, schema={"v": pl.String}).select(compute(pl.col("v"))).to_series()
         # is_in against the distinct values that are true keeps the scan streaming (replace_strict does not)
         true_values = values.filter(mapped & values.is_not_null())
         null_flag = bool(mapped.filter(values.is_null()).any())
         raw = _raw_text(column, schema[column])
-        flags[name] = pl.when(raw.is_null()).then(pl.lit(null_flag)).otherwise(raw.is_in(true_values.implode()))
-    flags["!hcpcs"] = flags["!hcpcs"].cast(pl.UInt8)
+        return pl.when(raw.is_null()).then(pl.lit(null_flag)).otherwise(raw.is_in(true_values.implode()))
+
+    flags: dict[str, pl.Expr] = {
+        "!hcpcs": flag("hcpcs", lambda v: _text("v", pl.String()).is_null()).cast(pl.UInt8),
+        "jw": flag("modifier", lambda v: modifier("JW")(v).fill_null(False)),
+        "jz": flag("modifier", lambda v: modifier("JZ")(v).fill_null(False)),
+    }
+    policy: pl.Expr = pl.lit(-1, dtype=pl.Int8)
+    ndc_ok: pl.Expr = pl.lit(False)
+    icd_ok: pl.Expr = pl.lit(False)
+    for k, r in reversed(list(enumerate(rules))):
+        covered_codes = pl.Series(sorted(r.covered_icd10), dtype=pl.String).implode()
+        bills = flag("hcpcs", lambda v, r=r: (vc.strip(v).str.to_uppercase() == r.hcpcs).fill_null(False))
+        policy = pl.when(bills).then(pl.lit(k, dtype=pl.Int8)).otherwise(policy)
+        ndc_ok = pl.when(bills).then(flag("ndc", lambda v, r=r: vc.ndc_matches_any(vc.ndc11(v), r.ndc_patterns)))\
+            .otherwise(ndc_ok)
+        icd = flag("icd10", lambda v, c=covered_codes: (
+            v.str.split(";").list.eval(vc.icd10(pl.element()).is_in(c)).list.any().fill_null(False)))
+        icd_ok = pl.when(bills).then(icd).otherwise(icd_ok)
+    flags.update(policy=policy, ndc_ok=ndc_ok, icd_ok=icd_ok)
     return flags
 
 
-def validate_claims(claims: pl.LazyFrame, rules: ClaimRules) -> tuple[pl.DataFrame, list[RowError]]:
+def validate_claims(
+    claims: pl.LazyFrame, rules: ClaimRules | tuple[ClaimRules, ...]
+) -> tuple[pl.DataFrame, list[RowError]]:
     """Good rows as numbers and flags (row, claim_id, h1, h2, day, units, policy, ...) and row errors.
 
     Only `claim_id` stays text; members become two independent 64-bit hashes.
     """
+    every = rules if isinstance(rules, tuple) else (rules,)
     schema = claims.collect_schema()
     check_columns(list(schema), CLAIM_COLUMNS, "claims")
     day, day_problem = _day("service_date", schema["service_date"])
     units, units_problem = _units("units", schema["units"])
     member = _text("member_id", schema["member_id"])
-    flags = _lookups(claims, schema, rules)
+    flags = _lookups(claims, schema, every)
     out = (
         claims.with_row_index("row", offset=1)
         .select(
@@ -186,13 +197,27 @@ def validate_claims(claims: pl.LazyFrame, rules: ClaimRules) -> tuple[pl.DataFra
     return out.drop(problems), errors
 
 
-def validate_authorizations(frame: pl.LazyFrame) -> tuple[pl.DataFrame, list[RowError]]:
-    """Good authorizations as (h1, h2, start, end), and row errors."""
+def validate_authorizations(
+    frame: pl.LazyFrame, rules: tuple[ClaimRules, ...] = ()
+) -> tuple[pl.DataFrame, list[RowError]]:
+    """Good authorizations as (h1, h2, start, end, hcpcs, branch, row), and row errors.
+
+    `hcpcs` (upper case) and `branch` are null when the optional columns are absent or empty;
+    a branch must be an authorization branch of an audited policy (of the row's code's policy).
+    """
     schema = frame.collect_schema()
     check_columns(list(schema), AUTH_COLUMNS, "authorizations")
     start, start_problem = _day("start", schema["start"])
     end, end_problem = _day("end", schema["end"])
     member = _text("member_id", schema["member_id"])
+    hcpcs = _text("hcpcs", schema["hcpcs"]).str.to_uppercase() if "hcpcs" in schema else pl.lit(None, pl.String)
+    branch = _text("branch", schema["branch"]) if "branch" in schema else pl.lit(None, pl.String)
+    known = pl.lit(False)
+    for r in rules:
+        ids = pl.Series([b.branch for b in r.branches], dtype=pl.String).implode()
+        others = [x.hcpcs for x in rules]
+        owner = (hcpcs == r.hcpcs) | hcpcs.is_null() | ~hcpcs.is_in(pl.Series(others, dtype=pl.String).implode())
+        known = known | (owner.fill_null(True) & branch.is_in(ids))
     out = (
         frame.with_row_index("row", offset=1)
         .select(
@@ -201,6 +226,8 @@ def validate_authorizations(frame: pl.LazyFrame) -> tuple[pl.DataFrame, list[Row
             member.hash(seed=1).alias("h2"),
             start.alias("start"),
             end.alias("end"),
+            hcpcs.alias("hcpcs"),
+            branch.alias("branch"),
             _code(member.is_null(), 1).fill_null(_OK).alias("!member_id"),
             start_problem.alias("!start"),
             pl.when(end_problem > 0)
@@ -209,12 +236,14 @@ def validate_authorizations(frame: pl.LazyFrame) -> tuple[pl.DataFrame, list[Row
             .then(pl.lit(5, dtype=pl.UInt8))
             .otherwise(_OK)
             .alias("!end"),
+            _code(branch.is_not_null() & ~known, 6).fill_null(_OK).alias("!branch"),
         )
         .collect()
     )
-    errors = _collect_errors(out, AUTH_COLUMNS, "authorizations")
-    good = out.filter((pl.col("!member_id") == 0) & (pl.col("!start") == 0) & (pl.col("!end") == 0))
-    return good.select("h1", "h2", "start", "end"), errors
+    errors = _collect_errors(out, (*AUTH_COLUMNS, "branch"), "authorizations")
+    ok = pl.all_horizontal(pl.col(f"!{c}") == 0 for c in (*AUTH_COLUMNS, "branch"))
+    good = out.filter(ok)
+    return good.select("h1", "h2", "start", "end", "hcpcs", "branch", pl.col("row").cast(pl.Int64)), errors
 
 
 def _limit_at(limit: DatedLimit, days: pl.Series) -> pl.Series | int:
@@ -261,15 +290,37 @@ def _runs(keys: pl.Series) -> tuple[pl.Series, pl.Series, pl.Series]:
     return keys.rle_id(), first, first.shift(-1, fill_value=keys.len())
 
 
+def _branch_of_lines(
+    lines: pl.DataFrame, auths: pl.DataFrame, rules: ClaimRules
+) -> pl.Series:
+    """Per line (sorted order), the index in `rules.branches` of the authorization it falls under:
+    the covering authorization with the latest start (then the first row); -1 when none names one."""
+    n = lines.height
+    if not rules.by_branch or auths.height == 0:
+        return pl.repeat(-1, n, dtype=pl.Int64, eager=True)
+    index = {b.branch: i for i, b in enumerate(rules.branches)}
+    chosen = (
+        lines.join(auths, on=["h1", "h2"], how="inner")
+        .filter((pl.col("start") <= pl.col("day")) & (pl.col("day") <= pl.col("end")))
+        .sort(["i", "start", "row"], descending=[False, True, False])
+        .unique("i", keep="first", maintain_order=True)
+        .select("i", pl.col("branch").replace_strict(index, default=-1, return_dtype=pl.Int64).alias("b"))
+    )
+    return pl.repeat(-1, n, dtype=pl.Int64, eager=True).scatter(chosen["i"], chosen["b"])
+
+
 def _policy_line_edits(
     p: pl.DataFrame, rules: ClaimRules, auths: pl.DataFrame | None, exact_codes: Callable[[], pl.Series]
 ) -> pl.DataFrame:
-    """rolling_units, cycle, edit mask and member run id for policy lines, in the order of `p`."""
+    """rolling_units, cycle, edit mask and member (h1, h2) for policy lines, in the order of `p`.
+
+    `auths` are the authorizations that apply to this policy's lines (h1, h2, start, end, branch, row).
+    """
     n = p.height
-    window = rules.window_days
+    window = rules.longest_window
     if n == 0:
         return pl.DataFrame(
-            schema={"rolling_units": pl.Int64, "cycle": pl.Int64, "mask": pl.UInt8, "member": pl.UInt32}
+            schema={"rolling_units": pl.Int64, "cycle": pl.Int64, "mask": pl.UInt8, "h1": pl.UInt64, "h2": pl.UInt64}
         )
     day_off = (p["day"] - p["day"].min() + window + 1).cast(pl.Int64)
     last_day = day_off.max()
@@ -281,14 +332,60 @@ def _policy_line_edits(
 
     day_run, day_first, day_end = _runs(keys)
     member_run, member_first, member_end = _runs(keys // (1 << DAY_BITS))
+    day = p["day"].gather(order)
+
+    positions = pl.int_range(n, eager=True, dtype=pl.UInt32)
+    lines = None
+    if auths is not None:
+        lines = pl.DataFrame({"i": positions, "h1": p["h1"].gather(order), "h2": p["h2"].gather(order), "day": day})
+
+    if rules.by_branch:
+        # Limits per line: its authorization's branch, else the Section II limit of its cycle number.
+        branch = _branch_of_lines(lines, auths, rules) if lines is not None and auths is not None \
+            else pl.repeat(-1, n, dtype=pl.Int64, eager=True)
+        has_branch = branch >= 0
+        safe = branch.clip(lower_bound=0)
+        branch_window = pl.Series([b.window_days for b in rules.branches], dtype=pl.Int64).gather(safe)
+        branch_units = pl.Series([b.max_units for b in rules.branches], dtype=pl.Int64).gather(safe)
+        branch_last = pl.Series([b.last_cycle for b in rules.branches], dtype=pl.Int64).gather(safe)
+        cycle_windows = pl.Series(rules.cycle_windows, dtype=pl.Int64)
+        cycle_units = pl.Series(rules.cycle_units, dtype=pl.Int64)
+        # cycles: a cycle opened on a line lasts that line's window (its branch's, else its cycle number's)
+        starts = []
+        current, current_end = member_first, member_end
+        k = 0
+        while current.len():
+            k += 1
+            starts.append(current)
+            fallback = rules.cycle_windows[min(k, len(rules.cycle_windows)) - 1]
+            length = pl.select(
+                pl.when(has_branch.gather(current)).then(branch_window.gather(current)).otherwise(fallback)
+            ).to_series()
+            following = keys.search_sorted(keys.gather(current) + length, side="left")
+            inside = following < current_end
+            current, current_end = following.filter(inside), current_end.filter(inside)
+        started = pl.zeros(n, dtype=pl.UInt32, eager=True).scatter(pl.concat(starts), 1).cum_sum()
+        cycle = (started - started.gather(member_first.gather(member_run)) + 1).cast(pl.Int64)
+        del started, starts
+        fallback_at = (cycle.clip(upper_bound=len(rules.cycle_windows)) - 1).cast(pl.UInt32)
+        line_window = pl.select(pl.when(has_branch).then(branch_window)
+                                .otherwise(cycle_windows.gather(fallback_at))).to_series()
+        max_units: pl.Series | int = pl.select(pl.when(has_branch).then(branch_units)
+                                               .otherwise(cycle_units.gather(fallback_at))).to_series()
+        max_cycles: pl.Series | int = pl.select(pl.when(has_branch).then(branch_last)
+                                                .otherwise(rules.last_cycle)).to_series()
+        run_window: pl.Series | int = line_window.gather(day_first)
+    else:
+        run_window = rules.window_days
+        max_units = _limit_at(rules.max_units, day)
+        max_cycles = _limit_at(rules.max_cycles, day)
 
     # rolling units: all lines of the member with day in [day - (window - 1), day]
     units = p["units"].gather(order)
-    window_first = keys.search_sorted(keys.gather(day_first) - (window - 1), side="left").gather(day_run)
+    window_first = keys.search_sorted(keys.gather(day_first) - (run_window - 1), side="left").gather(day_run)
     window_end = day_end.gather(day_run)
     prefix_units = _prefix(units)
     rolling = prefix_units.gather(window_end) - prefix_units.gather(window_first)
-    day = p["day"].gather(order)
     if not rules.waste_always_counts:
         # JW units leave the sum of lines dated while the policy does not count waste
         prefix_jw = _prefix(units * p["jw"].gather(order).cast(pl.Int64))
@@ -297,26 +394,26 @@ def _policy_line_edits(
         del prefix_jw, jw_rolling
     del units, prefix_units, window_first, window_end
 
-    # cycles: walk the chain of cycle starts, all members in step (one step per cycle)
-    starts = []
-    current, current_end = member_first, member_end
-    while current.len():
-        starts.append(current)
-        following = keys.search_sorted(keys.gather(current) + window, side="left")
-        inside = following < current_end
-        current, current_end = following.filter(inside), current_end.filter(inside)
-    started = pl.zeros(n, dtype=pl.UInt32, eager=True).scatter(pl.concat(starts), 1).cum_sum()
-    cycle = started - started.gather(member_first.gather(member_run)) + 1
-    del started, starts
+    if not rules.by_branch:
+        # cycles: walk the chain of cycle starts, all members in step (one step per cycle)
+        starts = []
+        current, current_end = member_first, member_end
+        while current.len():
+            starts.append(current)
+            following = keys.search_sorted(keys.gather(current) + rules.window_days, side="left")
+            inside = following < current_end
+            current, current_end = following.filter(inside), current_end.filter(inside)
+        started = pl.zeros(n, dtype=pl.UInt32, eager=True).scatter(pl.concat(starts), 1).cum_sum()
+        cycle = started - started.gather(member_first.gather(member_run)) + 1
+        del started, starts
 
     mask = (~p["icd_ok"].gather(order)).cast(pl.UInt8) * BIT["ICD10_NOT_COVERED"]
     mask = mask | (~p["ndc_ok"].gather(order)).cast(pl.UInt8) * BIT["NDC_MISMATCH"]
-    mask = mask | (rolling > _limit_at(rules.max_units, day)).cast(pl.UInt8) * BIT["UNITS_OVER_LIMIT"]
-    mask = mask | (cycle > _limit_at(rules.max_cycles, day)).cast(pl.UInt8) * BIT["CYCLE_LIMIT"]
+    mask = mask | (rolling > max_units).cast(pl.UInt8) * BIT["UNITS_OVER_LIMIT"]
+    mask = mask | (cycle > max_cycles).cast(pl.UInt8) * BIT["CYCLE_LIMIT"]
 
     if auths is not None:
-        positions = pl.int_range(n, eager=True, dtype=pl.UInt32)
-        lines = pl.DataFrame({"i": positions, "h1": p["h1"].gather(order), "h2": p["h2"].gather(order), "day": day})
+        assert lines is not None
         has_auth = lines.join(auths.select("h1", "h2").unique(), on=["h1", "h2"], how="semi")["i"]
         inside = (
             lines.join(auths, on=["h1", "h2"], how="inner")
@@ -343,51 +440,74 @@ def _policy_line_edits(
             "rolling_units": rolling.gather(back),
             "cycle": cycle.gather(back).cast(pl.Int64),
             "mask": mask.gather(back),
-            "member": member_run.gather(back),
+            "h1": p["h1"],
+            "h2": p["h2"],
         }
     )
 
 
 def audit_lines(
     good: pl.DataFrame,
-    p: pl.DataFrame,
-    rules: ClaimRules,
+    policy_lines: list[pl.DataFrame],
+    rules: tuple[ClaimRules, ...],
     auths: pl.DataFrame | None,
     exact_codes: Callable[[pl.Series], pl.Series],
 ) -> pl.DataFrame:
-    """Output lines (row, claim_id, rolling_units, cycle, edits, units, member run) in row order.
+    """Output lines (row, claim_id, rolling_units, cycle, edits, units, member, policy) in row order.
 
-    `good` holds row, claim_id, units, policy; `p` the policy lines' numbers and flags.
+    `good` holds row, claim_id, units, policy (the position in `rules`, -1 for other codes);
+    `policy_lines[k]` the numbers and flags of the lines of policy k.
     """
-    policy_at = good["policy"].arg_true()
-    policy_rows = good["row"].gather(policy_at)
-    edits = _policy_line_edits(p, rules, auths, lambda: exact_codes(policy_rows))
     n = good.height
+    rolling = pl.repeat(None, n, dtype=pl.Int64, eager=True)
+    cycles = pl.repeat(None, n, dtype=pl.Int64, eager=True)
+    masks = pl.zeros(n, dtype=pl.UInt8, eager=True)
+    h1 = pl.repeat(None, n, dtype=pl.UInt64, eager=True)
+    h2 = pl.repeat(None, n, dtype=pl.UInt64, eager=True)
+    for k, (r, p) in enumerate(zip(rules, policy_lines, strict=True)):
+        at = (good["policy"] == k).arg_true()
+        if at.len() == 0:
+            continue
+        rows = good["row"].gather(at)
+        applying = None
+        if auths is not None:
+            applying = auths.filter(pl.col("hcpcs").is_null() | (pl.col("hcpcs") == r.hcpcs))
+        edits = _policy_line_edits(p, r, applying, lambda rows=rows: exact_codes(rows))
+        rolling = rolling.scatter(at, edits["rolling_units"])
+        cycles = cycles.scatter(at, edits["cycle"])
+        masks = masks.scatter(at, edits["mask"])
+        h1 = h1.scatter(at, edits["h1"])
+        h2 = h2.scatter(at, edits["h2"])
+    ids = pl.Series([r.policy_id for r in rules], dtype=pl.String)
+    index = good["policy"].cast(pl.Int64)
     return pl.DataFrame(
         {
             "row": good["row"].cast(pl.Int64),
             "claim_id": good["claim_id"],
-            "rolling_units": pl.repeat(None, n, dtype=pl.Int64, eager=True).scatter(policy_at, edits["rolling_units"]),
-            "cycle": pl.repeat(None, n, dtype=pl.Int64, eager=True).scatter(policy_at, edits["cycle"]),
-            "edits": EDIT_LISTS.gather(pl.zeros(n, dtype=pl.UInt8, eager=True).scatter(policy_at, edits["mask"])),
+            "rolling_units": rolling,
+            "cycle": cycles,
+            "edits": EDIT_LISTS.gather(masks),
             "units": good["units"],
-            "member": pl.repeat(None, n, dtype=pl.UInt32, eager=True).scatter(policy_at, edits["member"]),
+            "member": pl.DataFrame({"h1": h1, "h2": h2}).to_struct("member"),
+            "policy": pl.select(pl.when(index >= 0).then(ids.gather(index.clip(lower_bound=0)))).to_series(),
         }
     )
 
 
 def audit_frames(
     claims: pl.LazyFrame | pl.DataFrame,
-    rules: ClaimRules,
+    rules: ClaimRules | tuple[ClaimRules, ...],
     authorizations: pl.LazyFrame | pl.DataFrame | None = None,
     progress: Progress | None = None,
 ) -> tuple[pl.DataFrame, list[RowError]]:
-    """Validate and audit claims (a lazy scan or a frame); returns (lines, errors)."""
+    """Validate and audit claims (a lazy scan or a frame) under each policy of `rules`, each line
+    under the policy of its HCPCS code; returns (lines, errors)."""
+    every = rules if isinstance(rules, tuple) else (rules,)
     claims = claims.lazy()
-    good, errors = validate_claims(claims, rules)
+    good, errors = validate_claims(claims, every)
     auths = None
     if authorizations is not None:
-        auths, auth_errors = validate_authorizations(authorizations.lazy())
+        auths, auth_errors = validate_authorizations(authorizations.lazy(), every)
         errors += auth_errors
     if progress:
         progress("validated")
@@ -397,9 +517,12 @@ def audit_frames(
         members = claims.select(_text("member_id", schema["member_id"])).collect().to_series()
         return members.gather(rows - 1).cast(pl.Categorical(pl.Categories.random())).to_physical()
 
-    p = good.select("h1", "h2", "day", "units", "ndc_ok", "icd_ok", "jw", "jz").filter(good["policy"])
+    policy_lines = [
+        good.select("h1", "h2", "day", "units", "ndc_ok", "icd_ok", "jw", "jz").filter(good["policy"] == k)
+        for k in range(len(every))
+    ]
     good = good.select("row", "claim_id", "units", "policy")  # frees the hashes and flags
-    lines = audit_lines(good, p, rules, auths, exact_codes)
+    lines = audit_lines(good, policy_lines, every, auths, exact_codes)
     if progress:
         progress("edits")
     return lines, sorted(errors, key=error_order)

@@ -13,7 +13,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from priorauth.claims.edits import ClaimRules, day_number
+from priorauth.claims.edits import BranchLimits, ClaimRules, day_number
 from priorauth.claims.schema import (
     CLAIM_COLUMNS,
     DATE_PATTERN,
@@ -24,6 +24,7 @@ from priorauth.claims.schema import (
     NOT_WHOLE_UNITS,
     REQUIRED_VALUES,
     UNITS_PATTERN,
+    UNKNOWN_BRANCH,
     RowError,
     error_order,
 )
@@ -104,8 +105,18 @@ def validate_claims(rows: Iterable[Mapping[str, Any]]) -> tuple[list[dict[str, A
     return good, errors
 
 
-def validate_authorizations(rows: Iterable[Mapping[str, Any]]) -> tuple[list[tuple[str, int, int]], list[RowError]]:
-    good: list[tuple[str, int, int]] = []
+# A valid authorization row: member, start and end day numbers, the HCPCS code it is for (None:
+# every policy's), its branch (None: not named), and its row number.
+AuthRow = tuple[str, int, int, str | None, str | None, int]
+
+
+def validate_authorizations(
+    rows: Iterable[Mapping[str, Any]], rules: tuple[ClaimRules, ...] = ()
+) -> tuple[list[AuthRow], list[RowError]]:
+    """Valid authorization rows and the errors of the others. A `branch` must be one of the
+    audited policies' authorization branches (of the policy of the row's HCPCS code, when it is
+    one of theirs)."""
+    good: list[AuthRow] = []
     errors: list[RowError] = []
     for number, raw in enumerate(rows, start=1):
         problems = []
@@ -117,13 +128,24 @@ def validate_authorizations(rows: Iterable[Mapping[str, Any]]) -> tuple[list[tup
             problems.append(RowError(number, "start", start, "authorizations"))
         if isinstance(end, _Problem):
             problems.append(RowError(number, "end", end, "authorizations"))
-        if member is None or isinstance(start, _Problem) or isinstance(end, _Problem):
+        elif not isinstance(start, _Problem) and end < start:
+            problems.append(RowError(number, "end", END_BEFORE_START, "authorizations"))
+        hcpcs = _text(raw.get("hcpcs"))
+        hcpcs = hcpcs.upper() if hcpcs is not None else None
+        branch = _text(raw.get("branch"))
+        if branch is not None and not _known_branch(branch, hcpcs, rules):
+            problems.append(RowError(number, "branch", UNKNOWN_BRANCH, "authorizations"))
+        if problems:
             errors.extend(problems)
-        elif end < start:
-            errors.append(RowError(number, "end", END_BEFORE_START, "authorizations"))
         else:
-            good.append((member, start, end))
+            assert member is not None and isinstance(start, int) and isinstance(end, int)
+            good.append((member, start, end, hcpcs, branch, number))
     return good, errors
+
+
+def _known_branch(branch: str, hcpcs: str | None, rules: tuple[ClaimRules, ...]) -> bool:
+    owners = [r for r in rules if r.hcpcs == hcpcs] or list(rules)
+    return any(r.branch_index(branch) >= 0 for r in owners)
 
 
 def _covered(icd10: str | None, covered: frozenset[str]) -> bool:
@@ -152,41 +174,88 @@ def _modifiers(modifier: str | None) -> set[str]:
 
 def audit_reference(
     rows: Iterable[Mapping[str, Any]],
-    rules: ClaimRules,
+    rules: ClaimRules | tuple[ClaimRules, ...],
     authorizations: Iterable[Mapping[str, Any]] | None = None,
 ) -> tuple[list[dict[str, Any]], list[RowError]]:
-    """Output lines (row, claim_id, rolling_units, cycle, edits) in row order, and row errors."""
-    good, errors = validate_claims(rows)
-    auth_by_member: dict[str, list[tuple[int, int]]] | None = None
-    if authorizations is not None:
-        auth_rows, auth_errors = validate_authorizations(authorizations)
-        errors += auth_errors
-        auth_by_member = defaultdict(list)
-        for member, start, end in auth_rows:
-            auth_by_member[member].append((start, end))
+    """Output lines (row, claim_id, rolling_units, cycle, edits) in row order, and row errors.
 
-    policy_lines = [line for line in good if line["hcpcs"].upper() == rules.hcpcs]
+    Each line is audited under the policy whose HCPCS code it bills (`rules`: one policy's or
+    several); lines of other codes pass through.
+    """
+    every = rules if isinstance(rules, tuple) else (rules,)
+    good, errors = validate_claims(rows)
+    auth_rows: list[AuthRow] | None = None
+    if authorizations is not None:
+        auth_rows, auth_errors = validate_authorizations(authorizations, every)
+        errors += auth_errors
+    results: dict[int, dict[str, Any]] = {}
+    for policy in every:
+        lines = [line for line in good if line["hcpcs"].upper() == policy.hcpcs]
+        auths = None
+        if auth_rows is not None:
+            auths = [a for a in auth_rows if a[3] is None or a[3] == policy.hcpcs]
+        results.update(_audit_policy(lines, policy, auths))
+    out = []
+    for line in good:
+        found = results.get(line["row"], {"rolling_units": None, "cycle": None, "edits": []})
+        out.append({"row": line["row"], "claim_id": line["claim_id"], **found})
+    return out, sorted(errors, key=error_order)
+
+
+def _audit_policy(
+    policy_lines: list[dict[str, Any]], rules: ClaimRules, auths: list[AuthRow] | None
+) -> dict[int, dict[str, Any]]:
+    auth_by_member: dict[str, list[AuthRow]] | None = None
+    if auths is not None:
+        auth_by_member = defaultdict(list)
+        for a in auths:
+            auth_by_member[a[0]].append(a)
     by_member: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for line in policy_lines:
         by_member[line["member_id"]].append(line)
 
-    window = rules.window_days
     results: dict[int, dict[str, Any]] = {}
     for member, lines in by_member.items():
-        # Cycle of each distinct service day: a day at least `window` days after the
-        # current cycle's start opens the next cycle.
+        periods = (auth_by_member or {}).get(member, [])
+
+        def branch_on(day: int, periods: list[AuthRow] = periods) -> BranchLimits | None:
+            """The branch of the authorization a day falls under: the latest start covering it."""
+            covering = sorted((a for a in periods if a[1] <= day <= a[2]), key=lambda a: (-a[1], a[5]))
+            if not covering or not rules.by_branch:
+                return None
+            index = rules.branch_index(covering[0][4])
+            return rules.branches[index] if index >= 0 else None
+
+        def window_of(day: int, cycle: int) -> int:
+            if not rules.by_branch:
+                return rules.window_days
+            branch = branch_on(day)
+            return branch.window_days if branch else rules.fallback(cycle)[0]
+
+        # Cycle of each distinct service day: a day at least the current cycle's length (its
+        # window) after the current cycle's start opens the next cycle.
         cycle_of_day: dict[int, int] = {}
         cycle_start: int | None = None
+        length = 0
         cycle = 0
         for day in sorted({line["service_date"] for line in lines}):
-            if cycle_start is None or day >= cycle_start + window:
+            if cycle_start is None or day >= cycle_start + length:
                 cycle_start, cycle = day, cycle + 1
+                length = window_of(day, cycle)
             cycle_of_day[day] = cycle
         modifiers_of_day: dict[int, set[str]] = defaultdict(set)
         for line in lines:
             modifiers_of_day[line["service_date"]] |= _modifiers(line["modifier"])
         for line in lines:
             day = line["service_date"]
+            cycle = cycle_of_day[day]
+            if rules.by_branch:
+                branch = branch_on(day)
+                window, max_units = (branch.window_days, branch.max_units) if branch else rules.fallback(cycle)
+                max_cycles = branch.last_cycle if branch else rules.last_cycle
+            else:
+                window, max_units, max_cycles = rules.window_days, rules.max_units.at_day(day), \
+                    rules.max_cycles.at_day(day)
             # JW (discarded) units count only while the policy in force on this line's date says so
             waste_counts = bool(rules.waste_counts.at_day(day))
             rolling = sum(
@@ -195,28 +264,21 @@ def audit_reference(
                 if day - window < other["service_date"] <= day
                 and (waste_counts or "JW" not in _modifiers(other["modifier"]))
             )
-            cycle = cycle_of_day[day]
             edits = []
             if not _covered(line["icd10"], rules.covered_icd10):
                 edits.append("ICD10_NOT_COVERED")
             if not _ndc_ok(line["ndc"], rules.ndc_patterns):
                 edits.append("NDC_MISMATCH")
-            if rolling > rules.max_units.at_day(day):
+            if rolling > max_units:
                 edits.append("UNITS_OVER_LIMIT")
-            if cycle > rules.max_cycles.at_day(day):
+            if cycle > max_cycles:
                 edits.append("CYCLE_LIMIT")
             if auth_by_member is not None:
-                periods = auth_by_member.get(member, [])
                 if not periods:
                     edits.append("NO_AUTHORIZATION")
-                elif not any(s <= day <= e for s, e in periods):
+                elif not any(a[1] <= day <= a[2] for a in periods):
                     edits.append("OUTSIDE_AUTHORIZATION")
             if {"JW", "JZ"} <= modifiers_of_day[day]:
                 edits.append("WASTE_MODIFIER")
             results[line["row"]] = {"rolling_units": rolling, "cycle": cycle, "edits": edits}
-
-    out = []
-    for line in good:
-        found = results.get(line["row"], {"rolling_units": None, "cycle": None, "edits": []})
-        out.append({"row": line["row"], "claim_id": line["claim_id"], **found})
-    return out, sorted(errors, key=error_order)
+    return results

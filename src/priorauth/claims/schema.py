@@ -14,6 +14,9 @@ CLAIM_COLUMNS: tuple[str, ...] = ("claim_id", "member_id", "service_date", "hcpc
 # Columns that must hold a value on every row; ndc, icd10 and modifier may be empty.
 REQUIRED_VALUES: tuple[str, ...] = ("claim_id", "member_id", "service_date", "hcpcs", "units")
 AUTH_COLUMNS: tuple[str, ...] = ("member_id", "start", "end")
+# Optional authorization columns: the HCPCS code it is for (empty: every audited policy's), and the
+# authorization branch of the policy it was approved under (the determination's `branch`).
+OPTIONAL_AUTH_COLUMNS: tuple[str, ...] = ("hcpcs", "branch")
 
 # Row error messages: fixed text, never the value (a value may be PHI).
 MISSING = "missing value"
@@ -21,6 +24,7 @@ NOT_A_DATE = "not a date (expected YYYY-MM-DD)"
 NOT_WHOLE_UNITS = "not a whole number of units"
 NEGATIVE_UNITS = "negative units"
 END_BEFORE_START = "end is before start"
+UNKNOWN_BRANCH = "not an authorization branch of the policy"
 
 # The CSV/ISO date shape every engine accepts, checked before parsing so engines agree.
 DATE_PATTERN = r"^[1-9][0-9]{3}-[0-9]{2}-[0-9]{2}$"
@@ -50,7 +54,7 @@ class RowError:
 
 def error_order(error: RowError) -> tuple[str, int, int, str]:
     """Canonical order of row errors: by file, row, then column as in the schema."""
-    columns = CLAIM_COLUMNS + AUTH_COLUMNS
+    columns = CLAIM_COLUMNS + AUTH_COLUMNS + OPTIONAL_AUTH_COLUMNS
     return (error.source, error.row, columns.index(error.column), error.message)
 
 
@@ -67,6 +71,8 @@ class AuditSummary:
     lines_with_edits: int
     units_at_risk: int
     engine: str
+    # Audited lines per policy id (the policy of each line's HCPCS code).
+    lines_by_policy: dict[str, int] = field(default_factory=dict)
 
 
 @dataclass

@@ -12,11 +12,14 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
+import subprocess
 import sys
 import tempfile
 from pathlib import Path
 
 import polars as pl
+from pyspark.errors import PySparkRuntimeError
 from pyspark.sql import Column, DataFrame, SparkSession, Window
 from pyspark.sql import functions as F
 from pyspark.sql import types as T
@@ -35,28 +38,67 @@ from priorauth.claims.schema import (
     NOT_WHOLE_UNITS,
     REQUIRED_VALUES,
     UNITS_PATTERN,
+    UNKNOWN_BRANCH,
     ClaimInputError,
     RowError,
     error_order,
 )
+from priorauth.core import PriorAuthError
 
 _INTEGER_TYPES = (T.ByteType, T.ShortType, T.IntegerType, T.LongType)
 _FLOAT_TYPES = (T.FloatType, T.DoubleType)
 _JAVA_NDC_SHAPES = tuple((regex, re.sub(r"\$\{(\d)\}", r"$\1", repl)) for regex, repl in vc.NDC_SHAPES)
 
 
+JAVA_MIN = 17  # Spark 4 runs on Java 17 or 21
+INSTALL_JAVA = "install a Java runtime (Debian: apt-get install default-jre-headless) or set JAVA_HOME"
+
+
+class SparkUnavailable(PriorAuthError):
+    """Spark cannot start on this machine (no Java, too old a Java, no gateway); one line saying what to install."""
+
+
+def java_problem() -> str | None:
+    """Why Spark cannot start its Java side here, or None: JAVA_HOME's java, else `java` on PATH, version 17+."""
+    home = os.environ.get("JAVA_HOME")
+    java = str(Path(home) / "bin" / "java") if home else shutil.which("java")
+    if not java or not Path(java).is_file():
+        where = f"JAVA_HOME ({home}) has no bin/java" if home else "no `java` on PATH"
+        return f"the Spark engine needs Java {JAVA_MIN} or later: {where}; {INSTALL_JAVA}"
+    try:
+        shown = subprocess.run([java, "-version"], capture_output=True, text=True, timeout=60, check=False)
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        return f"the Spark engine needs Java {JAVA_MIN} or later: {java} does not run ({type(exc).__name__})"
+    found = re.search(r'version "(\d+)(?:\.(\d+))?', shown.stderr + shown.stdout)
+    if found is None:
+        return f"the Spark engine needs Java {JAVA_MIN} or later: cannot tell the version of {java}"
+    major = int(found.group(2) or 0) if found.group(1) == "1" else int(found.group(1))  # "1.8" is Java 8
+    if major < JAVA_MIN:
+        return f"the Spark engine needs Java {JAVA_MIN} or later; {java} is Java {major}: {INSTALL_JAVA}"
+    return None
+
+
 def spark_session(master: str = "local[2]") -> SparkSession:
-    """A local or cluster session, reused if one is active."""
+    """A local or cluster session, reused if one is active; SparkUnavailable (one line) when Java is missing."""
     os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
-    spark = (
-        SparkSession.builder.master(master)
-        .appName("priorauth-claims")
-        .config("spark.ui.enabled", "false")
-        .config("spark.ui.showConsoleProgress", "false")
-        .config("spark.sql.shuffle.partitions", "4")
-        .config("spark.sql.session.timeZone", "UTC")
-        .getOrCreate()
-    )
+    active = SparkSession.getActiveSession()
+    if active is None:
+        problem = java_problem()
+        if problem:
+            raise SparkUnavailable(problem)
+    try:
+        spark = (
+            SparkSession.builder.master(master)
+            .appName("priorauth-claims")
+            .config("spark.ui.enabled", "false")
+            .config("spark.ui.showConsoleProgress", "false")
+            .config("spark.sql.shuffle.partitions", "4")
+            .config("spark.sql.session.timeZone", "UTC")
+            .getOrCreate()
+        )
+    except PySparkRuntimeError as exc:  # e.g. JAVA_GATEWAY_EXITED: the JVM did not start
+        condition = exc.getCondition()
+        raise SparkUnavailable(f"the Spark engine could not start Java ({condition}); {INSTALL_JAVA}") from None
     spark.sparkContext.setLogLevel("ERROR")
     return spark
 
@@ -178,25 +220,38 @@ def validate_claims(df: DataFrame) -> tuple[DataFrame, list[RowError]]:
     return good, errors
 
 
-def validate_authorizations(df: DataFrame) -> tuple[DataFrame, list[RowError]]:
+def validate_authorizations(df: DataFrame, rules: tuple[ClaimRules, ...] = ()) -> tuple[DataFrame, list[RowError]]:
+    """Good authorizations as (member, start, end, hcpcs, branch, row), and row errors (see the Polars engine)."""
     _check(df, AUTH_COLUMNS, "authorizations")
     start, start_problem = _day(df, "start")
     end, end_problem = _day(df, "end")
     member = _text(df, "member_id")
+    hcpcs = F.upper(_text(df, "hcpcs")) if "hcpcs" in df.columns else F.lit(None).cast("string")
+    branch = _text(df, "branch") if "branch" in df.columns else F.lit(None).cast("string")
+    codes = [r.hcpcs for r in rules]
+    known = F.lit(False)
+    for r in rules:
+        owner = hcpcs.isNull() | (hcpcs == r.hcpcs) | ~hcpcs.isin(codes) if codes else F.lit(True)
+        ids = [b.branch for b in r.branches]
+        known = known | (F.coalesce(owner, F.lit(True)) & (branch.isin(ids) if ids else F.lit(False)))
     checked = df.select(
         "row",
         member.alias("member"),
         start.alias("start"),
         end.alias("end"),
+        hcpcs.alias("hcpcs"),
+        branch.alias("branch"),
         F.when(member.isNull(), F.lit(MISSING)).alias("!member_id"),
         start_problem.alias("!start"),
         F.when(end_problem.isNotNull(), end_problem)
         .when(start_problem.isNull() & (end < start), F.lit(END_BEFORE_START))
         .alias("!end"),
+        F.when(branch.isNotNull() & ~known, F.lit(UNKNOWN_BRANCH)).alias("!branch"),
     ).persist()
-    errors = _errors(checked, AUTH_COLUMNS, "authorizations")
-    ok = F.col("`!member_id`").isNull() & F.col("`!start`").isNull() & F.col("`!end`").isNull()
-    return checked.filter(ok).select("member", "start", "end"), errors
+    errors = _errors(checked, (*AUTH_COLUMNS, "branch"), "authorizations")
+    ok = F.col("`!member_id`").isNull() & F.col("`!start`").isNull() & F.col("`!end`").isNull() \
+        & F.col("`!branch`").isNull()
+    return checked.filter(ok).select("member", "start", "end", "hcpcs", "branch", "row"), errors
 
 
 def _icd10(col: Column) -> Column:
@@ -240,20 +295,74 @@ def _cycles(policy: DataFrame, window: int) -> DataFrame:
     )
 
 
-def audit_spark(
-    spark: SparkSession,
-    claims: DataFrame,
-    rules: ClaimRules,
-    authorizations: DataFrame | None = None,
-) -> tuple[DataFrame, list[RowError]]:
-    """Output lines (row, claim_id, rolling_units, cycle, edits, units, member) and row errors."""
-    good, errors = validate_claims(_with_row_numbers(claims))
-    auths = None
-    if authorizations is not None:
-        auths, auth_errors = validate_authorizations(_with_row_numbers(authorizations))
-        errors += auth_errors
+def _branch_days(policy: DataFrame, auths: DataFrame, rules: ClaimRules) -> DataFrame:
+    """(member, day, b): the branch index of the authorization each (member, day) falls under, the
+    covering authorization with the latest start (then the first row); lines without one are absent."""
+    index = F.create_map(*[x for i, b in enumerate(rules.branches) for x in (F.lit(b.branch), F.lit(i))])
+    days = policy.select("member", "day").distinct().alias("d")
+    a = auths.alias("a")
+    joined = days.join(a, (F.col("d.member") == F.col("a.member")) & F.col("d.day").between(F.col("a.start"),
+                                                                                             F.col("a.end")))
+    first = Window.partitionBy("d.member", "d.day").orderBy(F.col("a.start").desc(), F.col("a.row").asc())
+    chosen = joined.withColumn("_n", F.row_number().over(first)).filter(F.col("_n") == 1)
+    return chosen.select(F.col("d.member").alias("member"), F.col("d.day").alias("day"),
+                         index[F.col("a.branch")].alias("b")).filter(F.col("b").isNotNull())
+
+
+def _branch_limits(policy: DataFrame, auths: DataFrame | None, rules: ClaimRules) -> DataFrame:
+    """Policy lines with cycle, rolling window and limits per line, for a policy whose limits differ by
+    authorization branch: a line under an authorization naming its branch takes that branch's limits,
+    any other line the Section II limit of its cycle number (priorauth.claims.edits.ClaimRules)."""
+    windows = F.array(*[F.lit(w) for w in rules.cycle_windows])
+    units = F.array(*[F.lit(u) for u in rules.cycle_units])
+    b_window = F.array(*[F.lit(b.window_days) for b in rules.branches])
+    b_units = F.array(*[F.lit(b.max_units) for b in rules.branches])
+    b_last = F.array(*[F.lit(b.last_cycle) for b in rules.branches])
+    count = len(rules.cycle_windows)
+
+    def of_branch(values: Column) -> Column:
+        # element_at on a literal array with a null index gives its last element (Spark 4.0), not null
+        return F.when(F.col("b").isNotNull(), F.element_at(values, F.col("b") + 1))
+
+    lines = policy
+    if auths is not None:
+        lines = lines.join(_branch_days(policy, auths, rules), ["member", "day"], "left")
+    else:
+        lines = lines.withColumn("b", F.lit(None).cast("int"))
+    # cycles: over each member's sorted distinct days; a cycle opened on a day lasts that day's window
+    days = lines.select("member", F.col("day").cast("long").alias("day"),
+                        of_branch(b_window).cast("long").alias("bw")).distinct()
+    per_member = days.groupBy("member").agg(F.sort_array(F.collect_list(F.struct("day", "bw"))).alias("days"))
+    numbered = per_member.select(
+        "member",
+        F.expr(
+            "aggregate(days, named_struct('start', CAST(-4611686018427387904 AS BIGINT), 'n', 0, "
+            "'len', CAST(0 AS BIGINT), 'cycles', CAST(array() AS ARRAY<STRUCT<day: BIGINT, cycle: INT>>)), "
+            "(acc, d) -> IF(d.day >= acc.start + acc.len, "
+            "named_struct('start', d.day, 'n', acc.n + 1, "
+            f"'len', CAST(coalesce(d.bw, element_at(array({', '.join(map(str, rules.cycle_windows))}), "
+            f"least(acc.n + 1, {count}))) AS BIGINT), "
+            "'cycles', array_append(acc.cycles, named_struct('day', d.day, 'cycle', acc.n + 1))), "
+            "named_struct('start', acc.start, 'n', acc.n, 'len', acc.len, "
+            "'cycles', array_append(acc.cycles, named_struct('day', d.day, 'cycle', acc.n)))))"
+        ).cycles.alias("cycles"),
+    )
+    cycles = numbered.select("member", F.explode("cycles").alias("p")).select(
+        "member", F.col("p.day").cast("int").alias("day"), F.col("p.cycle").cast("long").alias("cycle"))
+    lines = lines.join(cycles, ["member", "day"], "left")
+    at = F.least(F.col("cycle"), F.lit(count)).cast("int")
+    lines = lines.select(
+        "*",
+        F.coalesce(of_branch(b_window), F.element_at(windows, at)).alias("window"),
+        F.coalesce(of_branch(b_units), F.element_at(units, at)).alias("max_units"),
+        F.coalesce(of_branch(b_last), F.lit(rules.last_cycle)).alias("max_cycles"),
+    )
+    return lines
+
+
+def _audit_policy(policy: DataFrame, rules: ClaimRules, auths: DataFrame | None) -> DataFrame:
+    """One policy's lines with rolling_units, cycle and edits (row, claim_id, ..., units, member, policy)."""
     window = rules.window_days
-    policy = good.filter(F.col("hcpcs") == rules.hcpcs)
     by_member_day = Window.partitionBy("member").orderBy("day").rangeBetween(-(window - 1), 0)
     same_day = Window.partitionBy("member", "day")
 
@@ -267,29 +376,47 @@ def audit_spark(
         lambda x: F.coalesce(F.array_contains(covered, _icd10(x)), F.lit(False)),
     )
     ndc_regex = "|".join(f"(?:{vc.ndc_pattern_regex(p)})" for p in rules.ndc_patterns) or "$^"
-    rolling = F.sum("units").over(by_member_day)
-    if not rules.waste_always_counts:
-        # JW units leave the sum of lines dated while the policy does not count waste
-        jw_units = F.sum(F.when(modifiers("JW") == 1, F.col("units")).otherwise(F.lit(0))).over(by_member_day)
-        rolling = F.when(_limit_at(rules.waste_counts, F.col("day")) == 0, rolling - jw_units).otherwise(rolling)
+    if rules.by_branch:
+        lines = _branch_limits(policy, auths, rules)
+        # rolling units: each line's own window over the member's per-day totals (days per member are few)
+        totals = lines.groupBy("member", "day").agg(
+            F.sum("units").alias("u"), F.sum(F.when(modifiers("JW") == 1, F.col("units")).otherwise(0)).alias("jw"))
+        arrays = totals.groupBy("member").agg(F.collect_list(F.struct("day", "u", "jw")).alias("totals"))
+        lines = lines.join(arrays, "member", "left")
+        inside = F.filter("totals", lambda t: (t["day"] <= F.col("day")) & (t["day"] > F.col("day") - F.col("window")))
+        summed = F.aggregate(inside, F.lit(0).cast("long"), lambda acc, t: acc + t["u"])
+        if not rules.waste_always_counts:
+            jw_units = F.aggregate(inside, F.lit(0).cast("long"), lambda acc, t: acc + t["jw"])
+            summed = F.when(_limit_at(rules.waste_counts, F.col("day")) == 0, summed - jw_units).otherwise(summed)
+        lines = lines.withColumn("rolling_units", summed.cast("long")).drop("totals")
+        over_units = F.col("rolling_units") > F.col("max_units")
+        over_cycles = F.col("cycle") > F.col("max_cycles")
+    else:
+        rolling = F.sum("units").over(by_member_day)
+        if not rules.waste_always_counts:
+            # JW units leave the sum of lines dated while the policy does not count waste
+            jw_units = F.sum(F.when(modifiers("JW") == 1, F.col("units")).otherwise(F.lit(0))).over(by_member_day)
+            rolling = F.when(_limit_at(rules.waste_counts, F.col("day")) == 0, rolling - jw_units).otherwise(rolling)
+        lines = policy.withColumn("rolling_units", rolling.cast("long")).join(
+            _cycles(policy, window), ["member", "day"], "left")
+        over_units = F.col("rolling_units") > _limit_at(rules.max_units, F.col("day"))
+        over_cycles = F.col("cycle") > _limit_at(rules.max_cycles, F.col("day"))
     lines = (
-        policy.withColumn("rolling_units", rolling.cast("long"))
-        .withColumn("waste", (F.max(modifiers("JW")).over(same_day) * F.max(modifiers("JZ")).over(same_day)) > 0)
-        .join(_cycles(policy, window), ["member", "day"], "left")
+        lines.withColumn("waste", (F.max(modifiers("JW")).over(same_day) * F.max(modifiers("JZ")).over(same_day)) > 0)
         .withColumn("icd_ok", icd_ok)
         .withColumn("ndc_ok", F.coalesce(_ndc11(F.col("ndc")).rlike(ndc_regex), F.lit(False)))
     )
     conditions = {
         "ICD10_NOT_COVERED": ~F.col("icd_ok"),
         "NDC_MISMATCH": ~F.col("ndc_ok"),
-        "UNITS_OVER_LIMIT": F.col("rolling_units") > _limit_at(rules.max_units, F.col("day")),
-        "CYCLE_LIMIT": F.col("cycle") > _limit_at(rules.max_cycles, F.col("day")),
+        "UNITS_OVER_LIMIT": over_units,
+        "CYCLE_LIMIT": over_cycles,
         "WASTE_MODIFIER": F.col("waste"),
     }
     if auths is not None:
         members = auths.select("member").distinct().withColumn("has_auth", F.lit(True))
         left, a = lines.alias("l"), auths.alias("a")
-        inside = (
+        inside_auth = (
             left.join(
                 a, (F.col("l.member") == F.col("a.member")) & F.col("l.day").between(F.col("a.start"), F.col("a.end"))
             )
@@ -297,7 +424,7 @@ def audit_spark(
             .distinct()
             .withColumn("inside", F.lit(True))
         )
-        lines = lines.join(F.broadcast(members), "member", "left").join(inside, "row", "left")
+        lines = lines.join(F.broadcast(members), "member", "left").join(inside_auth, "row", "left")
         conditions["NO_AUTHORIZATION"] = F.col("has_auth").isNull()
         conditions["OUTSIDE_AUTHORIZATION"] = F.col("has_auth").isNotNull() & F.col("inside").isNull()
     edit_list = F.filter(
@@ -305,8 +432,33 @@ def audit_spark(
         lambda x: x.isNotNull(),
     )
     columns = ["row", "claim_id", "rolling_units", "cycle", "edits", "units", "member"]
-    audited = lines.withColumn("edits", edit_list).select(*columns)
-    passed = good.filter(F.col("hcpcs") != rules.hcpcs).select(
+    return lines.withColumn("edits", edit_list).select(*columns, F.lit(rules.policy_id).alias("policy"))
+
+
+def audit_spark(
+    spark: SparkSession,
+    claims: DataFrame,
+    rules: ClaimRules | tuple[ClaimRules, ...],
+    authorizations: DataFrame | None = None,
+) -> tuple[DataFrame, list[RowError]]:
+    """Output lines (row, claim_id, rolling_units, cycle, edits, units, member, policy) and row errors.
+
+    Each line is audited under the policy of `rules` whose HCPCS code it bills.
+    """
+    every = rules if isinstance(rules, tuple) else (rules,)
+    good, errors = validate_claims(_with_row_numbers(claims))
+    auths = None
+    if authorizations is not None:
+        auths, auth_errors = validate_authorizations(_with_row_numbers(authorizations), every)
+        errors += auth_errors
+    parts = []
+    for r in every:
+        applying = None
+        if auths is not None:
+            applying = auths.filter(F.col("hcpcs").isNull() | (F.col("hcpcs") == r.hcpcs))
+        parts.append(_audit_policy(good.filter(F.col("hcpcs") == r.hcpcs), r, applying))
+    codes = [r.hcpcs for r in every]
+    passed = good.filter(~F.col("hcpcs").isin(codes)).select(
         "row",
         "claim_id",
         F.lit(None).cast("long").alias("rolling_units"),
@@ -314,13 +466,17 @@ def audit_spark(
         F.array().cast("array<string>").alias("edits"),
         "units",
         "member",
+        F.lit(None).cast("string").alias("policy"),
     )
-    return audited.unionByName(passed).orderBy("row"), sorted(errors, key=error_order)
+    audited = passed
+    for part in parts:
+        audited = part.unionByName(audited)
+    return audited.orderBy("row"), sorted(errors, key=error_order)
 
 
 def audit_spark_to_polars(
     claims: str | Path | pl.DataFrame,
-    rules: ClaimRules,
+    rules: ClaimRules | tuple[ClaimRules, ...],
     authorizations: str | Path | pl.DataFrame | None = None,
     master: str = "local[2]",
 ) -> tuple[pl.DataFrame, list[RowError], int]:

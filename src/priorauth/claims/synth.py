@@ -2,7 +2,8 @@
 
 Everything comes from the policy: the HCPCS code, the NDC products, the covered
 diagnosis codes, the cycle lengths and dose days of its Section V schedules, the units
-of a label dose for a reference adult (170 cm, 70 kg), the cycle and unit limits. Each
+of a label dose for a reference adult (170 cm, 70 kg), the cycle and unit limits (by cycle
+number when they differ by authorization branch). Each
 member starts treatment on a random day. About 5% of lines carry each kind of
 violation: extra units, cycles beyond the limit, a foreign or ambiguous NDC, an
 uncovered diagnosis, JW and JZ on the same day. Some lines of other drugs pass through.
@@ -96,12 +97,15 @@ def synth_spec(policy: Policy | PolicyVersion | str) -> SynthSpec:
     version = policy if isinstance(policy, PolicyVersion) else policy.latest
     if version.dosing is None:
         raise ValueError(f"policy {version.id} has no dosing rules to build claims from")
-    from priorauth.claims.edits import covered_diagnoses
+    from priorauth.claims.edits import ClaimRules, covered_diagnoses
 
     product = version.billing.ndc[0]
     good_ndcs, bad_ndcs = _ndc_forms(product.labeler, product.product)
     covered = sorted(covered_diagnoses(version))
-    max_cycles = int(version.parameter("max_cycles"))
+    rules = ClaimRules.from_policy(version)
+    # Limits that differ by authorization branch: the Section II table by cycle number.
+    max_cycles = rules.last_cycle if rules.by_branch else int(version.parameter("max_cycles"))
+    max_units = min(rules.cycle_units) if rules.by_branch else int(version.parameter("max_units"))
     lengths, doses = [], []
     for cycle in range(1, max_cycles + 3):
         length, days = _dose_units(version, cycle)
@@ -116,7 +120,7 @@ def synth_spec(policy: Policy | PolicyVersion | str) -> SynthSpec:
         bad_icd10=[c for c in OTHER_ICD10 if c not in covered],
         other_hcpcs=[c for c in OTHER_HCPCS if c != hcpcs],
         max_cycles=max_cycles,
-        max_units=int(version.parameter("max_units")),
+        max_units=max_units,
         lengths=lengths,
         doses=doses,
     )
@@ -170,8 +174,12 @@ def synth_claims(policy: Policy | PolicyVersion | str, lines: int, seed: int = 0
     )
     i = pl.col("i")
     over = math.ceil(spec.max_units * 2 / 3)
+    # Extra units on about 5% of the cycles of a drug dosed three times a cycle: a drug infused daily
+    # gets them on proportionally fewer lines (one over-dosed line spoils the rest of its window).
+    dose_days = sum(len(d) for d in spec.doses[: spec.max_cycles]) / max(1, min(spec.max_cycles, len(spec.doses)))
+    over_rate = 0.05 * min(1.0, 3 / max(dose_days, 1))
     doses = doses.with_columns(
-        units=pl.when(_uniform(i, seed, 10) < 0.05).then(pl.col("units") + over).otherwise(pl.col("units")),
+        units=pl.when(_uniform(i, seed, 10) < over_rate).then(pl.col("units") + over).otherwise(pl.col("units")),
         ndc=pl.when(_uniform(i, seed, 11) < 0.05)
         .then(_pick(spec.bad_ndcs, _uniform(i, seed, 12)))
         .otherwise(_pick(spec.good_ndcs, _uniform(i, seed, 13))),

@@ -17,7 +17,10 @@ def register(app: typer.Typer) -> None:
     @claims_app.command("audit")
     def audit(
         input_file: Annotated[Path, typer.Argument(metavar="INPUT", help="Claim lines, .parquet or .csv.")],
-        out: Annotated[Path, typer.Option("--out", help="Output file, .parquet or .csv.")],
+        out: Annotated[
+            Path | None,
+            typer.Option("--out", help="Output file, .parquet or .csv (default: NAME.audited.parquet beside INPUT)."),
+        ] = None,
         auth: Annotated[Path | None, typer.Option("--auth", help="Authorizations: member_id, start, end.")] = None,
         engine: Annotated[str, typer.Option("--engine", help="polars (default) or spark.")] = "polars",
         master: Annotated[str, typer.Option("--master", help="Spark master URL.")] = "local[*]",
@@ -47,6 +50,8 @@ def register(app: typer.Typer) -> None:
         if engine not in ("polars", "spark"):
             fail(f"--engine: unknown engine {engine!r} (polars or spark)")
         chosen: Engine = "spark" if engine == "spark" else "polars"
+        if out is None:
+            out = input_file.with_name(f"{input_file.stem}.audited.parquet")
         try:
             file_format(out)
         except ClaimInputError as exc:

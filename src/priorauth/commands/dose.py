@@ -48,6 +48,18 @@ def _whole(option: str, text: str) -> int:
         raise ValueError(f"{option}: expected a whole number") from None
 
 
+def day_list(days: list[int]) -> str:
+    """Day numbers, runs of three or more as `1-28`."""
+    runs: list[list[int]] = []
+    for day in sorted(days):
+        if runs and day == runs[-1][-1] + 1:
+            runs[-1].append(day)
+        else:
+            runs.append([day])
+    parts = [f"{r[0]}-{r[-1]}" if len(r) >= 3 else ", ".join(map(str, r)) for r in runs]
+    return ", ".join(parts)
+
+
 def _n(value: Decimal) -> str:
     return f"{value.normalize():f}"
 
@@ -155,7 +167,8 @@ def _render(plan: Any) -> None:
     marks = {Truth.MET: "[green]✔[/]", Truth.NOT_MET: "[red]✘[/]", Truth.UNKNOWN: "[yellow]?[/]"}
     u = plan.unit
     body = []
-    if plan.bsa is not None:
+    per_m2 = any(d.basis == "per_m2" for d in plan.days)
+    if plan.bsa is not None and per_m2:
         bsa = plan.bsa
         how = "given" if bsa.method == "given" else f"{bsa.method}, {bsa.unrounded:.4f} rounded"
         cap = f"; capped at {bsa.cap_m2} m2" if bsa.capped else ""
@@ -163,6 +176,15 @@ def _render(plan: Any) -> None:
     if plan.weight_kg is not None:
         body.append(f"weight {_n(plan.weight_kg)} kg")
     out.print(f"[bold]{plan.policy}[/] (version {plan.policy_version})  cycle {plan.cycle}  " + "  ".join(body))
+    bands = list(dict.fromkeys(str(d.label.line.weight_kg) for d in plan.days if d.label.line.weight_kg))
+    if bands:
+        how = "per m2 of BSA" if per_m2 else "a fixed dose"
+        if plan.bsa is not None and not per_m2:
+            how += " (the BSA is not used)"
+        capped = [d.day for d in plan.days if d.label.capped]
+        cap = f"; the daily maximum applies on days {day_list(capped)}" if capped else \
+            ("; no daily maximum reached" if per_m2 else "")
+        out.print(f"Weight band: {', '.join(bands)}: {how}{cap}")
     s = plan.schedule
     length = f"{s.length_days} days"
     if s.extended_length_days:
@@ -191,8 +213,9 @@ def _render(plan: Any) -> None:
     w, limit = plan.window, plan.limit
     counted = "administered + discarded" if limit.waste_counts else "administered"
     state = "[green]within the limit[/]" if w.within_limit else "[red]OVER the limit[/]"
-    out.print(f"§{limit.section} unit limit: busiest {limit.window_days}-day window (days {w.first_day}-{w.last_day}): "
-              f"{w.units} of {limit.max_units} units ({counted}): {state}")
+    terms = f" ({limit.branch})" if limit.branch else ""
+    out.print(f"§{limit.section} unit limit{terms}: busiest {limit.window_days}-day window "
+              f"(days {w.first_day}-{w.last_day}): {w.units} of {limit.max_units} units ({counted}): {state}")
 
 
 def register(app: typer.Typer) -> None:

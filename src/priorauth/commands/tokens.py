@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from priorauth.commands.db import URL_OPTION
+from priorauth.commands.db import URL_OPTION, open_existing
 
 
 def register(app: typer.Typer) -> None:
@@ -21,13 +21,12 @@ def register(app: typer.Typer) -> None:
         label: Annotated[str, typer.Option(help="A note on who holds it.")] = "",
         database_url: Annotated[str | None, URL_OPTION] = None,
     ) -> None:
-        """Issue a token; its secret is printed once and stored only as a hash."""
+        """Issue a token in the service's database; its secret is printed once and stored only as a hash."""
         from priorauth.cli import fail
         from priorauth.core import RequestError
         from priorauth.service import create_token
-        from priorauth.store.db import Database
 
-        db = Database.open(database_url)
+        db = open_existing(database_url)
         try:
             with db.session() as session:
                 issued = create_token(session, role, org, label)
@@ -45,9 +44,8 @@ def register(app: typer.Typer) -> None:
     def list_(database_url: Annotated[str | None, URL_OPTION] = None) -> None:
         """List tokens (never their secrets) as JSON."""
         from priorauth.service import SYSTEM, list_tokens
-        from priorauth.store.db import Database
 
-        db = Database.open(database_url)
+        db = open_existing(database_url)
         with db.session() as session:
             typer.echo(json.dumps(list_tokens(session, SYSTEM), indent=2))
         db.dispose()
@@ -57,9 +55,8 @@ def register(app: typer.Typer) -> None:
         """Revoke a token by id."""
         from priorauth.cli import fail
         from priorauth.service import SYSTEM, NotFound, revoke_token
-        from priorauth.store.db import Database
 
-        db = Database.open(database_url)
+        db = open_existing(database_url)
         try:
             with db.session() as session:
                 revoke_token(session, SYSTEM, token_id)

@@ -4,7 +4,14 @@ Everything outside `priorauth.core` (the service, the doors, claims) uses what t
 module exports and nothing else; the modules behind it are private (tests/core/test_layout.py).
 """
 
-from priorauth.core._authorization import authorization_for
+from priorauth.core._authorization import (
+    BranchTerms,
+    authorization_for,
+    branch_terms,
+    choose_terms,
+    strictest_terms,
+    unit_terms,
+)
 from priorauth.core._codes import (
     US_STATES_AND_TERRITORIES,
     NdcError,
@@ -66,6 +73,7 @@ __all__ = [
     "US_STATES_AND_TERRITORIES",
     "AuthorizationPeriod",
     "BodySurfaceArea",
+    "BranchTerms",
     "Condition",
     "Criterion",
     "Decision",
@@ -92,8 +100,10 @@ __all__ = [
     "Truth",
     "age_on",
     "authorization_for",
+    "branch_terms",
     "canonical_json",
     "check_doses",
+    "choose_terms",
     "content_digest",
     "determine",
     "dosing_model",
@@ -123,6 +133,8 @@ __all__ = [
     "problem_text",
     "policy_ids",
     "policy_registry",
+    "strictest_terms",
+    "unit_terms",
     "use_policy_path",
     "use_registry",
     "validate_facts",

@@ -55,11 +55,14 @@ class AuthorizationPeriod:
     hcpcs: str
     renewable: bool
     cycles_remaining: int
+    # The `authorizations` entry of the policy these terms come from (a policy whose terms
+    # differ by indication branch); None when the version has one set of terms.
+    branch: str | None = None
     # The JSON form, built once: periods are shared between decisions, to_dict copies it.
     _json: dict[str, Any] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        json_form = {
+        json_form: dict[str, Any] = {
             "start": self.start.isoformat(),
             "end": self.end.isoformat(),
             "max_cycles": self.max_cycles,
@@ -69,6 +72,8 @@ class AuthorizationPeriod:
             "renewable": self.renewable,
             "cycles_remaining": self.cycles_remaining,
         }
+        if self.branch is not None:
+            json_form["branch"] = self.branch
         object.__setattr__(self, "_json", json_form)
 
     def to_dict(self) -> dict[str, Any]:

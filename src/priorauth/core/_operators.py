@@ -411,8 +411,190 @@ class AtLeast(LeafOperator):
         return Inline(f"U if {v} is None else (M if {v} >= {argument['value']!r} else F)")
 
 
+class PeriodNotOver(LeafOperator):
+    """`period_not_over: {fact: a date, parameter: months}`: the decision date is on or before the
+    last day of the period of that many months starting on the fact's date (contract section 4).
+
+    Unlike `within_months`, a decision date before the fact's date also meets it: only the end
+    of the period is tested (a course of treatment that has not run out).
+    """
+
+    name = "period_not_over"
+
+    def parse(self, argument: Any) -> dict[str, str]:
+        return _spec(argument, {"fact", "parameter"})
+
+    def reads(self, argument: dict[str, str], version: PolicyVersion) -> tuple[str, ...]:
+        return (argument["fact"], version.decided_on)
+
+    def problems(self, argument: dict[str, str], version: PolicyVersion) -> Iterator[str]:
+        yield from _parameter_problems(argument, version)
+        question = version.questions_by_id.get(argument["fact"])
+        if question is not None and question.type != "date":
+            yield f"{argument['fact']!r} is not a date question"
+        value = version.parameters.get(argument["parameter"])
+        if value is not None and (isinstance(value.value, bool) or not isinstance(value.value, int)):
+            yield f"parameter {argument['parameter']!r} is not a whole number of months"
+
+    def compile(self, argument: dict[str, str], version: PolicyVersion) -> tuple[LeafTest, Witnesses | None]:
+        fact, parameter, on_fact = argument["fact"], argument["parameter"], version.decided_on
+
+        def test(facts: Facts, params: Params) -> Truth:
+            start = facts.get(fact)
+            day = facts.get(on_fact)
+            if start is None or day is None:
+                return UNKNOWN
+            return MET if day < months_after(start, params[parameter]) else NOT_MET
+
+        def witnesses(f: str, facts: Facts, params: Params, ref: dt.date) -> list[Any]:
+            months = params[parameter]
+            if f == fact:
+                day = facts.get(on_fact, ref)
+                # Starting on the decision date: not over. Starting the same date `months` earlier
+                # (clipped to the month's end, so never later): over on the decision date.
+                return [day, day - relativedelta(months=+months)]
+            start = facts.get(fact)
+            if start is None:
+                return [ref]
+            end = months_after(start, months)
+            return [end - ONE_DAY, end]
+
+        return test, witnesses
+
+
+@dataclass(frozen=True, slots=True)
+class RangeSpec:
+    fact: str
+    at_least: int | float | None
+    at_most: int | float | None
+
+
+def _bound(spec: dict[str, Any], key: str) -> int | float | None:
+    value = spec.get(key)
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float) or value != value:
+        raise ValueError(f"`{key}` is a number")
+    return value
+
+
+class Between(LeafOperator):
+    """`between: {fact: a number, at_least: low, at_most: high}`: low <= fact <= high (both
+    inclusive); one bound may be left out (`at_most` alone: the fact is at most high)."""
+
+    name = "between"
+
+    def parse(self, argument: Any) -> RangeSpec:
+        spec = _spec(argument, {"fact"}, {"at_least", "at_most"})
+        low, high = _bound(spec, "at_least"), _bound(spec, "at_most")
+        if low is None and high is None:
+            raise ValueError("takes `fact` and at least one of `at_least`, `at_most`")
+        if low is not None and high is not None and low > high:
+            raise ValueError("`at_least` is above `at_most`")
+        if not isinstance(spec["fact"], str):
+            raise ValueError("a fact id is text")
+        return RangeSpec(spec["fact"], low, high)
+
+    def reads(self, argument: RangeSpec, version: PolicyVersion) -> tuple[str, ...]:
+        return (argument.fact,)
+
+    def problems(self, argument: RangeSpec, version: PolicyVersion) -> Iterator[str]:
+        question = version.questions_by_id.get(argument.fact)
+        if question is None:
+            return
+        if question.type not in ("integer", "number"):
+            yield f"{argument.fact!r} is not a number question"
+            return
+        values = [v for v in (argument.at_least, argument.at_most) if v is not None]
+        if question.minimum is not None and any(v < question.minimum for v in values):
+            yield f"a bound is below the smallest value of {argument.fact!r}"
+        if question.maximum is not None and any(v > question.maximum for v in values):
+            yield f"a bound is above the largest value of {argument.fact!r}"
+        if question.type == "integer" and any(isinstance(v, float) and not v.is_integer() for v in values):
+            yield f"{argument.fact!r} is a whole number; a bound is not"
+
+    def compile(self, argument: RangeSpec, version: PolicyVersion) -> tuple[LeafTest, Witnesses | None]:
+        fact, low, high = argument.fact, argument.at_least, argument.at_most
+
+        def test(facts: Facts, params: Params) -> Truth:
+            value = facts.get(fact)
+            if value is None:
+                return UNKNOWN
+            if low is not None and value < low:
+                return NOT_MET
+            return NOT_MET if high is not None and value > high else MET
+
+        values = _range_witnesses(version.questions_by_id.get(fact), low, high)
+
+        def witnesses(f: str, facts: Facts, params: Params, ref: dt.date) -> list[Any]:
+            return values
+
+        return test, witnesses
+
+    def inline(self, argument: RangeSpec, local: dict[str, str], version: PolicyVersion, key: str):
+        v = local[argument.fact]
+        tests = []
+        if argument.at_least is not None:
+            tests.append(f"{v} >= {argument.at_least!r}")
+        if argument.at_most is not None:
+            tests.append(f"{v} <= {argument.at_most!r}")
+        return Inline(f"U if {v} is None else (M if {' and '.join(tests)} else F)")
+
+
+def _range_witnesses(question: Any, low: float | None, high: float | None) -> list[Any]:
+    """Values inside the range and on each side of it that the question allows."""
+    integer = question is not None and question.type == "integer"
+    floor = question.minimum if question is not None else None
+    ceiling = question.maximum if question is not None else None
+    step = 1 if integer else None
+    inside = low if low is not None else high
+    out: list[Any] = [inside]
+    if low is not None:
+        below = low - 1 if step else (low / 2 if low > 0 else low - 1)
+        if floor is None or below >= floor:
+            out.append(int(below) if integer else below)
+    if high is not None:
+        if step:
+            above: float | None = high + 1
+        elif ceiling is None:
+            above = high + 1 if high >= 0 else high / 2
+        else:
+            above = (high + ceiling) / 2 if high < ceiling else None
+        if above is not None and (ceiling is None or above <= ceiling):
+            out.append(int(above) if integer else above)
+    return out
+
+
+class Todo(LeafOperator):
+    """`todo: "the document's wording"`: a criterion not yet written as a rule (a draft's skeleton).
+
+    It reads no fact and is always unknown, so a version holding one pends rather than decides
+    wherever the criterion matters; `priorauth policy diff` lists every one.
+    """
+
+    name = "todo"
+
+    def parse(self, argument: Any) -> str:
+        if not isinstance(argument, str) or not argument.strip():
+            raise ValueError("takes the wording of the criterion to write, as text")
+        return argument
+
+    def reads(self, argument: str, version: PolicyVersion) -> tuple[str, ...]:
+        return ()
+
+    def compile(self, argument: str, version: PolicyVersion) -> tuple[LeafTest, Witnesses | None]:
+        def test(facts: Facts, params: Params) -> Truth:
+            return UNKNOWN
+
+        return test, None
+
+    def inline(self, argument: str, local: dict[str, str], version: PolicyVersion, key: str) -> Inline:
+        return Inline("U")
+
+
 OPERATORS: dict[str, LeafOperator] = {
     op.name: op
-    for op in (Equals(), In(), AgeAtLeast(), AgeBelow(), CodesIn(), WithinMonths(), BelowParameter(), AtLeast())
+    for op in (Equals(), In(), AgeAtLeast(), AgeBelow(), CodesIn(), WithinMonths(), BelowParameter(), AtLeast(),
+               PeriodNotOver(), Between(), Todo())
 }
 COMPOSITE_OPERATORS = ("all", "any", "not")

@@ -73,9 +73,11 @@ def root_residual(
 
 
 def _unknown_reasons(criteria: CompiledCriteria, statuses: list[Truth], essential: set[str]) -> Iterator[Reason]:
-    """Unknown leaves, reachable through unknown nodes, that read a missing fact."""
+    """Unknown leaves, reachable through unknown nodes, that read a missing fact, or no fact at all
+    (a criterion not yet written as a rule: no fact can settle it, a person must)."""
     for node in criteria.nodes:
-        if node.children or statuses[node.index] is not UNKNOWN or not essential.intersection(node.reads):
+        if node.children or statuses[node.index] is not UNKNOWN or not (essential.intersection(node.reads)
+                                                                          or not node.reads):
             continue
         index = node.index
         live = True

@@ -1,9 +1,12 @@
-"""Documentation Templates and Rules (Da Vinci DTR): `Questionnaire/$questionnaire-package`.
+"""Documentation Templates and Rules (Da Vinci DTR 2.0.1): `Questionnaire/$questionnaire-package`.
 
-The package for a policy is the Questionnaire of the version a new request is asked
-(`Policy.current()`) and a QuestionnaireResponse pre-filled from what is known: the CRD
-context (by coverage-assertion-id), the orders, and any Patient, Condition and
-Observation resources the caller adds as parameters.
+For each policy the orders, the questionnaires named or the CRD context select, the answer has a
+`PackageBundle` (DTR-QPackageBundle): the Questionnaire of the version a new request is asked
+(`Policy.current()`) first, its CQL Library (CQL and ELM, for any DTR client to pre-populate), and
+a QuestionnaireResponse pre-filled by the service from what is known: the CRD context (by
+coverage-assertion-id), the orders, and any Patient, Condition and Observation resources the
+caller adds (`referenced`, or this service's own `patient`/`condition`/`observation`).
+The decision date is pre-filled as today: PAS decides a request for the day it receives it.
 """
 
 from __future__ import annotations
@@ -13,16 +16,28 @@ import uuid
 from typing import Any
 
 from priorauth.core import Policy, PolicyVersion, RequestError, load_policy, policy_ids, validate_facts
-from priorauth.fhir import systems
+from priorauth.fhir import cql, systems
 from priorauth.fhir.crd import ASSERTIONS
 from priorauth.fhir.orders import policy_for_order
 from priorauth.fhir.prefill import questionnaire_response, read_record
 from priorauth.fhir.questionnaire import build_questionnaire
 from priorauth.fhir.resources import Issue, invalid, operation_outcome, parse
 
-ORDER_TYPES = ("MedicationRequest",)
+# The order types DTR 2.0.1's input parameters allow.
+ORDER_TYPES = (
+    "Appointment",
+    "Encounter",
+    "CommunicationRequest",
+    "DeviceRequest",
+    "MedicationRequest",
+    "NutritionOrder",
+    "ServiceRequest",
+    "VisionPrescription",
+)
 # Beyond the DTR parameters, the EHR may send its record for pre-population.
 RECORD_PARAMETERS = {"patient": "Patient", "condition": "Condition", "observation": "Observation"}
+PACKAGE_BUNDLE = f"{systems.DTR}/StructureDefinition/DTR-QPackageBundle"
+OUTPUT_PARAMETERS = f"{systems.DTR}/StructureDefinition/dtr-qpackage-output-parameters"
 
 
 def _prefill_facts(policy: PolicyVersion, raw: dict[str, Any], today: dt.date) -> dict[str, Any]:
@@ -33,7 +48,7 @@ def _prefill_facts(policy: PolicyVersion, raw: dict[str, Any], today: dt.date) -
             kept[fact] = validate_facts(policy, {fact: value})[fact]
         except RequestError:
             continue
-    kept.setdefault(policy.decided_on, today)
+    kept[policy.decided_on] = today  # never an order's date: PAS decides for the day it receives the request
     for q in policy.questions:
         if q.default is not None:
             kept.setdefault(q.id, q.default)
@@ -57,8 +72,14 @@ def questionnaire_package(parameters: Any, today: dt.date | None = None) -> dict
                 raise invalid(f"{where}.resource", "expected a Coverage")
             coverage = resource
         elif name == "order":
-            if resource and resource.get("resourceType") in ORDER_TYPES:
-                orders.append(resource)
+            if not resource or resource.get("resourceType") not in ORDER_TYPES:
+                raise invalid(f"{where}.resource", f"expected an order: {', '.join(ORDER_TYPES)}")
+            orders.append(resource)
+        elif name == "referenced":
+            kind = (resource or {}).get("resourceType")
+            for key, record_type in RECORD_PARAMETERS.items():
+                if resource and kind == record_type:
+                    record[key].append(resource)
         elif name == "questionnaire":
             if not p.get("valueCanonical"):
                 raise invalid(f"{where}.valueCanonical", "expected the canonical URL of a Questionnaire")
@@ -123,26 +144,33 @@ def questionnaire_package(parameters: Any, today: dt.date | None = None) -> dict
         raw.update(found.facts)
         measurements.update(found.measurements)
         facts = _prefill_facts(version, raw, today)
-        response = questionnaire_response(version, facts, measurements, subject, uuid.uuid4().hex)
-        out.append({"name": "packagebundle", "resource": _package_bundle(version, response)})
+        response = questionnaire_response(version, facts, measurements, subject, str(uuid.uuid4()))
+        out.append({"name": "PackageBundle", "resource": _package_bundle(version, response)})
     if not policies:
         warnings.append(
             Issue("Parameters.parameter", "no questionnaire applies to these orders", "not-found", "information")
         )
     if warnings:
-        out.append({"name": "outcome", "resource": operation_outcome(warnings)})
-    return {"resourceType": "Parameters", "parameter": out}
+        out.append({"name": "operationOutcome", "resource": operation_outcome(warnings)})
+    return {
+        "resourceType": "Parameters",
+        "meta": {"profile": [f"{OUTPUT_PARAMETERS}|{systems.DTR_VERSION}"]},
+        "parameter": out,
+    }
 
 
 def _package_bundle(version: PolicyVersion, response: dict[str, Any]) -> dict[str, Any]:
     questionnaire = build_questionnaire(version)
+    library = cql.library_resource(version)
     return {
         "resourceType": "Bundle",
         "id": uuid.uuid4().hex,
+        "meta": {"profile": [f"{PACKAGE_BUNDLE}|{systems.DTR_VERSION}"]},
         "type": "collection",
         "timestamp": dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat(),
         "entry": [
-            {"fullUrl": f"{systems.questionnaire_url(version.id)}", "resource": questionnaire},
+            {"fullUrl": systems.questionnaire_url(version.id), "resource": questionnaire},
+            {"fullUrl": f"{systems.CANONICAL_BASE}/Library/{library['id']}", "resource": library},
             {"fullUrl": f"urn:uuid:{response['id']}", "resource": response},
         ],
     }

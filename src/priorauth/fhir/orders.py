@@ -1,7 +1,9 @@
 """Recognising orders of a policy's drug: RxNorm, HCPCS or NDC codes from the policy file.
 
 An order is recognised by the billing codes of the version in force today (what a new
-request is asked), for every policy of the registry in use.
+request is asked), for every policy of the registry in use: a MedicationRequest by its
+medication (a CodeableConcept, a contained Medication or one the request carries), a
+ServiceRequest or DeviceRequest by its code (a HCPCS drug code such as J-codes).
 """
 
 from __future__ import annotations
@@ -64,9 +66,28 @@ def policies() -> list[Policy]:
     return list(policy_registry())
 
 
+# The order types the CRD coverage-information extension may sit on (its context in CRD 2.0.1).
+ORDER_TYPES = ("MedicationRequest", "ServiceRequest", "DeviceRequest", "NutritionOrder", "CommunicationRequest")
+
+
+def order_concept(order: dict[str, Any], resources: dict[str, dict[str, Any]]) -> dict[str, Any] | None:
+    """What an order asks for, as a CodeableConcept: the medication of a MedicationRequest, the code
+    of a ServiceRequest, the device code of a DeviceRequest."""
+    kind = order.get("resourceType")
+    if kind == "MedicationRequest":
+        return medication_concept(order, resources)
+    if kind == "ServiceRequest":
+        return order.get("code")
+    if kind == "DeviceRequest":
+        return order.get("codeCodeableConcept")
+    return None
+
+
 def policy_for_order(order: dict[str, Any], resources: dict[str, dict[str, Any]]) -> Policy | None:
-    """The policy governing the drug of this MedicationRequest, if any."""
-    concept = medication_concept(order, resources)
+    """The policy governing what this order asks for, if any."""
+    concept = order_concept(order, resources)
+    if concept is None:
+        return None
     for policy in policies():
         if concept_is_drug(policy, concept):
             return policy

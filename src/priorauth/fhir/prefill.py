@@ -130,9 +130,7 @@ def read_record(
         lob = _line_of_business(policy, coverage)
         if lob:
             facts["line_of_business"] = lob
-    authored = (order or {}).get("authoredOn")
-    if isinstance(authored, str) and len(authored) >= 10 and FULL_DATE.match(authored[:10]):
-        facts[policy.decided_on] = authored[:10]  # the day the request is decided for
+    # The order's authoredOn is not the request date: a request is decided for the day PAS receives it.
     latest: dict[str, tuple[str, float]] = {}
     for obs in observations:
         m = _measurement(obs)

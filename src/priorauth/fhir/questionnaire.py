@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import copy
 import datetime as dt
+import html
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -33,10 +34,15 @@ from priorauth.core import (
     version_for,
     walk,
 )
-from priorauth.fhir import systems
+from priorauth.fhir import cql, systems
 from priorauth.fhir.resources import FhirInputError, Issue, invalid, parse
 
 DTR_STD_QUESTIONNAIRE = f"{systems.DTR}/StructureDefinition/dtr-std-questionnaire"
+SDC = "http://hl7.org/fhir/uv/sdc/StructureDefinition"
+SDC_CODES = "http://hl7.org/fhir/uv/sdc/CodeSystem"
+CQF_LIBRARY = "http://hl7.org/fhir/StructureDefinition/cqf-library"
+LAUNCH_CONTEXT = f"{SDC}/sdc-questionnaire-launchContext"
+INITIAL_EXPRESSION = f"{SDC}/sdc-questionnaire-initialExpression"
 
 # Measurements for dose planning (Section V doses per m2): asked with the facts, not facts.
 MEASUREMENTS = {
@@ -188,8 +194,10 @@ def _bounds(q: Question) -> list[dict[str, Any]]:
     return out
 
 
-def _item(policy: PolicyVersion, q: Question, rel: Relevance) -> dict[str, Any]:
+def _item(policy: PolicyVersion, q: Question, rel: Relevance, prefilled: set[str]) -> dict[str, Any]:
     item: dict[str, Any] = {"linkId": q.id, "text": q.text, "type": _ITEM_TYPE[q.type]}
+    if q.id == policy.decided_on:
+        item["readOnly"] = True  # the day the payer receives the request; not the form's to change
     if q.type == "choice":
         item["answerOption"] = [
             {
@@ -213,6 +221,9 @@ def _item(policy: PolicyVersion, q: Question, rel: Relevance) -> dict[str, Any]:
     conditional = enable_when(policy, rel)
     if "extension" in conditional:
         item["extension"] = item.get("extension", []) + conditional.pop("extension")
+    if q.id in prefilled:
+        initial = {"language": "text/cql", "expression": cql.expression(policy, q.id)}
+        item["extension"] = item.get("extension", []) + [{"url": INITIAL_EXPRESSION, "valueExpression": initial}]
     item.update(conditional)
     return item
 
@@ -252,16 +263,40 @@ def _questionnaire(policy: PolicyVersion) -> dict[str, Any]:
         return built
     rel = policy.runtime.relevance
     version = policy.version
-    items = [_item(policy, q, rel[q.id]) for q in policy.questions]
+    prefilled = set(cql.prefilled_facts(policy))
+    items = [_item(policy, q, rel[q.id], prefilled) for q in policy.questions]
     items.append(_measurement_group())
+    title = f"{policy.title}: prior authorization questions"
     built = {
         "resourceType": "Questionnaire",
         "id": policy.id,
-        "meta": {"profile": [DTR_STD_QUESTIONNAIRE]},
+        "meta": {"profile": [f"{DTR_STD_QUESTIONNAIRE}|{systems.DTR_VERSION}"]},
+        "text": {
+            "status": "generated",
+            "div": (
+                f'<div xmlns="http://www.w3.org/1999/xhtml"><p>{html.escape(title)}</p><p>{len(policy.questions)} '
+                f"questions of policy {html.escape(policy.metadata.document_number)}, version {version}; answers "
+                "the record states are pre-filled by the CQL library.</p></div>"
+            ),
+        },
+        "extension": [
+            {"url": CQF_LIBRARY, "valueCanonical": cql.library_canonical(policy)},
+            {
+                "url": LAUNCH_CONTEXT,
+                "extension": [
+                    {
+                        "url": "name",
+                        "valueCoding": {"system": f"{SDC_CODES}/launchContext", "code": "patient"},
+                    },
+                    {"url": "type", "valueCode": "Patient"},
+                    {"url": "description", "valueString": "The patient the request is for"},
+                ],
+            },
+        ],
         "url": systems.questionnaire_url(policy.id),
         "version": version,
         "name": "".join(p.capitalize() for p in policy.id.split("_")) + "PriorAuthorization",
-        "title": f"{policy.title}: prior authorization questions",
+        "title": title,
         "status": "active",
         "subjectType": ["Patient"],
         "date": version,

@@ -1,7 +1,7 @@
 """Code systems, extension URLs and canonical URLs the FHIR door reads and writes.
 
-Element names come from the HL7 Da Vinci guides: CRD 2.1 (coverage-information),
-DTR 2.1 ($questionnaire-package) and PAS 2.x (reviewAction, X12 306 action codes).
+Element names come from the HL7 Da Vinci guides in the versions the ONC Inferno kits test
+(CRD 2.0.1, DTR 2.0.1, PAS 2.0.1 and 2.2.1), read from their packages' StructureDefinitions.
 """
 
 from __future__ import annotations
@@ -21,10 +21,20 @@ HCPCS_SYSTEMS = frozenset(
     {
         "https://bluebutton.cms.gov/resources/codesystem/hcpcs",
         "http://www.cms.gov/Medicare/Coding/HCPCSReleaseCodeSets",
+        "https://www.cms.gov/Medicare/Coding/HCPCSReleaseCodeSets",  # as the CRD guide's own examples spell it
         "urn:oid:2.16.840.1.113883.6.285",
     }
 )
 HCPCS = "http://www.cms.gov/Medicare/Coding/HCPCSReleaseCodeSets"
+
+NPI = "http://hl7.org/fhir/sid/us-npi"
+IDENTIFIER_TYPE = "http://terminology.hl7.org/CodeSystem/v2-0203"
+
+# The guide versions this service conforms to.
+CRD_VERSION = "2.0.1"
+DTR_VERSION = "2.0.1"
+PAS_VERSIONS = ("2.0.1", "2.2.1")
+CDS_HOOKS_VERSION = "2.0"
 
 # CRD
 CRD = "http://hl7.org/fhir/us/davinci-crd"
@@ -45,6 +55,32 @@ REVIEW_ACTION_CODE = f"{PAS}/StructureDefinition/extension-reviewActionCode"
 ITEM_PRE_AUTH_PERIOD = f"{PAS}/StructureDefinition/extension-itemPreAuthPeriod"
 ITEM_AUTHORIZED_DETAIL = f"{PAS}/StructureDefinition/extension-itemAuthorizedDetail"
 PAS_TEMP = f"{PAS}/CodeSystem/PASTempCodes"
+ITEM_TRACE_NUMBER = f"{PAS}/StructureDefinition/extension-itemTraceNumber"
+AUTHORIZATION_NUMBER = f"{PAS}/StructureDefinition/extension-authorizationNumber"
+ADMINISTRATION_REFERENCE = f"{PAS}/StructureDefinition/extension-administrationReferenceNumber"
+PAS_REQUEST_BUNDLE = f"{PAS}/StructureDefinition/profile-pas-request-bundle"
+PAS_RESPONSE_BUNDLE = f"{PAS}/StructureDefinition/profile-pas-response-bundle"
+PAS_INQUIRY_RESPONSE_BUNDLE = f"{PAS}/StructureDefinition/profile-pas-inquiry-response-bundle"
+PAS_CLAIM_RESPONSE = f"{PAS}/StructureDefinition/profile-claimresponse"
+PAS_CLAIM_INQUIRY_RESPONSE = f"{PAS}/StructureDefinition/profile-claiminquiryresponse"
+# Definitions PAS 2.2.1 added (not in 2.0.1): a submission using one is a 2.2.1 submission.
+PAS_221_ONLY = frozenset(
+    f"{PAS}/StructureDefinition/{name}"
+    for name in (
+        "extension-TransmissionIdentifiers",
+        "extension-admissionDates",
+        "extension-authorizedProviderType",
+        "extension-claimResponseReviewer",
+        "extension-dischargeDate",
+        "extension-documentInformation",
+        "extension-itemCategory",
+        "extension-revenueCode",
+        "profile-documentreference",
+        "profile-quantity",
+        "profile-subscription",
+    )
+)
+RESPONSE_BUNDLE_ID = f"{CANONICAL_BASE}/NamingSystem/pas-response-bundle"
 X12_REVIEW_ACTION = "https://codesystem.x12.org/005010/306"
 ADJUDICATION = "http://terminology.hl7.org/CodeSystem/adjudication"
 PRE_AUTH_REF = f"{CANONICAL_BASE}/NamingSystem/authorization-number"

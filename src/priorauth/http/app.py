@@ -9,12 +9,14 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
 from fastapi.openapi.utils import get_openapi
 from starlette.concurrency import run_in_threadpool
 
 import priorauth
 from priorauth.api import routes as api_routes
 from priorauth.api import schemas as api_schemas
+from priorauth.core import PriorAuthError, policy_ids
 from priorauth.fhir import routes as fhir_routes
 from priorauth.http import problems
 from priorauth.http.deps import TokenCache
@@ -43,16 +45,30 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     app.state.token_cache = TokenCache()
     problems.install(app)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    if settings.cors_origins:  # PRIORAUTH_CORS_ORIGINS: browsers on these origins may call the API
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=list(settings.cors_origins),
+            allow_methods=["GET", "POST", "DELETE"],
+            allow_headers=["Authorization", "Content-Type", "Idempotency-Key"],
+            expose_headers=["Idempotent-Replayed"],
+        )
 
     @app.get("/healthz", summary="The process is up", tags=["health"])
     async def healthz() -> dict[str, str]:
         return {"status": "ok"}
 
-    @app.get("/readyz", summary="The database answers and is migrated", tags=["health"])
+    @app.get("/readyz", summary="The database answers and is migrated; the policies are loaded", tags=["health"])
     async def readyz() -> Any:
-        if await run_in_threadpool(db.ready):
-            return {"status": "ready"}
-        return problems.problem(503, "not_ready", "the database is not reachable or not migrated")
+        if not await run_in_threadpool(db.ready):
+            return problems.problem(503, "not_ready", "the database is not reachable or not migrated")
+        try:
+            policies = await run_in_threadpool(policy_ids)
+        except PriorAuthError:
+            return problems.problem(503, "not_ready", "the policies could not be loaded")
+        if not policies:
+            return problems.problem(503, "not_ready", "no policy is loaded")
+        return {"status": "ready", "database": "ok", "policies": policies}
 
     app.include_router(api_routes.router, tags=["v1"])
     for name, door in DOORS.items():

@@ -6,7 +6,7 @@ facts, call these functions and render the result. Stable API (docs/service.md):
     from priorauth.store.db import Database
     from priorauth import service
 
-    db = Database.open()                                 # DATABASE_URL or ./priorauth.db, migrated
+    db = Database.open()                                 # DATABASE_URL or var/priorauth.db, migrated
     with db.session() as session:
         admin = service.SYSTEM                           # the command-line operator
         issued = service.create_token(session, "submitter", "clinic-a")   # issued.secret shown once

@@ -22,6 +22,10 @@ def _hours(name: str, default: float) -> dt.timedelta:
     return dt.timedelta(hours=value)
 
 
+def _items(name: str) -> tuple[str, ...]:
+    return tuple(item.strip() for item in os.environ.get(name, "").split(",") if item.strip())
+
+
 @dataclass(frozen=True)
 class Settings(StoreSettings):
     """What an operator can configure: the store's settings and the service's own."""
@@ -30,12 +34,15 @@ class Settings(StoreSettings):
     due_standard: dt.timedelta = dt.timedelta(days=7)
     max_body_bytes: int = 64 * 1024
     disabled_doors: tuple[str, ...] = ()
+    cors_origins: tuple[str, ...] = ()
+    demo: bool = False
 
     @classmethod
     def from_env(cls, **overrides: object) -> Settings:
         """DATABASE_URL, PRIORAUTH_DUE_EXPEDITED_HOURS (72), PRIORAUTH_DUE_STANDARD_HOURS (168),
-        PRIORAUTH_MAX_BODY_BYTES (65536), PRIORAUTH_SQLITE_SYNCHRONOUS (FULL),
-        PRIORAUTH_DISABLED_DOORS (comma-separated: fhir, web; default none)."""
+        PRIORAUTH_MAX_BODY_BYTES (65536), PRIORAUTH_SQLITE_SYNCHRONOUS (NORMAL),
+        PRIORAUTH_DISABLED_DOORS (comma-separated: fhir, web; default none), PRIORAUTH_CORS_ORIGINS
+        (comma-separated origins; default none), PRIORAUTH_DEMO (set by `priorauth serve --demo`)."""
         values: dict[str, object] = {
             "database_url": os.environ.get("DATABASE_URL"),
             "due_expedited": _hours("PRIORAUTH_DUE_EXPEDITED_HOURS", 72),
@@ -43,6 +50,8 @@ class Settings(StoreSettings):
             "max_body_bytes": int(os.environ.get("PRIORAUTH_MAX_BODY_BYTES", 64 * 1024)),
             "sqlite_synchronous": os.environ.get("PRIORAUTH_SQLITE_SYNCHRONOUS"),
             "disabled_doors": tuple(d for d in os.environ.get("PRIORAUTH_DISABLED_DOORS", "").split(",") if d),
+            "cors_origins": _items("PRIORAUTH_CORS_ORIGINS"),
+            "demo": os.environ.get("PRIORAUTH_DEMO", "") not in ("", "0"),
         }
         values.update(overrides)
         return cls(**values)  # type: ignore[arg-type]

@@ -130,3 +130,38 @@ class AuditEvent(Base):
     detail: Mapped[dict[str, Any]] = mapped_column(JSON)
     prev_hash: Mapped[str] = mapped_column(String(64))
     hash: Mapped[str] = mapped_column(String(64))
+
+
+class CdsClient(Base):
+    """A CDS Hooks client (an EHR) trusted by the issuer of its JWTs and its JWK Set (CDS Hooks 2.0)."""
+
+    __tablename__ = "cds_clients"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    issuer: Mapped[str] = mapped_column(String(500), unique=True)
+    jwks_url: Mapped[str | None] = mapped_column(String(1000), nullable=True)
+    jwks: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+    org: Mapped[str] = mapped_column(String(100))
+    label: Mapped[str] = mapped_column(String(200), default="")
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+
+
+class PasSubmission(Base):
+    """What a PAS $submit said beyond the facts: the identifiers $inquire matches on and the submitted items."""
+
+    __tablename__ = "pas_submissions"
+    __table_args__ = (
+        Index("ix_pas_submission_org_claim", "submitter_org", "claim_identifier"),
+        Index("ix_pas_submission_org_created", "submitter_org", "created_at"),
+    )
+
+    request_id: Mapped[str] = mapped_column(String(32), ForeignKey("coverage_requests.id"), primary_key=True)
+    submitter_org: Mapped[str] = mapped_column(String(100))
+    claim_identifier: Mapped[str | None] = mapped_column(String(255), nullable=True)
+    pas_version: Mapped[str] = mapped_column(String(8))
+    # Member ids (Patient MB identifiers, Coverage.subscriberId) and provider identifiers ("system|value").
+    members: Mapped[list[str]] = mapped_column(JSON)
+    providers: Mapped[list[str]] = mapped_column(JSON)
+    # The submitted Claim.items this request decides: sequence, productOrService, quantity, serviced[x].
+    items: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())

@@ -18,12 +18,14 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import UploadFile
 
 from priorauth import service
 from priorauth.core import ErrorCode, Policy, PolicyVersion, PriorAuthError, RequestError, load_policy, policy_ids
 from priorauth.http.deps import SessionDep
 from priorauth.service import Principal
 from priorauth.web import case as case_view
+from priorauth.web import documents as documents_view
 from priorauth.web.forms import read_form
 from priorauth.web.letters import DeterminationLetter, build_letter
 from priorauth.web.pdf import letter_pdf
@@ -154,9 +156,14 @@ def static_file(name: str) -> Response:
     return Response(data, media_type=STATIC_TYPES[suffix], headers={"Cache-Control": "public, max-age=3600"})
 
 
+def _demo(request: Request) -> bool:
+    """`priorauth serve --demo`: the sign-in page says where the demo tokens are."""
+    return bool(getattr(request.app.state.settings, "demo", False))
+
+
 @router.get(PREFIX + "/signin", name="signin")
-def signin_page(next: str | None = None) -> HTMLResponse:
-    return _page("signin.html", None, "", next=_safe_next(next), problem=None)
+def signin_page(request: Request, next: str | None = None) -> HTMLResponse:
+    return _page("signin.html", None, "", next=_safe_next(next), problem=None, demo=_demo(request))
 
 
 # POST pages read the form on the event loop, then do everything that touches the database in
@@ -176,7 +183,7 @@ def _signin(request: Request, session: Session, form: Any) -> Response:
     try:
         service.authenticate(session, token)
     except service.Unauthenticated:
-        return _page("signin.html", None, "", status_code=401, next=target,
+        return _page("signin.html", None, "", status_code=401, next=target, demo=_demo(request),
                      problem="That token is not valid (unknown or revoked). Check it and try again.")
     response = RedirectResponse(target, status_code=303)
     response.set_cookie(
@@ -451,3 +458,36 @@ def letter_pdf_page(request: Request, session: SessionDep, request_id: str) -> R
         headers={"Content-Disposition": f'inline; filename="determination-{doc.request_id}.pdf"',
                  "Cache-Control": "no-store"},
     )
+
+
+# --- policy documents (priorauth.web.documents) ----------------------------------------
+
+
+@router.get(PREFIX + "/policies/documents", name="policy_documents")
+def policy_documents(request: Request, session: SessionDep, policy: str | None = None) -> Response:
+    principal, csrf = _signed_in(request, session)
+    if principal.role not in documents_view.ROLES:
+        return _error_page(principal, csrf, 403, "Not allowed", "Only reviewers and administrators compare documents.")
+    return _page("policy_documents.html", principal, csrf, page="documents", view=documents_view.empty_page(policy),
+                 kind_text=documents_view.kind_text)
+
+
+@router.post(PREFIX + "/policies/documents", name="policy_documents_diff")
+async def policy_documents_diff(request: Request, session: SessionDep) -> Response:
+    form = await request.form()
+    upload = form.get("document")
+    data = await upload.read(documents_view.MAX_DOCUMENT_BYTES + 1) if isinstance(upload, UploadFile) else b""
+    name = str(upload.filename or "") if isinstance(upload, UploadFile) else ""
+    return await run_in_threadpool(_policy_documents_diff, request, session, form, name, data)
+
+
+def _policy_documents_diff(request: Request, session: Session, form: Any, name: str, data: bytes) -> Response:
+    principal, csrf = _signed_in(request, session)
+    if principal.role not in documents_view.ROLES:
+        return _error_page(principal, csrf, 403, "Not allowed", "Only reviewers and administrators compare documents.")
+    if not _check_csrf(request, form, csrf):
+        return _error_page(principal, csrf, 403, "Page expired", "The form expired. Reload the page and upload again.")
+    view = documents_view.compare_upload(str(form.get("policy") or ""), str(form.get("version") or "").strip(),
+                                         name, data)
+    return _page("policy_documents.html", principal, csrf, status_code=422 if view.problems else 200,
+                 page="documents", view=view, kind_text=documents_view.kind_text)

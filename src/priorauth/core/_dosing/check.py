@@ -185,13 +185,14 @@ def _check(
     values: Mapping[str, Any],
     body: Body,
     assessment: ResponseAssessment | None,
+    facts: Mapping[str, Any] | None = None,
 ) -> DoseCheck:
-    """The check under known schedule inputs (`values`)."""
+    """The check under known schedule inputs (`values`); `facts` also pick the unit limit."""
     rules = rules_of(version)
     billing = version.billing
     assert request.doses is not None
     cycle: int = request.value("cycle")
-    limit = unit_limit(version)
+    limit = unit_limit(version, {**(facts or {}), **values}, cycle)
     eligibility = cycle_eligibility(rules, cycle, values, domains(rules, version))
     choice = choose_schedule(rules, cycle, values)
     response = response_of(rules, values)
@@ -315,9 +316,9 @@ def check_doses(
     cycle: int = request.value("cycle")
     choice = choose_schedule(rules, cycle, values)
     if choice.decided:
-        return _check(version, request, values, body, assessment)
+        return _check(version, request, values, body, assessment, facts)
     splits = cases(choice.unknown, domains(rules, version)) or []
-    checks = [_check(version, request, {**values, **case}, body, None) for case in splits]
+    checks = [_check(version, request, {**values, **case}, body, None, facts) for case in splits]
     if checks and _same(checks):
         eligibility = cycle_eligibility(rules, cycle, values, domains(rules, version))
         reasons = checks[0].reasons
@@ -327,7 +328,7 @@ def check_doses(
             reasons = tuple(r for r in reasons if r.rule in common) or tuple(
                 dict.fromkeys(r for c in checks for r in c.reasons))
         return replace(checks[0], response=None, eligibility=eligibility, reasons=reasons)
-    limit = unit_limit(version)
+    limit = unit_limit(version, {**(facts or {}), **values}, cycle)
     fields = tuple(field_of(rules, n) for n in choice.unknown)
     missing = tuple(dict.fromkeys((*fields, *(m for c in checks for m in c.missing))))
     section = choice.possible[0].section if choice.possible else rules.section

@@ -170,7 +170,7 @@ class DoseDay:
 
     def to_dict(self) -> dict[str, Any]:
         rate_key = BASIS_TEXT[self.basis].format(unit=self.unit).replace("/", "_per_")
-        return {
+        out: dict[str, Any] = {
             "day": self.day,
             "rate": float(self.rate),
             "basis": self.basis,
@@ -178,29 +178,50 @@ class DoseDay:
             "capped": self.label.capped,
             **self.billing.to_dict(),
         }
+        if self.label.line.weight_kg is not None:
+            out["weight_band"] = str(self.label.line.weight_kg)
+        return out
 
 
 @dataclass(frozen=True, slots=True)
 class UnitLimit:
-    """Section II limit in force: units per window, and whether discarded units count."""
+    """Section II limit in force: units per window, and whether discarded units count.
+
+    `branch` names the policy's authorization terms the limit comes from, when its limits
+    differ by indication branch (None: the version's parameters).
+    """
 
     max_units: int
     window_days: int
     waste_counts: bool
     section: str
+    branch: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        return {"max_units": self.max_units, "window_days": self.window_days,
-                "waste_counts_toward_limit": self.waste_counts, "section": self.section}
+        out: dict[str, Any] = {"max_units": self.max_units, "window_days": self.window_days,
+                               "waste_counts_toward_limit": self.waste_counts, "section": self.section}
+        if self.branch is not None:
+            out["branch"] = self.branch
+        return out
 
 
-def unit_limit(version: PolicyVersion) -> UnitLimit:
-    """Section II from the parameters; discarded units count unless `waste_counts_toward_limit` says not."""
+def unit_limit(version: PolicyVersion, values: Mapping[str, Any] | None = None, cycle: int | None = None) -> UnitLimit:
+    """Section II: the limit of the authorization terms covering `cycle` under what is known
+    (`values`: dose inputs and facts), for a policy whose limits differ by branch
+    (priorauth.core._authorization.unit_terms); else from the parameters. Discarded units
+    count unless `waste_counts_toward_limit` says not.
+    """
+    from priorauth.core._authorization import unit_terms
+
     waste = version.parameters.get("waste_counts_toward_limit")
+    counts = True if waste is None else bool(waste.value)
+    terms = unit_terms(version, values or {}, cycle)
+    if terms is not None:
+        return UnitLimit(terms.max_units, terms.unit_window_days, counts, terms.section, terms.id)
     return UnitLimit(
         version.parameter("max_units"),
         version.parameter("unit_window_days"),
-        True if waste is None else bool(waste.value),
+        counts,
         version.parameters["max_units"].section,
     )
 
@@ -388,7 +409,7 @@ def plan_doses(
         problem, code = MISSING_PROBLEM.get(missing[0], ("required", ErrorCode.MISSING_MEASUREMENT))
         raise RequestError(missing[0], problem, code)
     eligibility = cycle_eligibility(rules, cycle, values, domains(rules, version))
-    return build_plan(version, body, cycle, response, eligibility, schedule, labels, values)
+    return build_plan(version, body, cycle, response, eligibility, schedule, labels, values, facts)
 
 
 def build_plan(
@@ -400,11 +421,12 @@ def build_plan(
     schedule: CycleSchedule,
     labels: Mapping[int, LabelDose],
     values: Mapping[str, Any],
+    facts: Mapping[str, Any] | None = None,
 ) -> DosePlan:
     billing = version.billing
     product = billing.ndc[0]
     days = tuple(DoseDay(day, label, vial_use(label.amount, billing, product)) for day, label in sorted(labels.items()))
-    limit = unit_limit(version)
+    limit = unit_limit(version, {**(facts or {}), **values}, cycle)
     window = busiest_window([(d.day, d.billing.limit_units(limit.waste_counts)) for d in days],
                             limit.window_days, limit.max_units)
     return DosePlan(version.id, version.version, cycle, response, body.bsa, body.weight_kg, schedule, eligibility,

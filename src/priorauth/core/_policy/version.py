@@ -13,8 +13,17 @@ from priorauth.core._operators import OPERATORS
 from priorauth.core._policy.base import Strict, parse_iso_date
 from priorauth.core._policy.billing import Billing
 from priorauth.core._policy.criteria import Criterion, walk
-from priorauth.core._policy.document import CodeList, MacJurisdictions, Metadata, Parameter, Reference, Scope
-from priorauth.core._policy.dosing import Dosing, dosing_problems
+from priorauth.core._policy.document import (
+    AuthorizationTerms,
+    CodeList,
+    MacJurisdictions,
+    Metadata,
+    Parameter,
+    Reference,
+    Scope,
+    SourceDocument,
+)
+from priorauth.core._policy.dosing import Condition, Dosing, dosing_problems
 from priorauth.core._policy.questions import Question
 
 if TYPE_CHECKING:
@@ -38,6 +47,9 @@ class PolicyVersion(Strict):
     metadata: Metadata
     questions: list[Question]
     parameters: dict[str, Parameter]
+    # Per-branch authorization terms (Sections I and II); without them, the approval's terms are
+    # the parameters authorization_months, max_cycles, max_units, unit_window_days, renewable.
+    authorizations: list[AuthorizationTerms] | None = Field(default=None, min_length=1)
     scope: Scope | None = None
     criteria: Criterion
     dosing: Dosing | None = None
@@ -45,6 +57,8 @@ class PolicyVersion(Strict):
     references: list[Reference]
     code_lists: dict[str, CodeList]
     mac_jurisdictions: MacJurisdictions | None = None
+    # The document this version was made from, and its Sections III and IV as worded (policy diff).
+    source_document: SourceDocument | None = None
 
     _digest: str = PrivateAttr(default="")
     _canonical: str = PrivateAttr(default="")
@@ -150,6 +164,63 @@ def cross_reference_problems(version: PolicyVersion) -> Iterator[str]:
     if version.scope is not None and version.scope.fact not in declared:
         yield f"scope.fact: {version.scope.fact!r} is not declared under `questions`"
     yield from dosing_problems(version)
+    if version.source_document is not None:
+        for i, indication in enumerate(version.source_document.indications):
+            yield from _condition_problems(version, indication.when, f"source_document.indications[{i}].when")
+    if version.authorizations is not None:
+        yield from authorization_problems(version)
+        return
     for name in ("authorization_months", "max_cycles", "max_units", "unit_window_days", "renewable"):
         if name not in version.parameters:
             yield f"parameters: {name!r} is needed for an approval's authorization"
+
+
+def _condition_problems(version: PolicyVersion, condition: Condition, where: str) -> Iterator[str]:
+    declared = version.questions_by_id
+    for fact, values in condition.leaves():
+        q = declared.get(fact)
+        if q is None:
+            yield f"{where}: fact {fact!r} is not declared under `questions`"
+        elif q.type not in ("boolean", "choice"):
+            yield f"{where}: fact {fact!r} is not a boolean or choice question"
+        else:
+            domain: tuple[Any, ...] = (True, False) if q.type == "boolean" else tuple(q.values or ())
+            for v in values:
+                if v not in domain or isinstance(v, bool) != (q.type == "boolean"):
+                    yield f"{where}: value {v!r} is not one of the values of {fact!r}"
+
+
+def authorization_problems(version: PolicyVersion) -> Iterator[str]:
+    """Cross-references of the per-branch authorization terms: facts, parameters, unique ids."""
+    declared = version.questions_by_id
+    seen: set[str] = set()
+
+    def number(where: str, value: Any, kind: type = int) -> Iterator[str]:
+        if not isinstance(value, str):
+            return
+        parameter = version.parameters.get(value)
+        wanted = "true or false" if kind is bool else "a whole number"
+        if parameter is None:
+            yield f"{where}: unknown parameter {value!r}"
+        elif isinstance(parameter.value, bool) != (kind is bool) or not isinstance(parameter.value, int) \
+                or (kind is int and parameter.value < 0):
+            yield f"{where}: parameter {value!r} is not {wanted}"
+
+    for i, terms in enumerate(version.authorizations or ()):
+        where = f"authorizations[{i}]"
+        if terms.id in seen:
+            yield f"{where}: id {terms.id!r} is used twice"
+        seen.add(terms.id)
+        if terms.when is not None:
+            yield from _condition_problems(version, terms.when, f"{where}.when")
+        for name in ("months", "max_cycles", "max_units", "unit_window_days"):
+            yield from number(f"{where}.{name}", getattr(terms, name))
+        yield from number(f"{where}.renewable", terms.renewable, bool)
+        course = terms.course
+        if course is not None:
+            yield from number(f"{where}.course.months", course.months)
+            yield from number(f"{where}.course.cycles", course.cycles)
+            if getattr(declared.get(course.start), "type", None) != "date":
+                yield f"{where}.course.start: {course.start!r} is not a date question"
+            if getattr(declared.get(course.given), "type", None) != "integer":
+                yield f"{where}.course.given: {course.given!r} is not an integer question"

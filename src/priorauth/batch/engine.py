@@ -1,0 +1,832 @@
+"""Batch decisions with Polars: the compiled criteria evaluated column-wise, identical to
+`priorauth.evaluate` on every request.
+
+For each chunk of requests:
+
+1. Rows are split by policy and by the version in force on their decision date (or all
+   go to the `--version` given).
+2. Facts are validated column by column with the version's own validator, applied once
+   per distinct value (a code list once per distinct code; numbers by their bounds), so a
+   value is accepted and normalised exactly as the per-request path does. Defaults are
+   filled and `not_after` checked. A row with any problem is decided (or refused, naming
+   the field) by the per-request path, as `priorauth evaluate` would.
+3. Each leaf is a nullable boolean column (null: unknown); the root follows with Polars'
+   Kleene `all_horizontal` / `any_horizontal` / `not`.
+4. Rows are grouped by the pattern that fixes their determination: every leaf's status
+   and, when the root is unknown, which facts are unknown (the residual depends on nothing
+   else; the core caches it by the same key). One row of each new pattern is decided by the
+   core (`determine`), and its decision, reasons and missing facts hold for the pattern.
+5. What depends on fact values rather than on statuses (the authorization of an approval,
+   the routing of a request the policy does not govern) is computed by the core once per
+   distinct value of the facts it reads. Which facts those are is observed, not assumed:
+   the core is handed the facts in a mapping that records every read, and rows are grouped
+   by the values of the facts read until no call reads another (`ReadGroups`).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import polars as pl
+from pydantic import ValidationError
+
+from priorauth.batch.authorization import NotColumnar, authorization_end
+from priorauth.batch.plan import KIND, LEAVES, VersionPlan, comparable, pattern_keys
+from priorauth.batch.single import decide_one
+from priorauth.batch.source import SYSTEM_COLUMNS, NotJson, RequestChunk
+from priorauth.core import (
+    Decision,
+    Determination,
+    Policy,
+    PolicyRegistry,
+    PolicyVersion,
+    PriorAuthError,
+    Question,
+    RequestError,
+    TraceNode,
+    Truth,
+    authorization_for,
+    determine,
+    parse_iso_date,
+)
+
+DECISION_COLUMNS = (
+    "row", "id", "policy", "policy_version", "policy_digest", "decision", "reasons", "missing_facts",
+    "authorization_end",
+)
+DECISIONS_SCHEMA = {
+    "row": pl.Int64,
+    "id": pl.String,
+    "policy": pl.String,
+    "policy_version": pl.String,
+    "policy_digest": pl.String,
+    "decision": pl.String,
+    "reasons": pl.List(pl.String),
+    "missing_facts": pl.List(pl.String),
+    "authorization_end": pl.Date,
+}
+_DTYPES = {
+    "bool": pl.Boolean,
+    "int": pl.Int64,
+    "float": pl.Float64,
+    "text": pl.String,
+    "date": pl.Date,
+    "codes": pl.List(pl.String),
+}
+_INVALID = object()
+
+
+@dataclass(frozen=True, slots=True)
+class RowError:
+    """A request that could not be decided: its row, id, the field at fault, the problem (never the value)."""
+
+    row: int
+    id: str | None
+    field: str
+    code: str
+    problem: str
+
+
+@dataclass(slots=True)
+class Group:
+    """Requests decided alike: one determination stands for them all (but for the authorization end)."""
+
+    id: int
+    version: PolicyVersion
+    determination: Determination
+
+    @property
+    def decision(self) -> str:
+        return self.determination.decision.value
+
+
+class PolarsDialect:
+    """The plan's column operations in Polars (nulls propagate; `&`, `|`, `~` are Kleene)."""
+
+    def col(self, name: str) -> pl.Expr:
+        return pl.col(name)
+
+    def known(self, value: pl.Expr, result: pl.Expr) -> pl.Expr:
+        return pl.when(value.is_not_null()).then(result)
+
+    def const(self, value: bool) -> pl.Expr:
+        return pl.lit(value, dtype=pl.Boolean)
+
+    def lit(self, value: Any) -> pl.Expr:
+        return pl.lit(value)
+
+    def is_null(self, value: pl.Expr) -> pl.Expr:
+        return value.is_null()
+
+    def fill_false(self, value: pl.Expr) -> pl.Expr:
+        return value.fill_null(False)
+
+    def when(self, cases: list[tuple[pl.Expr, pl.Expr]], otherwise: pl.Expr | None = None) -> pl.Expr:
+        (first, then), *rest = cases
+        chain: Any = pl.when(first).then(then)
+        for condition, value in rest:
+            chain = chain.when(condition).then(value)
+        return chain.otherwise(otherwise) if otherwise is not None else chain
+
+    def whole(self, value: pl.Expr) -> pl.Expr:
+        return value.cast(pl.Int64)
+
+    def status_code(self, value: pl.Expr) -> pl.Expr:
+        return (value.cast(pl.Int64) + 1).fill_null(0)
+
+    def sum_of(self, values: list[pl.Expr]) -> pl.Expr:
+        return pl.sum_horizontal(values).cast(pl.Int64)
+
+    def day_before(self, day: pl.Expr) -> pl.Expr:
+        return day - pl.duration(days=1)
+
+    def earliest(self, a: pl.Expr, b: pl.Expr) -> pl.Expr:
+        return pl.min_horizontal(a, b)
+
+    def unknown(self) -> pl.Expr:
+        return pl.lit(None, dtype=pl.Boolean)
+
+    def eq(self, value: pl.Expr, literal: Any) -> pl.Expr:
+        return value == pl.lit(literal)
+
+    def isin(self, value: pl.Expr, literals: Sequence[Any]) -> pl.Expr:
+        return pl.when(value.is_not_null()).then(value.is_in(list(literals)))
+
+    def lt(self, left: pl.Expr, right: Any) -> pl.Expr:
+        return left < right
+
+    def le(self, left: pl.Expr, right: Any) -> pl.Expr:
+        return left <= right
+
+    def ge(self, left: pl.Expr, right: Any) -> pl.Expr:
+        return left >= right
+
+    def and_(self, a: pl.Expr, b: pl.Expr) -> pl.Expr:
+        return a & b
+
+    def all_of(self, values: list[pl.Expr]) -> pl.Expr:
+        return pl.all_horizontal(values)
+
+    def any_of(self, values: list[pl.Expr]) -> pl.Expr:
+        return pl.any_horizontal(values)
+
+    def not_(self, value: pl.Expr) -> pl.Expr:
+        return ~value
+
+    def months_after(self, day: pl.Expr, months: int) -> pl.Expr:
+        # offset_by clips to the month's end; the contract moves a missing day to the 1st of the next month.
+        same = day.dt.offset_by(f"{months}mo")
+        return pl.when(same.dt.day() == day.dt.day()).then(same).otherwise(same.dt.offset_by("1d"))
+
+    def any_code_in(self, codes: pl.Expr, listed: Sequence[str]) -> pl.Expr:
+        return codes.list.eval(pl.element().is_in(list(listed))).list.any()
+
+
+POLARS = PolarsDialect()
+
+
+class _Recorder(dict):
+    """Facts that note which of them are read (a read of everything: `everything`)."""
+
+    def __init__(self, facts: dict[str, Any]) -> None:
+        super().__init__(facts)
+        self.read: dict[str, None] = {}  # in the order first read
+        self.everything = False
+
+    def get(self, key: str, default: Any = None) -> Any:
+        self.read[key] = None
+        return super().get(key, default)
+
+    def __getitem__(self, key: str) -> Any:
+        self.read[key] = None
+        return super().__getitem__(key)
+
+    def __contains__(self, key: object) -> bool:
+        self.read[str(key)] = None
+        return super().__contains__(key)
+
+    def _all(self) -> None:
+        self.everything = True
+
+    def keys(self):  # type: ignore[override]
+        self._all()
+        return super().keys()
+
+    def values(self):  # type: ignore[override]
+        self._all()
+        return super().values()
+
+    def items(self):  # type: ignore[override]
+        self._all()
+        return super().items()
+
+    def __iter__(self):
+        self._all()
+        return super().__iter__()
+
+    def __len__(self) -> int:
+        self._all()
+        return super().__len__()
+
+    def copy(self) -> dict[str, Any]:  # type: ignore[override]
+        self._all()
+        return dict(super().items())
+
+
+def _hashable(value: Any) -> Any:
+    return tuple(value) if isinstance(value, list) else value
+
+
+def _key_expr(name: str, dtype: pl.DataType) -> pl.Expr:
+    """A join key for a column (lists joined as text)."""
+    if isinstance(dtype, pl.List):
+        return pl.col(name).list.join("\x1f")
+    return pl.col(name)
+
+
+@dataclass(frozen=True, slots=True)
+class _Refine:
+    """Rows with this tuple take a path that reads more facts: look them up by `reads`."""
+
+    reads: frozenset[str]
+
+
+class ReadGroups:
+    """Values computed by the core once per distinct value of the facts the computation reads.
+
+    The core is called on one row of each distinct tuple of the facts read so far, in a
+    mapping that records its reads in order. A call that reads only those facts answers for
+    every row with the same tuple (same values read, same path through the same code); a
+    call that reads another fact next sends the rows of its tuple on to be grouped by that
+    fact too (rows that agree on every fact read so far read the same fact next). So an
+    initial request's period is looked up by its decision date and type alone while a
+    renewal's reads its course too, and nothing about the computation is assumed.
+    """
+
+    def __init__(self) -> None:
+        # read set -> (values of those facts, in vocabulary order) -> answer or _Refine
+        self.tables: dict[frozenset[str], dict[tuple, Any]] = {frozenset(): {}}
+        self.calls = 0
+
+    def apply(self, frame: pl.DataFrame, vocabulary: list[str], compute: Callable[[dict[str, Any]], Any],
+              dtype: pl.DataType) -> pl.Series:
+        """The computed value for every row of `frame` (in its order)."""
+        order = {f: i for i, f in enumerate(vocabulary)}
+        pending = {frozenset(): frame.select(vocabulary).with_row_index("_i")}
+        done: list[pl.DataFrame] = []
+        while pending:
+            reads = min(pending, key=len)
+            rows = pending.pop(reads)
+            names = sorted(reads, key=order.__getitem__)
+            table = self.tables.setdefault(reads, {})
+            distinct = rows.unique(subset=names, keep="first") if names else rows.head(1)
+            lists = any(isinstance(rows.schema[n], pl.List) for n in names)
+            keys = distinct.select(names).rows() if names else [()]
+            if lists:
+                keys = [tuple(_hashable(v) for v in k) for k in keys]
+            fresh = [i for i, k in enumerate(keys) if k not in table]
+            if fresh:
+                for i, row in zip(fresh, distinct[fresh].select(vocabulary).to_dicts(), strict=True):
+                    self._call(reads, keys[i], row, vocabulary, order, compute)
+            entries = [table[k] for k in keys]
+            if not names:
+                entry = entries[0]
+                if isinstance(entry, _Refine):
+                    pending[entry.reads] = rows
+                else:
+                    done.append(rows.select("_i", pl.lit(entry, dtype=dtype).alias("_value")))
+                continue
+            onward = sorted({e.reads for e in entries if isinstance(e, _Refine)}, key=sorted)
+            step = {r: k for k, r in enumerate(onward)}
+            mapping = distinct.select([_key_expr(n, rows.schema[n]) for n in names]).with_columns(
+                pl.Series("_value", [None if isinstance(e, _Refine) else e for e in entries], dtype=dtype),
+                pl.Series("_next", [step[e.reads] if isinstance(e, _Refine) else None for e in entries],
+                          dtype=pl.Int32),
+            )
+            keyed = rows.with_columns([_key_expr(n, rows.schema[n]).alias(f"_key_{n}") for n in names])
+            joined = keyed.join(
+                mapping.rename({n: f"_key_{n}" for n in names}), on=[f"_key_{n}" for n in names], how="left",
+                nulls_equal=True,
+            ).drop([f"_key_{n}" for n in names])
+            done.append(joined.filter(pl.col("_next").is_null()).select("_i", "_value"))
+            for k, wider in enumerate(onward):
+                part = joined.filter(pl.col("_next") == k).drop("_value", "_next")
+                pending[wider] = pl.concat([pending[wider], part]) if wider in pending else part
+        return pl.concat(done).sort("_i")["_value"]
+
+    def _call(self, reads: frozenset[str], key: tuple, row: dict[str, Any], vocabulary: list[str],
+              order: dict[str, int], compute: Callable[[dict[str, Any]], Any]) -> None:
+        """Call the core on one row; note its answer, or the path to it one more fact read at a time."""
+        facts = _Recorder({f: v for f, v in row.items() if v is not None})
+        answer = compute(facts)
+        self.calls += 1
+        read = list(vocabulary) if facts.everything else [f for f in facts.read if f in order]
+        at = reads
+        for fact in read:
+            if fact in at:
+                continue
+            wider = frozenset(at | {fact})
+            self.tables.setdefault(at, {})[key] = _Refine(wider)
+            at = wider
+            key = tuple(_hashable(row[f]) for f in sorted(at, key=order.__getitem__))
+        self.tables.setdefault(at, {})[key] = answer
+
+
+STATUS = "status:"  # prefix of the per-criterion status columns (0 unknown, 1 not met, 2 met)
+
+
+def _code(index: int) -> pl.Expr:
+    """A node's status as 0 (unknown), 1 (not met) or 2 (met)."""
+    return POLARS.status_code(pl.col(f"_s{index}"))
+
+
+def _node_statuses(plan: VersionPlan) -> list[list[pl.Expr]]:
+    """Every node's status column `_s<index>`, by height: leaves from their tests, then each
+    composite from its children's columns."""
+    exprs: dict[int, pl.Expr] = {}
+    for node in plan.nodes:
+        if node.operator == "all":
+            exprs[node.index] = pl.all_horizontal([pl.col(f"_s{c}") for c in node.children])
+        elif node.operator == "any":
+            exprs[node.index] = pl.any_horizontal([pl.col(f"_s{c}") for c in node.children])
+        elif node.operator == "not":
+            exprs[node.index] = ~pl.col(f"_s{node.children[0]}")
+        else:
+            exprs[node.index] = LEAVES[node.operator](plan, node, POLARS)
+    levels: list[list[pl.Expr]] = [[] for _ in range(1 + max(n.height for n in plan.nodes))]
+    for n in plan.nodes:
+        levels[n.height].append(exprs[n.index].alias(f"_s{n.index}"))
+    return levels
+
+
+class VersionState:
+    """What a batch keeps for one version: its plan, validated values, and patterns decided so far."""
+
+    def __init__(self, version: PolicyVersion) -> None:
+        self.version = version
+        self.plan = VersionPlan(version)
+        self.vocabulary = [q.id for q in version.questions]
+        self.vocabulary_set = frozenset(self.vocabulary)
+        self.validator = version.runtime.facts_validator
+        self.values: dict[str, dict[Any, Any]] = {q: {} for q in self.vocabulary}
+        self.patterns: dict[tuple, int | None] = {}
+        self.authorizations = ReadGroups()
+        self.not_governed = ReadGroups()
+        try:
+            self.authorization_end: pl.Expr | None = authorization_end(version, self.plan.kinds, POLARS)
+        except NotColumnar:
+            self.authorization_end = None
+
+    def validated(self, question: Question, values: Iterable[Any]) -> dict[Any, Any]:
+        """Each distinct raw value -> its normalised value (or _INVALID), by the version's own validator."""
+        cache = self.values[question.id]
+        for value in values:
+            key = _hashable(value)
+            if key in cache:
+                continue
+            try:
+                cache[key] = self.validator.validate_python({question.id: value})[question.id]
+            except (ValidationError, ValueError, TypeError):
+                cache[key] = _INVALID
+        return cache
+
+
+class BatchDecider:
+    """Decides chunks of requests; keeps the patterns it has decided, so later chunks reuse them."""
+
+    def __init__(self, policies: PolicyRegistry, forced: PolicyVersion | None = None) -> None:
+        self.policies = policies
+        self.forced = forced
+        self.groups: list[Group] = []
+        self._group_keys: dict[tuple, int] = {}
+        self._states: dict[int, VersionState] = {}
+        self._group_frame = _empty_groups()
+        self.per_request_rows = 0
+        self.unsupported: dict[str, str] = {}
+
+    # --- public --------------------------------------------------------------------------
+
+    def decide(self, chunk: RequestChunk, with_statuses: bool = False) -> tuple[pl.DataFrame, list[RowError]]:
+        """The decisions of a chunk's decidable rows (in row order) and the problems of the others.
+
+        `with_statuses` adds `_group` and a `status:<criterion>` column per criterion of the
+        versions decided under (0 unknown, 1 not met, 2 met; null where the policy does not
+        govern the request), for the impact analysis.
+        """
+        frame = chunk.frame
+        slow: list[pl.Series] = [frame.filter(pl.col("_flag"))["_row"]]
+        parts: list[pl.DataFrame] = []
+        by_version, unplaced = self._by_version(frame.filter(~pl.col("_flag")))
+        slow += unplaced
+        for version, rows in by_version:
+            if rows.height == 0:
+                continue
+            state = self._state(version)
+            if state.plan.unsupported is not None:
+                self.unsupported[f"{version.id} {version.version}"] = state.plan.unsupported
+                slow.append(rows["_row"])
+                continue
+            normal, invalid = self._normalise(rows, state)
+            slow.append(invalid)
+            decided, refused = self._decide_columns(normal, state, with_statuses)
+            parts.append(decided)
+            slow.append(refused)
+        slow_rows = pl.concat(slow).sort().to_list() if slow else []
+        decided_slow, errors = self._decide_one_by_one(chunk, slow_rows, with_statuses)
+        if decided_slow is not None:
+            parts.append(decided_slow)
+        self.per_request_rows += len(slow_rows)
+        decided = pl.concat(parts, how="diagonal") if parts else pl.DataFrame(
+            schema={"_row": pl.Int64, "_group": pl.Int64, "authorization_end": pl.Date}
+        )
+        out = (
+            decided.join(frame.select("_row", "id"), on="_row", how="left")
+            .join(self._groups_frame(), on="_group", how="left")
+            .sort("_row")
+            .rename({"_row": "row"})
+        )
+        columns = list(DECISION_COLUMNS)
+        if with_statuses:
+            columns += ["_group", *(c for c in out.columns if c.startswith(STATUS))]
+        return out.select(columns), errors
+
+    # --- versions ------------------------------------------------------------------------
+
+    def _state(self, version: PolicyVersion) -> VersionState:
+        state = self._states.get(id(version))
+        if state is None or state.version is not version:
+            state = self._states[id(version)] = VersionState(version)
+        return state
+
+    def _by_version(self, frame: pl.DataFrame) -> tuple[list[tuple[PolicyVersion, pl.DataFrame]], list[pl.Series]]:
+        """(version, its rows) for each version present; rows the per-request path must take."""
+        if self.forced is not None:
+            mine = (frame["policy"] == self.forced.id).fill_null(False)
+            return [(self.forced, frame.filter(mine))], [frame.filter(~mine)["_row"]]
+        known = frame["policy"].is_in(self.policies.ids()).fill_null(False)
+        slow = [frame.filter(~known)["_row"]]
+        out: list[tuple[PolicyVersion, pl.DataFrame]] = []
+        frame = frame.filter(known)
+        for policy_id in frame["policy"].unique().sort().to_list():
+            rows = frame.filter(pl.col("policy") == policy_id)
+            policy = self.policies.get(policy_id)
+            day, bad = _decision_days(rows, policy)
+            bad = bad | (day < policy.first.effective).fill_null(False)
+            slow.append(rows.filter(bad)["_row"])
+            for i, version in enumerate(policy.versions):
+                in_force = day >= version.effective
+                if i + 1 < len(policy.versions):
+                    in_force = in_force & (day < policy.versions[i + 1].effective)
+                else:
+                    in_force = in_force | day.is_null()
+                out.append((version, rows.filter(~bad & in_force.fill_null(False))))
+        return out, slow
+
+    # --- facts ---------------------------------------------------------------------------
+
+    def _normalise(self, rows: pl.DataFrame, state: VersionState) -> tuple[pl.DataFrame, pl.Series]:
+        """The version's facts validated and normalised column-wise; the rows with any problem."""
+        bad = pl.Series("_bad", [False] * rows.height, dtype=pl.Boolean)
+        columns: dict[str, pl.Series] = {}
+        for q in state.version.questions:
+            if q.id in rows.columns:
+                values, wrong = self._column(rows[q.id], q, state)
+                bad = bad | wrong
+            else:
+                values = pl.Series(q.id, [None] * rows.height, dtype=_DTYPES[KIND[q.type]])
+            if q.default is not None:
+                values = values.fill_null(q.default)
+            columns[q.id] = values.alias(q.id)
+        for q in state.version.questions:
+            if q.not_after is not None:
+                bad = bad | (columns[q.id] > columns[q.not_after]).fill_null(False)
+        for name in rows.columns:
+            if name not in SYSTEM_COLUMNS and name not in state.vocabulary_set:
+                bad = bad | rows[name].is_not_null()
+        nulls = rows["_null_keys"]
+        if nulls.null_count() < rows.height:
+            stray = nulls.list.eval(~pl.element().is_in(state.vocabulary)).list.any().fill_null(False)
+            bad = bad | stray
+        normal = pl.DataFrame([rows["_row"], *columns.values()])
+        return normal.filter(~bad), rows.filter(bad)["_row"]
+
+    def _column(self, raw: pl.Series, q: Question, state: VersionState) -> tuple[pl.Series, pl.Series]:
+        """(normalised values, rows whose value the per-request path would refuse)."""
+        kind = KIND[q.type]
+        dtype = raw.dtype
+        if dtype == pl.Null:
+            return pl.Series(q.id, [None] * raw.len(), dtype=_DTYPES[kind]), raw.is_not_null()
+        if isinstance(dtype, pl.Categorical | pl.Enum):
+            raw, dtype = raw.cast(pl.String), pl.String
+        given = raw.is_not_null()
+        fine = pl.Series([False] * raw.len(), dtype=pl.Boolean)
+        none = pl.Series(q.id, [None] * raw.len(), dtype=_DTYPES[kind])
+        if kind == "bool":
+            return (raw, fine) if dtype == pl.Boolean else (none, given)
+        if kind == "int":
+            if not dtype.is_integer():
+                return none, given
+            low = q.minimum if q.minimum is not None else -(2**31)
+            high = q.maximum if q.maximum is not None else 10_000
+            ok = ((raw >= low) & (raw <= high)).fill_null(False)
+            return raw.cast(pl.Int64, strict=False).zip_with(ok, none), given & ~ok
+        if kind == "float":
+            if not (dtype.is_integer() or dtype.is_float()):
+                return none, given
+            number = raw.cast(pl.Float64)
+            ok = number.is_finite()
+            if q.minimum is not None:
+                ok = ok & (number >= q.minimum)
+            if q.maximum is not None:
+                ok = ok & (number <= q.maximum)
+            ok = ok.fill_null(False)
+            return number.zip_with(ok, none), given & ~ok
+        if kind == "date" and dtype == pl.Date:
+            return raw, fine
+        if kind in ("date", "text") and dtype == pl.String:
+            return self._mapped(raw, q, state, _DTYPES[kind])
+        if kind == "codes" and dtype == pl.List(pl.String):
+            return self._codes(raw, q, state)
+        return none, given
+
+    def _mapped(self, raw: pl.Series, q: Question, state: VersionState, dtype: pl.DataType
+                ) -> tuple[pl.Series, pl.Series]:
+        distinct = raw.drop_nulls().unique().to_list()
+        cache = state.validated(q, distinct)
+        valid = {v: cache[v] for v in distinct if cache[v] is not _INVALID}
+        given = raw.is_not_null()
+        if dtype == pl.String and all(k == v for k, v in valid.items()):
+            ok = raw.is_in(list(valid)).fill_null(False)
+            return raw.zip_with(ok, pl.Series([None] * raw.len(), dtype=pl.String)), given & ~ok
+        values = raw.replace_strict(valid, default=None, return_dtype=dtype)
+        return values, given & values.is_null()
+
+    def _codes(self, raw: pl.Series, q: Question, state: VersionState) -> tuple[pl.Series, pl.Series]:
+        items = raw.explode().drop_nulls().unique().to_list()
+        cache = state.validated(q, [[item] for item in items])
+        valid = {item: cache[(item,)][0] for item in items if cache[(item,)] is not _INVALID}
+        given = raw.is_not_null()
+        ok = raw.list.eval(pl.element().is_in(list(valid)).fill_null(False)).list.all()
+        ok = (ok & raw.list.len().is_between(1, 50)).fill_null(False)
+        if any(k != v for k, v in valid.items()):
+            raw = raw.list.eval(pl.element().replace_strict(valid, default=None, return_dtype=pl.String))
+        none = pl.Series([None] * raw.len(), dtype=pl.List(pl.String))
+        return raw.zip_with(ok, none), given & ~ok
+
+    # --- decisions -----------------------------------------------------------------------
+
+    def _decide_columns(self, normal: pl.DataFrame, state: VersionState, with_statuses: bool
+                        ) -> tuple[pl.DataFrame, pl.Series]:
+        """(_row, _group, authorization_end) for validated rows of one version; rows left to the per-request path."""
+        version = state.version
+        scope = version.scope
+        governed = pl.lit(True)
+        if scope is not None:
+            kind = state.plan.kinds.get(scope.fact, "text")
+            literals = [lit for ok, lit in (comparable(kind, v) for v in scope.not_governed) if ok]
+            if literals:
+                governed = ~pl.col(scope.fact).is_in(literals).fill_null(False)
+        split = normal.with_columns(_governed=governed)
+        parts = []
+        inside = split.filter(pl.col("_governed")).drop("_governed")
+        if inside.height:
+            parts.append(self._decide_governed(inside, state, with_statuses))
+        outside = split.filter(~pl.col("_governed")).drop("_governed")
+        if outside.height:
+            groups = state.not_governed.apply(
+                outside, state.vocabulary, lambda facts: self._group_of(version, _determine(version, facts)),
+                pl.Int64,
+            )
+            parts.append(pl.DataFrame([
+                outside["_row"], groups.alias("_group"),
+                pl.Series("authorization_end", [None] * outside.height, dtype=pl.Date),
+            ]))
+        decided = pl.concat(parts, how="diagonal")
+        refused = decided["_group"].is_null()
+        return decided.filter(~refused), decided.filter(refused)["_row"]
+
+    def _decide_governed(self, rows: pl.DataFrame, state: VersionState, with_statuses: bool) -> pl.DataFrame:
+        """(_row, _group, authorization_end, and every criterion's status code) for governed rows.
+
+        `_group` is null for a row the per-request path must take (its pattern's determination,
+        or its authorization, is refused by the core for some requests).
+        """
+        plan, version = state.plan, state.version
+        for level in _node_statuses(plan):
+            rows = rows.with_columns(level)
+        keys = pattern_keys(plan, state.vocabulary, POLARS, lambda i: pl.col(f"_s{i}"))
+        key_columns = list(keys)
+        rows = rows.with_columns(**keys)
+        distinct = rows.unique(subset=key_columns, keep="first")
+        patterns = distinct.select(key_columns).rows()
+        fresh = [i for i, p in enumerate(patterns) if p not in state.patterns]
+        if fresh:
+            for i, facts in zip(fresh, distinct[fresh].select(state.vocabulary).to_dicts(), strict=True):
+                known = {f: v for f, v in facts.items() if v is not None}
+                state.patterns[patterns[i]] = self._group_of(version, _determine(version, known))
+        mapping = distinct.select(key_columns).with_columns(
+            pl.Series("_group", [state.patterns[p] for p in patterns], dtype=pl.Int64)
+        )
+        decided = rows.join(mapping, on=key_columns, how="left")
+        approved_groups = [
+            g for g in mapping["_group"].drop_nulls().to_list() if self.groups[g].decision == "approved"
+        ]
+        approved = decided["_group"].is_in(approved_groups)
+        ends = pl.Series("authorization_end", [None] * decided.height, dtype=pl.Date)
+        if approved.any():
+            values = self._authorization_ends(decided.filter(approved), state)
+            ends = ends.scatter(approved.arg_true(), values)
+            # An approval whose terms the core cannot choose: refused per request, as the core refuses it.
+            decided = decided.with_columns(
+                pl.when(approved & ends.is_null()).then(None).otherwise(pl.col("_group")).alias("_group")
+            )
+        out = decided.select("_row", "_group").with_columns(ends)
+        if with_statuses:
+            out = out.with_columns(decided.select(**{f"{STATUS}{n.criterion}": _code(n.index).cast(pl.Int8)
+                                                     for n in plan.nodes}))
+        return out
+
+    def _authorization_ends(self, rows: pl.DataFrame, state: VersionState) -> pl.Series:
+        """The period's end of approved rows: column-wise, checked on a sample against the core."""
+        version = state.version
+        if state.authorization_end is not None:
+            values = rows.select(state.authorization_end.alias("_end"))["_end"]
+            step = max(1, rows.height // SAMPLE)
+            sample = list(range(0, rows.height, step))[:SAMPLE]
+            facts = [{f: v for f, v in row.items() if v is not None}
+                     for row in rows[sample].select(state.vocabulary).to_dicts()]
+            if all(_core_end(version, f) == values[k] for k, f in zip(sample, facts, strict=True)):
+                return values
+            self.unsupported[f"{version.id} {version.version} authorization"] = (
+                "the column-wise authorization end differs from the core on a sampled row; "
+                "computed by the core from then on"
+            )
+            state.authorization_end = None
+        return state.authorizations.apply(rows, state.vocabulary, lambda f: _core_end(version, f), pl.Date)
+
+    def _decide_one_by_one(self, chunk: RequestChunk, rows: list[int], with_statuses: bool
+                           ) -> tuple[pl.DataFrame | None, list[RowError]]:
+        """The per-request path, for the rows the column-wise path does not take."""
+        errors: list[RowError] = []
+        decided_rows: list[int] = []
+        groups: list[int] = []
+        ends: list[dt.date | None] = []
+        statuses: list[dict[str, int]] = []
+        if not rows:
+            return None, errors
+        ids = dict(chunk.frame.filter(pl.col("_row").is_in(rows)).select("_row", "id").iter_rows())
+        for row in rows:
+            raw = chunk.raw(row)
+            try:
+                if isinstance(raw, NotJson):
+                    raise raw.error()
+                det = decide_one(raw, self.policies, self.forced)
+            except PriorAuthError as exc:
+                if isinstance(exc, RequestError):
+                    errors.append(RowError(row, ids.get(row), exc.field, str(exc.code), exc.problem))
+                else:
+                    errors.append(RowError(row, ids.get(row), "request", str(exc.code), str(exc)))
+                continue
+            version = self._version_of(det)
+            decided_rows.append(row)
+            groups.append(self._group_of(version, det))
+            ends.append(det.authorization.end if det.authorization is not None else None)
+            if with_statuses:
+                statuses.append(_trace_codes(det))
+        frame = pl.DataFrame({
+            "_row": pl.Series(decided_rows, dtype=pl.Int64),
+            "_group": pl.Series(groups, dtype=pl.Int64),
+            "authorization_end": pl.Series(ends, dtype=pl.Date),
+        })
+        if with_statuses and decided_rows:
+            names = sorted({name for codes in statuses for name in codes})
+            frame = frame.with_columns(
+                pl.Series(f"{STATUS}{name}", [codes.get(name) for codes in statuses], dtype=pl.Int8) for name in names
+            )
+        return frame, errors
+
+    def _version_of(self, det: Determination) -> PolicyVersion:
+        if self.forced is not None:
+            return self.forced
+        policy: Policy = self.policies.get(det.policy)
+        found = policy.by_digest(det.policy_digest)
+        assert found is not None
+        return found
+
+    # --- groups --------------------------------------------------------------------------
+
+    def _group_of(self, version: PolicyVersion, det: Determination | None) -> int | None:
+        if det is None:
+            return None
+        key = (id(version), det.decision.value, tuple(r.criterion for r in det.reasons), det.missing_facts)
+        found = self._group_keys.get(key)
+        if found is not None:
+            return found
+        group = Group(len(self.groups), version, det)
+        self.groups.append(group)
+        self._group_keys[key] = group.id
+        return group.id
+
+    def _groups_frame(self) -> pl.DataFrame:
+        have = self._group_frame.height
+        if have < len(self.groups):
+            new = self.groups[have:]
+            self._group_frame = pl.concat([
+                self._group_frame,
+                pl.DataFrame(
+                    {
+                        "_group": [g.id for g in new],
+                        "policy": [g.version.id for g in new],
+                        "policy_version": [g.version.version for g in new],
+                        "policy_digest": [g.version.digest for g in new],
+                        "decision": [g.decision for g in new],
+                        "reasons": [[r.criterion for r in g.determination.reasons] for g in new],
+                        "missing_facts": [list(g.determination.missing_facts) for g in new],
+                    },
+                    schema=_GROUP_SCHEMA,
+                ),
+            ])
+        return self._group_frame
+
+
+_GROUP_SCHEMA = {
+    "_group": pl.Int64,
+    "policy": pl.String,
+    "policy_version": pl.String,
+    "policy_digest": pl.String,
+    "decision": pl.String,
+    "reasons": pl.List(pl.String),
+    "missing_facts": pl.List(pl.String),
+}
+
+
+def _empty_groups() -> pl.DataFrame:
+    return pl.DataFrame(schema=_GROUP_SCHEMA)
+
+
+_TRUTH_CODES = {Truth.UNKNOWN: 0, Truth.NOT_MET: 1, Truth.MET: 2}
+
+
+def _trace_codes(det: Determination) -> dict[str, int]:
+    """Each criterion's status code from a determination's trace (none when not governed)."""
+    if det.decision is Decision.NOT_APPLICABLE or det.trace is None:
+        return {}
+    out = {}
+    stack = [det.trace]
+    while stack:
+        node = stack.pop()
+        out[node.criterion] = _TRUTH_CODES[node.status]
+        stack.extend(node.children)
+    return out
+
+
+SAMPLE = 16  # approved rows per chunk whose column-wise authorization end is checked against the core
+
+
+def _core_end(version: PolicyVersion, facts: dict[str, Any]) -> dt.date | None:
+    """The core's authorization end for approved facts; None when the core refuses them."""
+    try:
+        return authorization_for(version, facts).end
+    except PriorAuthError:
+        return None
+
+
+def _determine(version: PolicyVersion, facts: dict[str, Any]) -> Determination | None:
+    """The core's determination, or None when the core refuses these facts (the per-request path reports it)."""
+    try:
+        return determine(version, facts)
+    except PriorAuthError:
+        return None
+
+
+_DAYS: dict[str, dt.date | None] = {}
+
+
+def _decision_days(rows: pl.DataFrame, policy: Policy) -> tuple[pl.Series, pl.Series]:
+    """(each row's decision date, rows whose date the per-request path refuses), as `version_for` reads it."""
+    name = policy.decided_on
+    if name not in rows.columns:
+        return pl.Series([None] * rows.height, dtype=pl.Date), pl.Series([False] * rows.height)
+    raw = rows[name]
+    if isinstance(raw.dtype, pl.Categorical | pl.Enum):
+        raw = raw.cast(pl.String)
+    if raw.dtype == pl.Date:
+        return raw, pl.Series([False] * rows.height)
+    if raw.dtype == pl.Null:
+        return pl.Series([None] * rows.height, dtype=pl.Date), pl.Series([False] * rows.height)
+    if raw.dtype != pl.String:
+        return pl.Series([None] * rows.height, dtype=pl.Date), raw.is_not_null()
+    mapping = {}
+    for text in raw.drop_nulls().unique().to_list():
+        if text not in _DAYS:
+            try:
+                _DAYS[text] = parse_iso_date(text)
+            except ValueError:
+                _DAYS[text] = None
+        if _DAYS[text] is not None:
+            mapping[text] = _DAYS[text]
+    days = raw.replace_strict(mapping, default=None, return_dtype=pl.Date)
+    return days, raw.is_not_null() & days.is_null()

@@ -1,0 +1,333 @@
+"""A policy version's compiled criteria as column expressions, for any column engine.
+
+The plan walks the version's compiled tree (the same post-order nodes the per-request
+engine evaluates) and writes each leaf operator's three-valued test as a column
+expression through a `Dialect`: null is unknown, and `all` / `any` / `not` are the
+engines' Kleene operators (Polars `all_horizontal` / `any_horizontal`, SQL AND / OR).
+Polars and Spark each implement the dialect; the plan itself is engine-neutral.
+
+Each leaf's semantics mirror its operator in the core (priorauth.core's operators):
+`equals` and `in` compare with Python's equality between the fact's value and the
+literal (a literal of another type never matches); ages and periods use the contract's
+month rule (`months_after`: the same day N months later, else the first of the month
+after). A leaf whose operator or literal has no column form makes the whole version
+`unsupported`: its rows are decided one by one by the per-request path instead.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol, TypeVar
+
+from priorauth.core import PolicyVersion
+
+E = TypeVar("E")
+
+# How each question type's values are held in a column.
+KIND = {
+    "boolean": "bool",
+    "choice": "text",
+    "string": "text",
+    "state": "text",
+    "date": "date",
+    "integer": "int",
+    "number": "float",
+    "code_list": "codes",
+}
+
+
+class Unsupported(Exception):
+    """A criterion that has no column form (the version is decided per request)."""
+
+
+class Dialect(Protocol[E]):
+    """The column operations a plan needs; nulls are unknown throughout.
+
+    Besides these, expressions combine with Python's `&`, `|`, `~` (Kleene on booleans),
+    `+` and `*` (on whole numbers), as both Polars expressions and Spark columns do.
+    """
+
+    def col(self, name: str) -> E: ...
+    def lit(self, value: Any) -> E: ...
+    def is_null(self, value: E) -> E: ...
+    def fill_false(self, value: E) -> E: ...
+    def when(self, cases: list[tuple[E, E]], otherwise: E | None = None) -> E: ...
+    def whole(self, value: E) -> E: ...  # a boolean as 0 / 1, a whole number as a 64-bit integer
+    def status_code(self, value: E) -> E: ...  # 0 unknown, 1 not met, 2 met
+    def sum_of(self, values: list[E]) -> E: ...
+    def day_before(self, day: E) -> E: ...
+    def earliest(self, a: E, b: E) -> E: ...
+    def known(self, value: E, result: E) -> E: ...  # result where value is not null, else null
+    def const(self, value: bool) -> E: ...
+    def unknown(self) -> E: ...
+    def eq(self, value: E, literal: Any) -> E: ...
+    def isin(self, value: E, literals: Sequence[Any]) -> E: ...
+    def lt(self, left: E, right: E | Any) -> E: ...
+    def le(self, left: E, right: E | Any) -> E: ...
+    def ge(self, left: E, right: E | Any) -> E: ...
+    def and_(self, a: E, b: E) -> E: ...
+    def all_of(self, values: list[E]) -> E: ...
+    def any_of(self, values: list[E]) -> E: ...
+    def not_(self, value: E) -> E: ...
+    def months_after(self, day: E, months: int) -> E: ...
+    def any_code_in(self, codes: E, listed: Sequence[str]) -> E: ...
+
+
+@dataclass(frozen=True, slots=True)
+class Node:
+    index: int
+    criterion: str
+    operator: str
+    children: tuple[int, ...]
+    reads: tuple[str, ...]
+    argument: Any  # the leaf's parsed argument; None for all / any / not
+    guard: bool
+    height: int  # 0 for a leaf; 1 + the highest child otherwise
+
+
+def comparable(kind: str, literal: Any) -> tuple[bool, Any]:
+    """(can it ever be equal, the literal in the column's terms), by Python's `==` on the values."""
+    if literal is None:
+        return False, None
+    if isinstance(literal, bool):
+        if kind == "bool":
+            return True, literal
+        if kind in ("int", "float"):
+            return True, int(literal)
+        return False, None
+    if isinstance(literal, int | float):
+        if kind in ("int", "float"):
+            return True, literal
+        if kind == "bool":
+            return (True, bool(literal)) if literal in (0, 1) else (False, None)
+        return False, None
+    if isinstance(literal, str):
+        return (True, literal) if kind == "text" else (False, None)
+    raise Unsupported(f"a literal of type {type(literal).__name__}")
+
+
+class VersionPlan:
+    """The column form of one version's criteria tree, and what a batch needs to know of it."""
+
+    def __init__(self, version: PolicyVersion) -> None:
+        self.version = version
+        criteria = version.runtime.criteria
+        self.nodes: list[Node] = []
+        for n in criteria.nodes:  # post-order: children first
+            height = 1 + max(self.nodes[c].height for c in n.children) if n.children else 0
+            argument = n.criterion.leaf.argument if n.criterion.leaf is not None else None
+            self.nodes.append(
+                Node(n.index, n.criterion.id, n.operator, n.children, n.reads, argument, n.criterion.guard, height)
+            )
+        self.parent = {c: n.index for n in self.nodes for c in n.children}
+        self.root = criteria.root.index
+        self.leaves = [n for n in self.nodes if n.operator not in ("all", "any", "not")]
+        self.kinds = {q.id: KIND.get(q.type, "text") for q in version.questions}
+        self.params = dict(version.runtime.params)
+        self.unsupported: str | None = None
+        try:
+            for leaf in self.leaves:
+                self._check(leaf)
+        except Unsupported as exc:
+            self.unsupported = f"criterion {leaf.criterion}: {exc}"
+
+    def _check(self, leaf: Node) -> None:
+        if leaf.operator not in LEAVES:
+            raise Unsupported(f"operator {leaf.operator!r} has no column form")
+        if leaf.operator == "equals":
+            comparable(self.kinds[leaf.argument[0]], leaf.argument[1])
+        elif leaf.operator == "in":
+            for value in leaf.argument[1]:
+                comparable(self.kinds[leaf.argument[0]], value)
+
+    def statuses(self, d: Dialect[E], leaf: Callable[[Node], E] | None = None) -> list[E]:
+        """Every node's status as a nullable boolean expression, in post-order.
+
+        `leaf` gives a leaf's status (e.g. a column already computed); by default its test.
+        """
+        out: list[E] = []
+        for node in self.nodes:
+            if node.operator == "all":
+                out.append(d.all_of([out[c] for c in node.children]))
+            elif node.operator == "any":
+                out.append(d.any_of([out[c] for c in node.children]))
+            elif node.operator == "not":
+                out.append(d.not_(out[node.children[0]]))
+            elif leaf is not None:
+                out.append(leaf(node))
+            else:
+                out.append(LEAVES[node.operator](self, node, d))
+        return out
+
+
+# --- the leaf operators, each as in priorauth.core's operators -----------------------------
+
+
+def _equals(plan: VersionPlan, node: Node, d: Dialect[E]) -> E:
+    fact, expected = node.argument
+    value = d.col(fact)
+    possible, literal = comparable(plan.kinds[fact], expected)
+    return d.eq(value, literal) if possible else d.known(value, d.const(False))
+
+
+def _in(plan: VersionPlan, node: Node, d: Dialect[E]) -> E:
+    fact, expected = node.argument
+    value = d.col(fact)
+    literals = []
+    for item in expected:
+        possible, literal = comparable(plan.kinds[fact], item)
+        if possible and literal not in literals:
+            literals.append(literal)
+    return d.isin(value, literals) if literals else d.known(value, d.const(False))
+
+
+def _age(at_least: bool):
+    def leaf(plan: VersionPlan, node: Node, d: Dialect[E]) -> E:
+        spec = node.argument
+        reached = d.le(d.months_after(d.col(spec.fact), spec.months), d.col(plan.version.decided_on))
+        return reached if at_least else d.not_(reached)
+
+    return leaf
+
+
+def _codes_in(plan: VersionPlan, node: Node, d: Dialect[E]) -> E:
+    fact, list_name = node.argument
+    return d.any_code_in(d.col(fact), sorted(plan.version.code_lists[list_name].codes))
+
+
+def _within_months(plan: VersionPlan, node: Node, d: Dialect[E]) -> E:
+    start, day = d.col(node.argument["fact"]), d.col(plan.version.decided_on)
+    months = plan.params[node.argument["parameter"]]
+    return d.and_(d.le(start, day), d.lt(day, d.months_after(start, months)))
+
+
+def _period_not_over(plan: VersionPlan, node: Node, d: Dialect[E]) -> E:
+    start, day = d.col(node.argument["fact"]), d.col(plan.version.decided_on)
+    months = plan.params[node.argument["parameter"]]
+    return d.known(start, d.lt(day, d.months_after(start, months)))
+
+
+def _between(plan: VersionPlan, node: Node, d: Dialect[E]) -> E:
+    spec = node.argument
+    value = d.col(spec.fact)
+    tests = []
+    if spec.at_least is not None:
+        tests.append(d.ge(value, spec.at_least))
+    if spec.at_most is not None:
+        tests.append(d.le(value, spec.at_most))
+    return tests[0] if len(tests) == 1 else d.and_(tests[0], tests[1])
+
+
+def _todo(plan: VersionPlan, node: Node, d: Dialect[E]) -> E:
+    return d.unknown()
+
+
+def _below_parameter(plan: VersionPlan, node: Node, d: Dialect[E]) -> E:
+    return d.lt(d.col(node.argument["fact"]), plan.params[node.argument["parameter"]])
+
+
+def _at_least(plan: VersionPlan, node: Node, d: Dialect[E]) -> E:
+    return d.ge(d.col(node.argument["fact"]), node.argument["value"])
+
+
+LEAVES = {
+    "equals": _equals,
+    "in": _in,
+    "age_at_least": _age(True),
+    "age_below": _age(False),
+    "codes_in": _codes_in,
+    "within_months": _within_months,
+    "below_parameter": _below_parameter,
+    "at_least": _at_least,
+    "period_not_over": _period_not_over,
+    "between": _between,
+    "todo": _todo,
+}
+
+
+# --- the key of a row's determination -------------------------------------------------------
+
+NODES_PER_KEY = 12  # 5 bits a node: 60 bits of a signed 64-bit integer
+FACTS_PER_MASK = 60
+
+
+def pattern_keys(plan: VersionPlan, vocabulary: list[str], d: Dialect[E],
+                 status: Callable[[int], E]) -> dict[str, E]:
+    """Key columns of what fixes a governed row's determination besides its facts' values.
+
+    `status(i)` is node i's status column. Rows with equal keys get the same decision,
+    reasons and missing facts from the core, because the key holds what each depends on:
+
+    - `_r`: the root's status.
+    - Reasons of an approval: the nodes the engine's approval walk visits (every child of
+      `all` and `not`, the first met child of `any`).
+    - Reasons of a denial: the nodes its denial walk visits (failed children of `all`,
+      children of `any` that do not fail on a guard) and each `any` whose every branch
+      fails on its guard.
+    - Missing facts (root unknown): the status of every node whose ancestors are all unknown
+      (the residual never looks below a decided node, and decided values do not change as
+      unknown facts are filled in), which facts those nodes' unknown leaves read are
+      unknown, and both walks (a residual can still settle the root either way).
+    """
+    nodes = plan.nodes
+    met = {n.index: d.fill_false(status(n.index)) for n in nodes}
+    failed = {n.index: d.fill_false(~status(n.index)) for n in nodes}
+    unknown = {n.index: d.is_null(status(n.index)) for n in nodes}
+    true, false = d.lit(True), d.lit(False)
+    alive: dict[int, E] = {plan.root: true}
+    met_walk: dict[int, E] = {plan.root: true}
+    fail_walk: dict[int, E] = {plan.root: true}
+    no_branch: dict[int, E] = {}
+
+    def fails_on_guard(i: int) -> E:
+        node = nodes[i]
+        if node.guard:
+            return failed[i]
+        guards = [failed[c] for c in node.children if nodes[c].guard] if node.operator == "all" else []
+        return d.fill_false(d.any_of(guards)) if guards else false
+
+    for node in reversed(nodes):  # parents before children
+        i = node.index
+        for c in node.children:
+            alive[c] = alive[i] & unknown[i]
+        if node.operator == "any":
+            earlier = false
+            applicable = {}
+            for c in node.children:
+                met_walk[c] = met_walk[i] & met[c] & ~earlier
+                earlier = earlier | met[c]
+                applicable[c] = ~fails_on_guard(c)
+                fail_walk[c] = fail_walk[i] & applicable[c]
+            no_branch[i] = fail_walk[i] & ~d.fill_false(d.any_of(list(applicable.values())))
+        elif node.operator == "all":
+            for c in node.children:
+                met_walk[c] = met_walk[i]
+                fail_walk[c] = fail_walk[i] & failed[c]
+        elif node.operator == "not":
+            for c in node.children:
+                met_walk[c] = met_walk[i]
+                fail_walk[c] = false
+    root = status(plan.root)
+    root_open, root_met = d.is_null(root), d.fill_false(root)
+    keys: dict[str, E] = {"_r": d.status_code(root)}
+    for k in range(0, len(nodes), NODES_PER_KEY):
+        parts = []
+        for j, node in enumerate(nodes[k : k + NODES_PER_KEY]):
+            i = node.index
+            frontier = d.when([(alive[i], d.status_code(status(i)))], d.lit(3))
+            walked_met = d.whole(met_walk[i])
+            walked_fail = d.whole(fail_walk[i]) + d.whole(no_branch.get(i, false)) * 2
+            code = d.when(
+                [(root_open, frontier + walked_met * 4 + walked_fail * 8), (root_met, walked_met)], walked_fail
+            )
+            parts.append(code * (32**j))
+        keys[f"_k{k // NODES_PER_KEY}"] = d.sum_of(parts)
+    read = [f for f in vocabulary if any(f in leaf.reads for leaf in plan.leaves)]
+    for k in range(0, len(read), FACTS_PER_MASK):
+        bits = []
+        for j, fact in enumerate(read[k : k + FACTS_PER_MASK]):
+            readers = [alive[leaf.index] & unknown[leaf.index] for leaf in plan.leaves if fact in leaf.reads]
+            bits.append(d.whole(d.is_null(d.col(fact)) & d.fill_false(d.any_of(readers))) * (2**j))
+        keys[f"_u{k // FACTS_PER_MASK}"] = d.when([(root_open, d.sum_of(bits))], d.whole(false))
+    return keys
