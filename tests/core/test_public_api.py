@@ -5,7 +5,7 @@ import types
 import priorauth
 import priorauth.core
 
-SUBPACKAGES = {"api", "claims", "cli", "commands", "core", "fhir", "http", "service", "store", "web"}
+SUBPACKAGES = {"api", "claims", "cli", "commands", "core", "documents", "fhir", "http", "service", "store", "web"}
 
 
 def _public(module):

@@ -188,7 +188,8 @@ def test_evaluate_stores_nothing(client, auth, example):
 
 def test_health_and_readiness(client):
     assert client.get("/healthz").json() == {"status": "ok"}
-    assert client.get("/readyz").json() == {"status": "ready"}
+    ready = client.get("/readyz").json()
+    assert ready["status"] == "ready" and ready["database"] == "ok" and "besponsa" in ready["policies"]
     assert "/v1/requests" in client.get("/openapi.json").json()["paths"]
 
 

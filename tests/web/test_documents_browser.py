@@ -49,5 +49,5 @@ def test_reviewer_uploads_a_revised_document_and_reads_the_diff(server, tmp_path
         expect(row).to_contain_text("980 billable units every 49 days")
         expect(row).to_contain_text("980 billable units every 42 days")
         note = page.locator("#source-note")
-        expect(note).to_contain_text("this is not the document version 2026-01-15 was made from")
+        expect(note).to_contain_text("This is not the document version 2026-01-15 was made from")
         browser.close()

@@ -29,7 +29,7 @@ def test_reviewers_and_admins_see_the_page_and_submitters_do_not(site):
 def test_the_document_a_version_was_made_from_is_in_agreement(site):
     page = upload(site.client("reviewer", "plan"), BESPONSA, name="000_0b4c43785240c2ec.txt")
     assert page.status_code == 200
-    assert "In agreement (" in page.text and "was made from this document" in page.text
+    assert "In agreement (" in page.text and "Version 2025-06-24 was made from this document" in page.text
     assert 'id="disagreements"' not in page.text
 
 
@@ -38,7 +38,7 @@ def test_a_revised_document_shows_each_disagreement_with_its_section(site):
         b"8\tMI, IN\t", b"8\tMI, IN, OH\t").replace(b"15\tKY, OH\t", b"15\tKY\t")
     page = upload(site.client("admin", "plan"), revised, name="besponsa-2026.txt")
     assert page.status_code == 200
-    assert "2 disagreements" in page.text and "this is not the document version 2025-06-24 was made from" in page.text
+    assert "2 disagreements" in page.text and "This is not the document version 2025-06-24 was made from" in page.text
     assert "<td>§II</td>" in page.text and "<td>70 billable units every 21 days</td>" in page.text
     assert "<td>Appendix 2</td>" in page.text and "<td>state OH</td>" in page.text
     assert "<td>jurisdiction 8</td><td>jurisdiction 15</td>" in page.text

@@ -34,7 +34,7 @@ import polars as pl
 from pydantic import ValidationError
 
 from priorauth.batch.authorization import NotColumnar, authorization_end
-from priorauth.batch.plan import KIND, LEAVES, VersionPlan, comparable, pattern_keys
+from priorauth.batch.plan import KIND, LEAVES, VersionPlan, comparable, pattern_keys, walk_columns
 from priorauth.batch.single import decide_one
 from priorauth.batch.source import SYSTEM_COLUMNS, NotJson, RequestChunk
 from priorauth.core import (
@@ -617,6 +617,8 @@ class BatchDecider:
         plan, version = state.plan, state.version
         for level in _node_statuses(plan):
             rows = rows.with_columns(level)
+        for walk in walk_columns(plan, POLARS, lambda i: pl.col(f"_s{i}")):
+            rows = rows.with_columns(**walk)
         keys = pattern_keys(plan, state.vocabulary, POLARS, lambda i: pl.col(f"_s{i}"))
         key_columns = list(keys)
         rows = rows.with_columns(**keys)

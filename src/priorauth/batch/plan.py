@@ -252,12 +252,60 @@ NODES_PER_KEY = 12  # 5 bits a node: 60 bits of a signed 64-bit integer
 FACTS_PER_MASK = 60
 
 
-def pattern_keys(plan: VersionPlan, vocabulary: list[str], d: Dialect[E],
-                 status: Callable[[int], E]) -> dict[str, E]:
+def walk_columns(plan: VersionPlan, d: Dialect[E], status: Callable[[int], E]) -> list[dict[str, E]]:
+    """The walks `pattern_keys` reads, as columns by depth (each level reads only the one before):
+    `_a<i>` node i's ancestors are all unknown, `_m<i>` / `_f<i>` the approval / denial walk
+    visits it, `_n<i>` it is an `any` whose every branch fails on its guard."""
+    nodes = plan.nodes
+    met = {n.index: d.fill_false(status(n.index)) for n in nodes}
+    failed = {n.index: d.fill_false(~status(n.index)) for n in nodes}
+    unknown = {n.index: d.is_null(status(n.index)) for n in nodes}
+    false = d.lit(False)
+
+    def fails_on_guard(i: int) -> E:
+        node = nodes[i]
+        if node.guard:
+            return failed[i]
+        guards = [failed[c] for c in node.children if nodes[c].guard] if node.operator == "all" else []
+        return d.fill_false(d.any_of(guards)) if guards else false
+
+    levels: list[dict[str, E]] = [{f"_a{plan.root}": d.lit(True), f"_m{plan.root}": d.lit(True),
+                                   f"_f{plan.root}": d.lit(True)}]
+    frontier = [plan.root]
+    while frontier:
+        level: dict[str, E] = {}
+        below: list[int] = []
+        for i in frontier:
+            node = nodes[i]
+            alive, met_walk, fail_walk = d.col(f"_a{i}"), d.col(f"_m{i}"), d.col(f"_f{i}")
+            for c in node.children:
+                level[f"_a{c}"] = alive & unknown[i]
+            if node.operator == "any":
+                earlier = false
+                applicable = []
+                for c in node.children:
+                    level[f"_m{c}"] = met_walk & met[c] & ~earlier
+                    earlier = earlier | met[c]
+                    applicable.append(~fails_on_guard(c))
+                    level[f"_f{c}"] = fail_walk & applicable[-1]
+                level[f"_n{i}"] = fail_walk & ~d.fill_false(d.any_of(applicable))
+            else:
+                for c in node.children:
+                    level[f"_m{c}"] = met_walk
+                    level[f"_f{c}"] = fail_walk & failed[c] if node.operator == "all" else false
+            below += list(node.children)
+        if level:
+            levels.append(level)
+        frontier = below
+    return levels
+
+
+def pattern_keys(plan: VersionPlan, vocabulary: list[str], d: Dialect[E], status: Callable[[int], E]) -> dict[str, E]:
     """Key columns of what fixes a governed row's determination besides its facts' values.
 
-    `status(i)` is node i's status column. Rows with equal keys get the same decision,
-    reasons and missing facts from the core, because the key holds what each depends on:
+    `status(i)` is node i's status column; the columns of `walk_columns` must be there.
+    Rows with equal keys get the same decision, reasons and missing facts from the core,
+    because the key holds what each depends on:
 
     - `_r`: the root's status.
     - Reasons of an approval: the nodes the engine's approval walk visits (every child of
@@ -271,53 +319,18 @@ def pattern_keys(plan: VersionPlan, vocabulary: list[str], d: Dialect[E],
       unknown, and both walks (a residual can still settle the root either way).
     """
     nodes = plan.nodes
-    met = {n.index: d.fill_false(status(n.index)) for n in nodes}
-    failed = {n.index: d.fill_false(~status(n.index)) for n in nodes}
-    unknown = {n.index: d.is_null(status(n.index)) for n in nodes}
-    true, false = d.lit(True), d.lit(False)
-    alive: dict[int, E] = {plan.root: true}
-    met_walk: dict[int, E] = {plan.root: true}
-    fail_walk: dict[int, E] = {plan.root: true}
-    no_branch: dict[int, E] = {}
-
-    def fails_on_guard(i: int) -> E:
-        node = nodes[i]
-        if node.guard:
-            return failed[i]
-        guards = [failed[c] for c in node.children if nodes[c].guard] if node.operator == "all" else []
-        return d.fill_false(d.any_of(guards)) if guards else false
-
-    for node in reversed(nodes):  # parents before children
-        i = node.index
-        for c in node.children:
-            alive[c] = alive[i] & unknown[i]
-        if node.operator == "any":
-            earlier = false
-            applicable = {}
-            for c in node.children:
-                met_walk[c] = met_walk[i] & met[c] & ~earlier
-                earlier = earlier | met[c]
-                applicable[c] = ~fails_on_guard(c)
-                fail_walk[c] = fail_walk[i] & applicable[c]
-            no_branch[i] = fail_walk[i] & ~d.fill_false(d.any_of(list(applicable.values())))
-        elif node.operator == "all":
-            for c in node.children:
-                met_walk[c] = met_walk[i]
-                fail_walk[c] = fail_walk[i] & failed[c]
-        elif node.operator == "not":
-            for c in node.children:
-                met_walk[c] = met_walk[i]
-                fail_walk[c] = false
+    false = d.lit(False)
     root = status(plan.root)
     root_open, root_met = d.is_null(root), d.fill_false(root)
     keys: dict[str, E] = {"_r": d.status_code(root)}
+    anys = {n.index for n in nodes if n.operator == "any"}
     for k in range(0, len(nodes), NODES_PER_KEY):
         parts = []
         for j, node in enumerate(nodes[k : k + NODES_PER_KEY]):
             i = node.index
-            frontier = d.when([(alive[i], d.status_code(status(i)))], d.lit(3))
-            walked_met = d.whole(met_walk[i])
-            walked_fail = d.whole(fail_walk[i]) + d.whole(no_branch.get(i, false)) * 2
+            frontier = d.when([(d.col(f"_a{i}"), d.status_code(status(i)))], d.lit(3))
+            walked_met = d.whole(d.col(f"_m{i}"))
+            walked_fail = d.whole(d.col(f"_f{i}")) + d.whole(d.col(f"_n{i}") if i in anys else false) * 2
             code = d.when(
                 [(root_open, frontier + walked_met * 4 + walked_fail * 8), (root_met, walked_met)], walked_fail
             )
@@ -327,7 +340,8 @@ def pattern_keys(plan: VersionPlan, vocabulary: list[str], d: Dialect[E],
     for k in range(0, len(read), FACTS_PER_MASK):
         bits = []
         for j, fact in enumerate(read[k : k + FACTS_PER_MASK]):
-            readers = [alive[leaf.index] & unknown[leaf.index] for leaf in plan.leaves if fact in leaf.reads]
+            readers = [d.col(f"_a{leaf.index}") & d.is_null(status(leaf.index))
+                       for leaf in plan.leaves if fact in leaf.reads]
             bits.append(d.whole(d.is_null(d.col(fact)) & d.fill_false(d.any_of(readers))) * (2**j))
         keys[f"_u{k // FACTS_PER_MASK}"] = d.when([(root_open, d.sum_of(bits))], d.whole(false))
     return keys

@@ -21,11 +21,16 @@ def register(app: typer.Typer) -> None:
             Path | None,
             typer.Option("--out", help="Output file, .parquet or .csv (default: NAME.audited.parquet beside INPUT)."),
         ] = None,
-        auth: Annotated[Path | None, typer.Option("--auth", help="Authorizations: member_id, start, end.")] = None,
+        auth: Annotated[
+            Path | None,
+            typer.Option("--auth", help="Authorizations: member_id, start, end [, hcpcs, branch]."),
+        ] = None,
         engine: Annotated[str, typer.Option("--engine", help="polars (default) or spark.")] = "polars",
         master: Annotated[str, typer.Option("--master", help="Spark master URL.")] = "local[*]",
         policy: Annotated[
-            str | None, typer.Option("--policy", help="Policy id (may be left out when only one is loaded).")
+            str | None,
+            typer.Option("--policy", help="Audit only this policy's lines (default: every loaded policy, "
+                         "each line under the policy of its HCPCS code)."),
         ] = None,
         errors_out: Annotated[
             Path | None, typer.Option("--errors", help="Where to list rejected rows (default: OUT.errors.csv).")
@@ -40,13 +45,10 @@ def register(app: typer.Typer) -> None:
         from priorauth.claims.io import file_format, write_errors, write_lines
         from priorauth.claims.schema import ClaimInputError
         from priorauth.cli import fail
-        from priorauth.commands.dose import choose_policy
-        from priorauth.core import PriorAuthError
+        from priorauth.core import PriorAuthError, policy_ids
 
-        try:
-            policy_id = choose_policy(policy)
-        except ValueError as exc:
-            fail(str(exc))
+        if policy is not None and policy not in policy_ids():
+            fail(f"--policy: unknown policy {policy!r} (loaded: {', '.join(policy_ids())})")
         if engine not in ("polars", "spark"):
             fail(f"--engine: unknown engine {engine!r} (polars or spark)")
         chosen: Engine = "spark" if engine == "spark" else "polars"
@@ -67,9 +69,12 @@ def register(app: typer.Typer) -> None:
                 bar.update(task, advance=1, description=f"auditing ({engine}): {stage}")
 
             try:
-                result = audit_claims(input_file, auth, policy=policy_id, engine=chosen, master=master, progress=step)
+                result = audit_claims(input_file, auth, policy=policy, engine=chosen, master=master, progress=step)
             except PriorAuthError as exc:
                 fail(str(exc))
+                return
+            except ValueError as exc:  # e.g. two loaded policies bill the same HCPCS code
+                fail(f"--policy: {exc}")
                 return
             write_lines(result.lines, out)
             step("written")
@@ -125,6 +130,8 @@ def _print_summary(result, out: Path, with_authorizations: bool) -> None:
         f"[bold]Claims audit[/] ({s.engine}): {s.rows_read} rows read, {s.lines_audited} lines audited, "
         f"{s.rows_rejected} rows rejected; {s.policy_lines} policy lines for {s.members} members"
     )
+    if len(s.lines_by_policy) > 1:
+        console.print("lines by policy: " + ", ".join(f"{p} {n}" for p, n in s.lines_by_policy.items()))
     table = Table(show_edge=False)
     for column in ("edit", "section", "lines"):
         table.add_column(column, justify="right" if column == "lines" else "left")

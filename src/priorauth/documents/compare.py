@@ -33,11 +33,13 @@ from priorauth.documents.items import (
 from priorauth.documents.model import PolicyDocument
 
 ABSENT = "(not stated)"
-KINDS = ("differs", "document only", "file only", "added", "removed", "reworded", "unmapped", "todo")
 
 
 @dataclass(frozen=True, slots=True)
 class Disagreement:
+    """One item the document and the file disagree on. `kind`: differs, document only, file only,
+    added / removed / reworded (a line of the document's text), unmapped (an indication name), todo."""
+
     section: str
     item: str
     document: str

@@ -287,7 +287,7 @@ def document_row(row: DoseRow) -> RowFacts:
 
 
 def row_items(branch: str, label: str, facts: RowFacts, bound: int, where: str = "",
-              optional: set[str] = frozenset()) -> list[Item]:  # type: ignore[assignment]
+              optional: frozenset[str] | set[str] = frozenset()) -> list[Item]:
     """The row's cells up to cycle `bound` (open ranges expanded), its cycle counts and weight bands."""
     cells: dict[tuple[str, str, int, int], set[str]] = {}
     places: dict[tuple[str, str, int, int], str] = {}

@@ -29,6 +29,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+import orjson
+
 from priorauth import service
 from priorauth.core import (
     AuthorizationPeriod,
@@ -105,33 +107,45 @@ class HookError(PriorAuthError):
 
 @dataclass(frozen=True)
 class AssertionContext:
-    """What CRD learnt about an order, kept under its coverage-assertion-id for DTR."""
+    """What CRD learnt about an order, kept under its coverage-assertion-id for DTR's pre-fill."""
 
     policy_id: str
     record: RecordFacts
     subject: str | None
-    order: dict[str, Any]
-    coverage: dict[str, Any] | None
+
+    def encoded(self) -> bytes:
+        return orjson.dumps([self.policy_id, self.record.facts, self.record.measurements, self.subject])
+
+    @classmethod
+    def decoded(cls, raw: bytes) -> AssertionContext:
+        policy_id, facts, measurements, subject = orjson.loads(raw)
+        return cls(policy_id, RecordFacts(facts, measurements), subject)
 
 
 class AssertionCache:
-    """The most recent assertions, by id, in memory (bounded; lost on restart)."""
+    """The most recent assertions, by id, in memory (bounded; lost on restart).
+
+    Each is kept encoded as JSON bytes: thousands stay alive, and bytes are not tracked by the cyclic
+    garbage collector, so full collections never walk the cache (docs/performance.md, the hook's tail).
+    """
 
     def __init__(self, size: int = CONTEXT_CACHE_SIZE) -> None:
-        self._items: OrderedDict[str, AssertionContext] = OrderedDict()
+        self._items: OrderedDict[str, bytes] = OrderedDict()
         self._size = size
         self._lock = threading.Lock()
 
     def put(self, key: str, value: AssertionContext) -> None:
+        encoded = value.encoded()
         with self._lock:
-            self._items[key] = value
+            self._items[key] = encoded
             self._items.move_to_end(key)
             while len(self._items) > self._size:
                 self._items.popitem(last=False)
 
     def get(self, key: str) -> AssertionContext | None:
         with self._lock:
-            return self._items.get(key)
+            found = self._items.get(key)
+        return AssertionContext.decoded(found) if found is not None else None
 
 
 ASSERTIONS = AssertionCache()
@@ -630,13 +644,7 @@ def answer_hook(
             det, version, facts = decide_known(principal, policy, raw, today)
             ASSERTIONS.put(
                 assertion_id,
-                AssertionContext(
-                    policy.id,
-                    RecordFacts(raw, record.measurements),
-                    f"Patient/{request.patient_id}",
-                    order,
-                    request.coverage,
-                ),
+                AssertionContext(policy.id, RecordFacts(raw, record.measurements), f"Patient/{request.patient_id}"),
             )
             link = f"{policy_link_base.rstrip('/')}/v1/policies/{policy.id}"
             questionnaire = canonical(policy.current(today))  # what DTR's $questionnaire-package gives

@@ -8,6 +8,7 @@ used to check R4 input.
 
 from __future__ import annotations
 
+import gc
 import importlib
 from dataclasses import dataclass, field
 from functools import cache
@@ -65,14 +66,31 @@ def operation_outcome(issues: list[Issue]) -> dict[str, Any]:
 
 @cache
 def model_class(resource_type: str) -> type[BaseModel]:
-    """The R4B model of a resource type; KeyError if there is none."""
+    """The R4B model of a resource type; KeyError if there is none.
+
+    Loading a model settles the heap (`settle_heap`): its validators live as long as the process.
+    """
     if not resource_type.isalpha():
         raise KeyError(resource_type)
     try:
         module = importlib.import_module(f"fhir.resources.R4B.{resource_type.lower()}")
-        return getattr(module, resource_type)
+        model = getattr(module, resource_type)
     except (ImportError, AttributeError):
         raise KeyError(resource_type) from None
+    settle_heap()
+    return model
+
+
+def settle_heap() -> None:
+    """Move every object alive now to the garbage collector's permanent generation (`gc.freeze`).
+
+    What is alive when a model is loaded is, but for the request in flight, what lives as long as the
+    process: modules, classes, and the models' pydantic validators, whose traversal makes a full
+    collection of this heap take 100-250 ms. Frozen, they are never walked again, so full collections
+    scan only what requests allocate (the CDS Hooks p99, docs/performance.md). Frozen objects are
+    still freed by reference counting.
+    """
+    gc.freeze()
 
 
 def _path(root: str, loc: tuple[Any, ...]) -> str:
