@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import itertools
 import json
 import re
 import shutil
@@ -76,9 +77,9 @@ class Signer:
         ]
 
 
-def request_bytes(body: bytes, authorization: str) -> bytes:
+def request_bytes(body: bytes, authorization: str, port: int) -> bytes:
     head = (
-        f"POST {PATH} HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer {authorization}\r\n"
+        f"POST {PATH} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nAuthorization: Bearer {authorization}\r\n"
         f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n"
     )
     return head.encode() + body
@@ -237,7 +238,10 @@ def main() -> int:
                         rest = tokens[int(3000 * args.warmup) :] or tokens
                         result = wrk_client(port, body, rest, args.seconds, connections, folder)
                     else:
-                        stream = iter(request_bytes(body, t) for t in tokens * (1 if auth == "jwt" else 10**9))
+                        if auth == "jwt":
+                            stream: Iterator[bytes] = iter([request_bytes(body, t, port) for t in tokens])
+                        else:
+                            stream = itertools.repeat(request_bytes(body, bearer, port))
                         asyncio.run(python_client(port, stream, args.warmup, connections))
                         result = asyncio.run(python_client(port, stream, args.seconds, connections))
                     floor = FLOOR_P99_MS.get(connections)

@@ -8,58 +8,14 @@ and any other line the Section II limit of its cycle number. Engines and referen
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import polars as pl
 import pytest
 from tests.claims.helpers import frame, line
+from tests.dosing.branched import branched_policy
 
 from priorauth.claims import ClaimRules, audit_claims
 from priorauth.claims.edits import claim_rules
 from priorauth.claims.reference import audit_reference
-from priorauth.core import Policy, parse_policy_version
-
-INFUSAMAB = Path(__file__).resolve().parents[1] / "dosing" / "policies" / "infusamab" / "2026-01-15.yaml"
-BRANCHES = """
-authorizations:
-  - id: rr_initial
-    section: I
-    text: Relapsed or refractory, initial.
-    when: {request_type: [initial], disease_setting: [relapsed_refractory]}
-    cycles: {from: 1, to: 2}
-    months: 8
-    max_cycles: 2
-    max_units: 100
-    unit_window_days: 10
-    renewable: true
-  - id: rr_renewal
-    section: I
-    text: Relapsed or refractory, renewal.
-    when: {request_type: [renewal], disease_setting: [relapsed_refractory]}
-    cycles: {from: 3, to: 4}
-    months: 6
-    max_cycles: 2
-    max_units: 100
-    unit_window_days: 20
-    renewable: false
-  - id: mrd
-    section: I
-    text: MRD-positive.
-    when: {request_type: [initial], disease_setting: [mrd_positive]}
-    cycles: {from: 1, to: 1}
-    months: 6
-    max_cycles: 1
-    max_units: 60
-    unit_window_days: 10
-    renewable: false
-"""
-
-
-def branched_policy() -> Policy:
-    """The made-up infusion policy with three authorization branches (its parameters stay, unused)."""
-    text = INFUSAMAB.read_text(encoding="utf-8").replace("\ncriteria:\n", BRANCHES + "\ncriteria:\n", 1)
-    return Policy.of(parse_policy_version(text, "infusamab-branched/2026-01-15.yaml"))
-
 
 POLICY = branched_policy()
 RULES = ClaimRules.from_policy(POLICY)
@@ -130,9 +86,9 @@ def test_a_renewal_branch_has_its_own_window_and_last_cycle():
     assert [out[f"s{k}"]["cycle"] for k in range(5)] == [1, 2, 3, 4, 5]
     # day 59 is in cycle 4 (opened on day 40, 20 days long): 40 + 40 in its 20-day window
     assert out["late"]["cycle"] == 4 and out["late"]["rolling_units"] == 80
-    # day 60 opens cycle 5: beyond the renewal's last cycle (4)
-    assert "CYCLE_LIMIT" in out["s4"]["edits"] and "CYCLE_LIMIT" not in out["s3"]["edits"]
-    assert out["s4"]["rolling_units"] == 120 and "UNITS_OVER_LIMIT" in out["s4"]["edits"]
+    # day 60 opens cycle 5: beyond the renewal's last cycle (4); its window (days 41-60) holds 40 + 40
+    assert out["s4"]["edits"] == ["CYCLE_LIMIT"] and out["s3"]["edits"] == []
+    assert out["s4"]["rolling_units"] == 80
 
 
 def test_overlapping_authorizations_the_latest_start_wins():

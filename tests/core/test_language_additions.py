@@ -71,7 +71,10 @@ criteria:
       text: Renewal.
       all:
         - {id: is_renewal, guard: true, section: IV, text: Renewal., equals: {request_type: renewal}}
-        - {id: course_open, section: IV, text: Course not over., period_not_over: {fact: started, parameter: course_months}}
+        - id: course_open
+          section: IV
+          text: Course not over.
+          period_not_over: {fact: started, parameter: course_months}
         - {id: some_left, section: IV, text: At most 5 given., between: {fact: given, at_most: 5}}
 """
 AUTHORIZATIONS = """
@@ -235,6 +238,7 @@ def test_period_not_over_unknown_dates_are_asked():
 def test_period_not_over_refuses_a_malformed_argument(argument, problem):
     text = CRITERIA.replace("period_not_over: {fact: started, parameter: course_months}",
                             f"period_not_over: {argument}")
+    assert text != CRITERIA
     with pytest.raises(PolicyError) as info:
         policy(criteria=text)
     assert problem in str(info.value)

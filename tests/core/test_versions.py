@@ -146,9 +146,12 @@ def test_a_malformed_folder_names_the_file_and_problem(tmp_path, name, edit, mes
     if edit:
         text = text.replace(*edit, 1)
     (folder / name).write_text(text, encoding="utf-8")
+    registry = PolicyRegistry([tmp_path])  # folder names only: a policy's files are read when it is asked for
     with pytest.raises(priorauth.PolicyError) as info:
-        PolicyRegistry([tmp_path])
+        registry.get("besponsa")
     assert str(folder / name) in str(info.value) and message in str(info.value)
+    with pytest.raises(priorauth.PolicyError):
+        registry.load_all()
 
 
 def _cli(*args, env=None):

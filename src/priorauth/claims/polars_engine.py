@@ -14,6 +14,7 @@ String work (ICD-10, NDC, modifiers) is done once per distinct value.
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import partial
 
 import polars as pl
 
@@ -117,6 +118,19 @@ def _collect_errors(frame: pl.DataFrame, columns: tuple[str, ...], source: str) 
     return errors
 
 
+def _bills(hcpcs: str) -> Callable[[pl.Expr], pl.Expr]:
+    return lambda v: (vc.strip(v).str.to_uppercase() == hcpcs).fill_null(False)
+
+
+def _ndc_of(patterns: tuple[str, ...]) -> Callable[[pl.Expr], pl.Expr]:
+    return lambda v: vc.ndc_matches_any(vc.ndc11(v), patterns)
+
+
+def _covered_by(codes: frozenset[str]) -> Callable[[pl.Expr], pl.Expr]:
+    covered = pl.Series(sorted(codes), dtype=pl.String).implode()
+    return lambda v: v.str.split(";").list.eval(vc.icd10(pl.element()).is_in(covered)).list.any().fill_null(False)
+
+
 def _lookups(claims: pl.LazyFrame, schema: pl.Schema, rules: tuple[ClaimRules, ...]) -> dict[str, pl.Expr]:
     """Per-row flags from the distinct values of the code columns (one streaming pass to find them).
 
@@ -147,14 +161,10 @@ def _lookups(claims: pl.LazyFrame, schema: pl.Schema, rules: tuple[ClaimRules, .
     ndc_ok: pl.Expr = pl.lit(False)
     icd_ok: pl.Expr = pl.lit(False)
     for k, r in reversed(list(enumerate(rules))):
-        covered_codes = pl.Series(sorted(r.covered_icd10), dtype=pl.String).implode()
-        bills = flag("hcpcs", lambda v, r=r: (vc.strip(v).str.to_uppercase() == r.hcpcs).fill_null(False))
+        bills = flag("hcpcs", _bills(r.hcpcs))
         policy = pl.when(bills).then(pl.lit(k, dtype=pl.Int8)).otherwise(policy)
-        ndc_ok = pl.when(bills).then(flag("ndc", lambda v, r=r: vc.ndc_matches_any(vc.ndc11(v), r.ndc_patterns)))\
-            .otherwise(ndc_ok)
-        icd = flag("icd10", lambda v, c=covered_codes: (
-            v.str.split(";").list.eval(vc.icd10(pl.element()).is_in(c)).list.any().fill_null(False)))
-        icd_ok = pl.when(bills).then(icd).otherwise(icd_ok)
+        ndc_ok = pl.when(bills).then(flag("ndc", _ndc_of(r.ndc_patterns))).otherwise(ndc_ok)
+        icd_ok = pl.when(bills).then(flag("icd10", _covered_by(r.covered_icd10))).otherwise(icd_ok)
     flags.update(policy=policy, ndc_ok=ndc_ok, icd_ok=icd_ok)
     return flags
 
@@ -472,7 +482,7 @@ def audit_lines(
         applying = None
         if auths is not None:
             applying = auths.filter(pl.col("hcpcs").is_null() | (pl.col("hcpcs") == r.hcpcs))
-        edits = _policy_line_edits(p, r, applying, lambda rows=rows: exact_codes(rows))
+        edits = _policy_line_edits(p, r, applying, partial(exact_codes, rows))
         rolling = rolling.scatter(at, edits["rolling_units"])
         cycles = cycles.scatter(at, edits["cycle"])
         masks = masks.scatter(at, edits["mask"])

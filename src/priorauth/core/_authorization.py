@@ -218,6 +218,9 @@ def authorization(version: PolicyVersion, facts: Facts, start: dt.date | None = 
             hcpcs=version.billing.hcpcs.code,
             renewable=params["renewable"],
             cycles_remaining=remaining,
+            months=months,
+            section=version.parameters["authorization_months"].section,
+            limit_section=version.parameters["max_units"].section,
         )
         _remember(key, period)
     return period
@@ -226,14 +229,15 @@ def authorization(version: PolicyVersion, facts: Facts, start: dt.date | None = 
 def _branch_period(version: PolicyVersion, terms: BranchTerms, facts: Facts, day: dt.date) -> AuthorizationPeriod:
     """Per-branch terms: `months` from the start; a course caps the end, the cycles and renewal."""
     course = terms.course
-    first, given = (facts[course.start], facts[course.given]) if course is not None else (None, None)
+    first: dt.date | None = facts[course.start] if course is not None else None
+    given: int | None = facts[course.given] if course is not None else None
     key = (version.runtime, terms.id, day, first, given)
     period = _PERIODS.get(key)
     if period is None:
         end = months_after(day, terms.months) - ONE_DAY
         cycles = terms.max_cycles
         renewable = terms.renewable
-        if course is not None:
+        if course is not None and first is not None and given is not None:
             end = min(end, months_after(first, course.months) - ONE_DAY)
             cycles = max(0, min(cycles, course.cycles - given))
             renewable = renewable and given + cycles < course.cycles
@@ -247,6 +251,9 @@ def _branch_period(version: PolicyVersion, terms: BranchTerms, facts: Facts, day
             renewable=renewable,
             cycles_remaining=cycles,
             branch=terms.id,
+            months=terms.months,
+            section=terms.section,
+            limit_section=terms.section,
         )
         _remember(key, period)
     return period

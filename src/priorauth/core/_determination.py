@@ -58,6 +58,11 @@ class AuthorizationPeriod:
     # The `authorizations` entry of the policy these terms come from (a policy whose terms
     # differ by indication branch); None when the version has one set of terms.
     branch: str | None = None
+    # For the doors' words (not in the JSON form): the length in months of an approval on these terms,
+    # and the sections its period and its unit limit come from.
+    months: int | None = field(default=None, compare=False)
+    section: str = field(default="I", compare=False)
+    limit_section: str = field(default="II", compare=False)
     # The JSON form, built once: periods are shared between decisions, to_dict copies it.
     _json: dict[str, Any] = field(init=False, repr=False, compare=False)
 

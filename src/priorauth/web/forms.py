@@ -14,6 +14,7 @@ on that date itself. This module decides nothing.
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -69,12 +70,19 @@ class FormField:
     value: str = ""
     error: str | None = None
     phi: bool = False
-    minimum: int | None = None
+    minimum: float | None = None
+    maximum: float | None = None
 
     @property
     def control(self) -> str:
         """The template macro that draws it: radio, select, date, number or text."""
-        return {"boolean": "radio", "choice": "select", "date": "date", "integer": "number"}.get(self.type, "text")
+        return {"boolean": "radio", "choice": "select", "date": "date", "integer": "number",
+                "number": "number"}.get(self.type, "text")
+
+    @property
+    def step(self) -> str:
+        """The number control's step: whole numbers for an integer question, any number otherwise."""
+        return "1" if self.type == "integer" else "any"
 
     @property
     def hint(self) -> str | None:
@@ -137,6 +145,14 @@ def convert(q: Question, text: str) -> Any:
             return int(text)
         except ValueError:
             raise ValueError("expected a whole number") from None
+    if q.type == "number":
+        try:
+            number = float(text)
+        except ValueError:
+            raise ValueError("expected a number") from None
+        if not math.isfinite(number):
+            raise ValueError("expected a number")
+        return int(number) if number.is_integer() and "." not in text and "e" not in text.lower() else number
     if q.type == "code_list":
         codes = [c for c in _CODE_SPLIT.split(text) if c]
         return codes or None
@@ -239,7 +255,8 @@ def read_form(
             value=texts.get(q.id, "") or (q.default or ""),
             error=errors.get(q.id),
             phi=q.phi,
-            minimum=int(q.minimum) if q.minimum is not None else None,
+            minimum=(int(q.minimum) if q.type == "integer" else q.minimum) if q.minimum is not None else None,
+            maximum=(int(q.maximum) if q.type == "integer" else q.maximum) if q.maximum is not None else None,
         )
         for q in questions
     ]

@@ -251,6 +251,8 @@ def _request_form_context(policy: Policy, form: Any, principal: Principal) -> di
         "patient_name": str(form.get("patient_name") or ""),
         "member_id": str(form.get("member_id") or ""),
         "page": "new",
+        # every loaded policy, so a submitter can switch the form to another drug's policy
+        "policies": [(pid, load_policy(pid).current().title) for pid in policy_ids()],
     }
 
 

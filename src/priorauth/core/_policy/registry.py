@@ -8,19 +8,21 @@ folders on the path claiming the same id is an error.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable
-from importlib import resources
+import re
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 from priorauth.core._errors import ErrorCode, PolicyError, RequestError
 from priorauth.core._policy.loader import load_policy_folder
 from priorauth.core._policy.policy import Policy
+from priorauth.core._policy.version import POLICY_ID
 
 POLICY_PATH_ENV = "PRIORAUTH_POLICY_PATH"
+POLICY_FOLDER = re.compile(POLICY_ID)
 
 
 def bundled_folder() -> Path:
-    return Path(str(resources.files("priorauth") / "policies"))
+    return Path(__file__).resolve().parents[2] / "policies"
 
 
 def _policy_folders(root: Path) -> list[Path]:
@@ -30,14 +32,21 @@ def _policy_folders(root: Path) -> list[Path]:
 
 
 class PolicyRegistry:
-    """Every policy by id: bundled, overridden by the policy path. Loaded once, validated whole."""
+    """Every policy by id: bundled, overridden by the policy path.
+
+    Building a registry reads folder names only (and refuses two folders on the path that
+    claim one id); a policy's files are read, validated and kept the first time it is asked
+    for (`get`), so deciding a request loads only its own policy. Iterating, or `load_all`,
+    loads every policy: a malformed file then fails loudly, naming the file, as it does as
+    soon as its own policy is asked for.
+    """
 
     def __init__(self, path: Iterable[str | Path] = (), include_bundled: bool = True) -> None:
         self.path = tuple(Path(p) for p in path)
-        policies: dict[str, Policy] = {}
+        folders: dict[str, Path] = {}
         if include_bundled:
             for folder in _policy_folders(bundled_folder()):
-                policies[folder.name] = load_policy_folder(folder)
+                folders[folder.name] = folder
         claimed: dict[str, Path] = {}
         for root in self.path:
             for folder in _policy_folders(root):
@@ -46,8 +55,12 @@ class PolicyRegistry:
                         f"{folder}: policy {folder.name!r} is also in {claimed[folder.name]} on the policy path"
                     )
                 claimed[folder.name] = folder
-                policies[folder.name] = load_policy_folder(folder)
-        self._policies = dict(sorted(policies.items()))
+                folders[folder.name] = folder
+        for folder in folders.values():
+            if not POLICY_FOLDER.match(folder.name):
+                raise PolicyError(f"{folder}: a policy folder is named by its id (lower case a-z, 0-9, _)")
+        self._folders = dict(sorted(folders.items()))
+        self._policies: dict[str, Policy] = {}
         self.overridden = frozenset(claimed)
 
     @classmethod
@@ -57,19 +70,28 @@ class PolicyRegistry:
         return cls([*env, *extra])
 
     def ids(self) -> list[str]:
-        return list(self._policies)
+        return list(self._folders)
 
     def __contains__(self, policy_id: object) -> bool:
-        return policy_id in self._policies
+        return policy_id in self._folders
 
-    def __iter__(self):
-        return iter(self._policies.values())
+    def __iter__(self) -> Iterator[Policy]:
+        return iter([self.get(policy_id) for policy_id in self._folders])
+
+    def load_all(self) -> PolicyRegistry:
+        """Read and validate every policy now (PolicyError naming the first malformed file)."""
+        for policy_id in self._folders:
+            self.get(policy_id)
+        return self
 
     def get(self, policy_id: str) -> Policy:
         policy = self._policies.get(policy_id)
         if policy is None:
-            known = ", ".join(self._policies)
-            raise RequestError("policy", f"unknown policy; known: {known}", ErrorCode.UNKNOWN_POLICY)
+            folder = self._folders.get(policy_id)
+            if folder is None:
+                known = ", ".join(self._folders)
+                raise RequestError("policy", f"unknown policy; known: {known}", ErrorCode.UNKNOWN_POLICY)
+            policy = self._policies[policy_id] = load_policy_folder(folder)
         return policy
 
 
@@ -77,7 +99,8 @@ _active: PolicyRegistry | None = None
 
 
 def policy_registry() -> PolicyRegistry:
-    """The registry in use: set by `use_policy_path`, else bundled plus PRIORAUTH_POLICY_PATH (loaded once)."""
+    """The registry in use: set by `use_policy_path`, else bundled plus PRIORAUTH_POLICY_PATH (each policy
+    loaded the first time it is asked for)."""
     global _active
     if _active is None:
         _active = PolicyRegistry.from_env()

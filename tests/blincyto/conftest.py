@@ -1,0 +1,10 @@
+import pytest
+
+
+@pytest.fixture(scope="session")
+def spark():
+    from priorauth.claims.spark_engine import spark_session
+
+    session = spark_session("local[2]")
+    yield session
+    session.stop()
