@@ -10,7 +10,7 @@ from importlib import resources
 import pytest
 
 PG_ADMIN_URL = os.environ.get("PRIORAUTH_TEST_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
-TABLES = ("audit_events", "coverage_requests", "api_tokens")
+TABLES = ("audit_events", "pas_submissions", "coverage_requests", "cds_clients", "api_tokens")
 
 
 @pytest.fixture(scope="session")
