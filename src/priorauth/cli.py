@@ -3,22 +3,25 @@
 from __future__ import annotations
 
 import importlib
-import json
-import os
 import pkgutil
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
-from importlib import resources
 from pathlib import Path
-from typing import Annotated, Any, NoReturn
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
 import typer
-from rich.console import Console
-from rich.table import Table
-from rich.tree import Tree
 
 import priorauth.commands
+from priorauth.console import (  # noqa: F401 - MAX_REQUEST_BYTES and print_json are used by commands
+    MAX_REQUEST_BYTES,
+    InputError,
+    evaluate_request,
+    prepare,
+    print_json,
+    put_on_policy_path,
+    read_request,
+)
 from priorauth.core import (
     POLICY_PATH_ENV,
     Criterion,
@@ -33,7 +36,6 @@ from priorauth.core import (
     parse_iso_date,
     parse_request_json,
     policy_registry,
-    use_policy_path,
 )
 
 app = typer.Typer(
@@ -45,7 +47,38 @@ app = typer.Typer(
 policy_app = typer.Typer(help="Inspect and check policy files.", no_args_is_help=True)
 app.add_typer(policy_app, name="policy")
 
-out = Console(highlight=False, width=None if sys.stdout.isatty() else 200)
+if TYPE_CHECKING:
+    from rich.console import Console
+    from rich.table import Table
+    from rich.tree import Tree
+else:
+    # Rich is imported when something is printed with it, not by commands that print JSON.
+
+    def Table(*args: Any, **kwargs: Any) -> Any:  # noqa: N802 - stands for rich's class
+        from rich.table import Table
+
+        return Table(*args, **kwargs)
+
+    def Tree(*args: Any, **kwargs: Any) -> Any:  # noqa: N802 - stands for rich's class
+        from rich.tree import Tree
+
+        return Tree(*args, **kwargs)
+
+
+class _LazyConsole:
+    """The command line's rich Console, made on first use."""
+
+    _console: Console | None = None
+
+    def __getattr__(self, name: str) -> Any:
+        if _LazyConsole._console is None:
+            from rich.console import Console
+
+            _LazyConsole._console = Console(highlight=False, width=None if sys.stdout.isatty() else 200)
+        return getattr(_LazyConsole._console, name)
+
+
+out: Console = _LazyConsole()  # type: ignore[assignment]
 MARKS = {Truth.MET: "[green]✔ met[/]", Truth.NOT_MET: "[red]✘ not met[/]", Truth.UNKNOWN: "[yellow]? unknown[/]"}
 
 
@@ -78,45 +111,32 @@ def add_policy_path(paths: list[Path] | None) -> None:
     """Put folders on the policy path for this process and the processes it starts; fail loudly on a bad one."""
     if not paths:
         return
-    current = [p for p in os.environ.get(POLICY_PATH_ENV, "").split(os.pathsep) if p]
-    os.environ[POLICY_PATH_ENV] = os.pathsep.join([*current, *(str(p.resolve()) for p in paths)])
     with user_errors():
-        use_policy_path()
+        put_on_policy_path(paths)  # the folders named here are read now, not when first asked for
+
+
+# Commands that serve or list every policy read every policy file at start, so a malformed one
+# stops them there, naming the file; the others read only the policies they are asked for.
+READS_EVERY_POLICY = {"serve"}
 
 
 @app.callback()
-def main_options(policy_path: PolicyPathOption = None) -> None:
+def main_options(ctx: typer.Context, policy_path: PolicyPathOption = None) -> None:
     """Executable, explainable prior authorization for medical drug policies."""
-    from priorauth.store.settings import apply_settings_file
-
     with user_errors():
-        apply_settings_file()  # priorauth.toml (or PRIORAUTH_CONFIG) fills what the environment leaves unset
-    add_policy_path(policy_path)
-
-
-# A request is a few kilobytes; anything far larger is refused before it is read.
-MAX_REQUEST_BYTES = 1024 * 1024
+        prepare(policy_path or ())  # the settings file, then the --policy-path folders
+    if ctx.invoked_subcommand in READS_EVERY_POLICY:
+        with user_errors():
+            policy_registry().load_all()
 
 
 def read_input(source: str) -> bytes:
-    too_large = f"{source}: larger than {MAX_REQUEST_BYTES // 1024} KiB; a request is a few kilobytes (refused unread)"
-    if source == "-":
-        data = sys.stdin.buffer.read(MAX_REQUEST_BYTES + 1)
-        if len(data) > MAX_REQUEST_BYTES:
-            fail(too_large)
-        return data
     try:
-        with open(source, "rb") as file:
-            data = file.read(MAX_REQUEST_BYTES + 1)
-    except OSError as exc:
-        fail(f"{source}: cannot read ({exc.strerror})")
-    if len(data) > MAX_REQUEST_BYTES:
-        fail(too_large)
-    return data
+        return read_request(source)
+    except InputError as exc:
+        fail(str(exc))
 
 
-def print_json(data: Any) -> None:
-    sys.stdout.write(json.dumps(data, indent=2, ensure_ascii=False) + "\n")
 
 
 def render_trace(node: TraceNode, tree: Tree | None = None) -> Tree:
@@ -161,16 +181,21 @@ def evaluate(
 ) -> None:
     """Decide a coverage request; print the determination as JSON."""
     with user_errors():
-        version, facts = parse_request_json(read_input(source))
-        det = determine(version, facts)
+        det = evaluate_request(read_input(source))
     if explain:
         render_explained(det)
     else:
         print_json(det.to_dict())
 
 
+def examples_folder() -> Any:
+    from importlib import resources
+
+    return resources.files("priorauth") / "examples"
+
+
 def example_names() -> list[str]:
-    folder = resources.files("priorauth") / "examples"
+    folder = examples_folder()
     return sorted(p.name.removesuffix(".json") for p in folder.iterdir() if p.name.endswith(".json"))
 
 
@@ -185,7 +210,7 @@ def demo(
             fail(f"example: unknown example; known: {', '.join(names)}")
         names = [name]
     for item in names:
-        text = (resources.files("priorauth") / "examples" / f"{item}.json").read_bytes()
+        text = (examples_folder() / f"{item}.json").read_bytes()
         with user_errors():
             version, facts = parse_request_json(text)
         out.rule(f"[bold]{item}[/]")
@@ -310,7 +335,7 @@ def policy_list(as_json: Annotated[bool, typer.Option("--json", help="Machine-re
     with user_errors():
         registry = policy_registry()
         policies = list(registry)
-    rows = [
+    rows: list[dict[str, Any]] = [
         {
             "id": p.id,
             "title": p.current().title,

@@ -133,3 +133,40 @@ def test_a_renewal_letter_counts_the_cycles_of_this_authorization(site):
     assert "Up to 2 treatment cycles under this authorization." in letter
     assert "Up to 980 billable units of J9039 in any 84-day period." in letter
     assert "This authorization cannot be extended beyond this period." in letter  # 7 + 2 = 9: the course is done
+
+
+# --- the generic web fixes these pages needed, each on its own ------------------------------
+
+
+def test_a_number_question_is_a_number_field_read_as_a_number():
+    from priorauth.core import Question
+    from priorauth.web.forms import FormField, convert
+
+    score = Question(id="score", type="number", text="A score from 0 to 10.", minimum=0, maximum=10)
+    assert convert(score, "0.1") == 0.1 and convert(score, "3") == 3 and convert(score, "2.50") == 2.5
+    assert convert(score, "") is None
+    for bad in ("abc", "nan", "inf", "1,5"):
+        with pytest.raises(ValueError, match="expected a number"):
+            convert(score, bad)
+    field = FormField(id="score", type="number", label=score.text, minimum=0, maximum=10)
+    assert (field.control, field.step) == ("number", "any")
+    assert FormField(id="n", type="integer", label="n").step == "1"
+
+
+def test_a_letter_counts_cycles_of_the_authorization_when_terms_differ_by_branch():
+    import datetime as dt
+
+    from priorauth.web.letters import DeterminationLetter
+
+    def lines(authorization):
+        letter = DeterminationLetter(
+            request_id="req_1", letter_date=dt.date(2026, 3, 2), outcome="approved", organization=None,
+            policy_title="A policy", policy_document="DOC-1", policy_version="2026-01-01", policy_digest="0" * 64,
+            drug="a drug", hcpcs="J0000", reasons=(), authorization=authorization, modification=None,
+            reviewer_note=None, reviewed_by_clinician=False, missing=(), routing=None)
+        return letter.authorization_lines
+
+    one_set = {"max_cycles": 6, "cycles_remaining": 2}
+    assert "Up to 6 treatment cycles in all (2 remaining)." in lines(one_set)
+    assert "Up to 2 treatment cycles under this authorization." in lines(
+        {"max_cycles": 2, "cycles_remaining": 2, "branch": "renewal"})

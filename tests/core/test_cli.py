@@ -61,12 +61,15 @@ def test_explain_prints_a_tree_with_marks_and_sections():
     [
         ("this is not json", "request: not valid JSON"),
         ('{"policy": "keytruda", "facts": {}}', "policy: unknown policy"),
-        ('{"policy": "besponsa", "facts": {"eye_colour": "blue"}}', "facts.eye_colour: unknown fact"),
+        # Unknown keys are named by position, never echoed (a key can be a patient's name).
+        ('{"policy": "besponsa", "facts": {"request_type": "initial", "eye_colour": "blue"}}',
+         "facts: key 2: unknown fact"),
         ('{"policy": "besponsa", "facts": {"cd22_positive": "yes"}}', "facts.cd22_positive: expected true or false"),
         ('{"policy": "besponsa", "facts": {"birth_date": "1970-02-30"}}',
          "facts.birth_date: not a valid calendar date"),
         ('{"policy": "besponsa", "facts": {"regimen": "hyper_cvad"}}', "facts.regimen: not one of"),
-        ('{"policy": "besponsa", "facts": {}, "urgent": true}', "urgent: unknown field"),
+        ('{"policy": "besponsa", "facts": {}, "urgent": true}', "request: key 3: unknown field"),
+        ('{"policy": "besponsa", "facts": {"request_date": "9999-12-31"}}', "facts.request_date: outside the years"),
         ("[1, 2]", "request: expected a JSON object"),
     ],
 )

@@ -140,4 +140,6 @@ def test_the_rest_api_decides_the_next_version_and_a_same_id_copy_from_the_path(
         unchecked = dict(facts, hepatic_function_checked=False)
         r = client.post("/v1/requests", json={"policy": "besponsa", "facts": unchecked}, headers=auth("submitter"))
         assert r.status_code == 201 and r.json()["status"] == "awaiting_review"
-        assert r.json()["determination"]["reasons"][0]["criterion"] == "hepatic_function_checked"
+        # The submitter does not see the recommendation before review (H1); the reviewer does.
+        seen = client.get(f"/v1/requests/{r.json()['id']}", headers=auth("reviewer", "plan")).json()
+        assert seen["determination"]["reasons"][0]["criterion"] == "hepatic_function_checked"

@@ -24,9 +24,11 @@ def test_newcomer_flow_pended_information_recommendation_review(client, auth, ex
     )
     assert r.status_code == 200
     req = r.json()
-    # An engine denial is a recommendation: it waits for a clinical reviewer.
-    assert req["status"] == "awaiting_review" and req["engine_decision"] == "denied"
+    # An engine denial is a recommendation: it waits for a clinical reviewer, and the submitter
+    # does not see it until the reviewer decides.
+    assert req["status"] == "awaiting_review" and req["engine_decision"] is None
     assert req["decided_at"] is None and req["version"] == 2
+    assert client.get(f"/v1/requests/{req['id']}", headers=reviewer).json()["engine_decision"] == "denied"
 
     r = client.post(
         f"/v1/requests/{req['id']}/review",

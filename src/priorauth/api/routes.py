@@ -12,7 +12,7 @@ from starlette.concurrency import run_in_threadpool
 
 from priorauth import service
 from priorauth.api.schemas import Urgency, body
-from priorauth.core import RequestError
+from priorauth.core import RequestError, unknown_key
 from priorauth.http.deps import JsonBody, PrincipalDep, SessionDep
 from priorauth.http.problems import PROBLEM_SCHEMA
 from priorauth.http.responses import JSONResponse
@@ -43,7 +43,7 @@ def envelope(raw: Any, allowed: tuple[str, ...], required: tuple[str, ...] = ())
         raise RequestError("request", f"expected a JSON object with {', '.join(allowed)}")
     for key in raw:
         if key not in allowed:
-            raise RequestError(str(key)[:64], f"unknown field; allowed: {', '.join(allowed)}")
+            raise unknown_key("request", raw, key, f"unknown field; allowed: {', '.join(allowed)}")
     for key in required:
         if raw.get(key) is None:
             raise RequestError(key, "required")
@@ -68,7 +68,7 @@ def _facts(raw: dict[str, Any], required: bool = False) -> Any:
 
 @router.post(
     "/evaluate",
-    summary="Decide a request without storing it",
+    summary="What-if: the determination a request would get; nothing is stored or decided",
     openapi_extra=body("EvaluationRequest"),
     responses=BODY_ERRORS,
 )
@@ -134,7 +134,8 @@ async def submit(
     headers = {"Location": f"/v1/requests/{stored.id}"}
     if stored.replayed:
         headers["Idempotent-Replayed"] = "true"
-    return JSONResponse(stored.to_dict(), status_code=200 if stored.replayed else 201, headers=headers)
+    status = 200 if stored.replayed else 201
+    return JSONResponse(stored.to_dict(role=principal.role), status_code=status, headers=headers)
 
 
 def _statuses(values: list[str] | None) -> tuple[str, ...] | None:
@@ -168,7 +169,7 @@ def list_requests(
         raise RequestError("due_before", "needs a UTC offset (e.g. 2026-03-09T00:00:00Z)")
     filters = service.RequestFilters(_statuses(status), policy, due_before, submitter, overdue, urgency)
     page = service.list_requests(session, principal, filters, service.Page(limit, offset, sort))
-    return JSONResponse(page.to_dict())
+    return JSONResponse(page.to_dict(role=principal.role))
 
 
 @router.get("/requests/{request_id}", summary="One request", responses={**ERRORS, **NOT_FOUND})
@@ -178,7 +179,8 @@ def get_request(
     session: SessionDep,
     trace: Annotated[bool, Query(description="include the full criteria tree")] = False,
 ) -> JSONResponse:
-    return JSONResponse(service.get_request(session, principal, request_id).to_dict(include_trace=trace))
+    stored = service.get_request(session, principal, request_id)
+    return JSONResponse(stored.to_dict(include_trace=trace, role=principal.role))
 
 
 @router.post(
@@ -194,7 +196,7 @@ def add_information(request_id: str, principal: PrincipalDep, session: SessionDe
         raise RequestError("expected_version", "expected a whole number")
     stored = service.add_information(session, principal, request_id, _facts(req, True), expected_version=version)
     log.info("request %s information added: %s (version %d)", stored.id, stored.status, stored.version)
-    return JSONResponse(stored.to_dict())
+    return JSONResponse(stored.to_dict(role=principal.role))
 
 
 @router.post(
@@ -212,7 +214,7 @@ def review(request_id: str, principal: PrincipalDep, session: SessionDep, raw: J
         session, principal, request_id, action, req["note"], req["expected_version"], req.get("modification")
     )
     log.info("request %s reviewed: %s (version %d)", stored.id, stored.status, stored.version)
-    return JSONResponse(stored.to_dict())
+    return JSONResponse(stored.to_dict(role=principal.role))
 
 
 @router.get("/requests/{request_id}/audit", summary="The audit trail of one request", responses={**ERRORS, **NOT_FOUND})

@@ -58,6 +58,9 @@ def log_config(level: str, fmt: str = "text") -> dict[str, Any]:
         for handler in config["handlers"].values():
             handler["formatter"] = "json"
     config["loggers"]["priorauth"] = {"handlers": ["default"], "level": level.upper(), "propagate": False}
+    # Access lines carry the path only: a query string may hold a name typed into a filter.
+    config.setdefault("filters", {})["no_query"] = {"()": "priorauth.http.security.DropQueryStrings"}
+    config["handlers"]["access"]["filters"] = ["no_query"]
     return config
 
 

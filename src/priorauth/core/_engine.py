@@ -8,8 +8,6 @@ from typing import Any
 from priorauth.core._authorization import authorization
 from priorauth.core._criteria import CompiledCriteria, CompiledNode
 from priorauth.core._determination import Decision, Determination, Reason, TraceNode
-from priorauth.core._dosing.check import check_doses
-from priorauth.core._dosing.decision import apply_dose_check
 from priorauth.core._facts import Facts, validate_facts, version_for
 from priorauth.core._logic import MET, NOT_MET, UNKNOWN, Truth
 from priorauth.core._policy.policy import Policy
@@ -49,6 +47,9 @@ def determine(version: PolicyVersion, facts: Facts, dosing: Any = None) -> Deter
     dosing = dosing if dosing is not None else getattr(facts, "dosing", None)
     if dosing is None or det.decision is Decision.NOT_APPLICABLE:
         return det
+    from priorauth.core._dosing.check import check_doses  # only requests with doses need Section V
+    from priorauth.core._dosing.decision import apply_dose_check
+
     return apply_dose_check(det, check_doses(version, dosing, facts=facts))
 
 

@@ -114,3 +114,31 @@ def field_name(prefix: str, loc: Sequence[Any]) -> str:
         else:
             out += f".{part}" if out else str(part)
     return out or "(top level)"
+
+
+def unknown_key(prefix: str, container: Any, key: Any, what: str = "unknown field") -> RequestError:
+    """An unknown key, named by its position in its object and never echoed: a key can be a patient's name.
+
+    `{"facts": {"Jane Doe": true}}` -> field `facts`, "key 1: unknown fact for this policy". Known
+    fields are still named by name (`facts.birth_date`); only keys we do not know are positional.
+    """
+    keys = list(container) if isinstance(container, dict) else []
+    position = next((i for i, k in enumerate(keys, 1) if k == key), 0)
+    where = f"key {position}" if position else "a key"
+    return RequestError(prefix or "request", f"{where}: {what}")
+
+
+def pydantic_problem(prefix: str, err: Any, raw: Any, unknown: str = "unknown field") -> RequestError:
+    """A pydantic error (`ValidationError.errors()[i]`) as a RequestError naming the field (unknown_key for extras)."""
+    loc = tuple(p for p in err["loc"] if not (isinstance(p, str) and p.startswith("function-")))
+    if err["type"] != "extra_forbidden" or not loc:
+        return RequestError(field_name(prefix, loc), problem_text(err["type"], err["msg"], unknown))
+    container = raw
+    for part in loc[:-1]:
+        try:
+            container = container[part]
+        except (KeyError, IndexError, TypeError):
+            container = None
+            break
+    return unknown_key(field_name(prefix, loc[:-1]), container, loc[-1], unknown)
+

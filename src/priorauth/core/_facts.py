@@ -23,7 +23,7 @@ from pydantic_core import ErrorDetails
 from typing_extensions import TypedDict
 
 from priorauth.core._codes import icd10_code_set, icd10_exists, normalize_icd10, normalize_state
-from priorauth.core._errors import ErrorCode, RequestError, field_name, problem_text
+from priorauth.core._errors import ErrorCode, RequestError, field_name, problem_text, pydantic_problem
 from priorauth.core._policy.base import parse_iso_date
 from priorauth.core._policy.questions import Question
 
@@ -121,6 +121,8 @@ def validate_facts(version: PolicyVersion, raw: Any) -> Facts:
     except ValidationError as exc:
         err = exc.errors(include_url=False, include_input=False)[0]
         loc = tuple(p for p in err["loc"] if not (isinstance(p, str) and p.startswith("function-")))
+        if err["type"] == "extra_forbidden":  # never echo a key we do not know (it may be a name)
+            raise pydantic_problem("facts", err, raw, "unknown fact for this policy") from None
         fact = str(loc[0]) if loc else "facts"
         raise RequestError(field_name("facts", loc), _problem(err, version, fact)) from None
     if None in facts.values():

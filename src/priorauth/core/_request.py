@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
-from priorauth.core._dosing.request import parse_dosing
-from priorauth.core._errors import ErrorCode, RequestError
+from priorauth.core._errors import ErrorCode, RequestError, unknown_key
 from priorauth.core._facts import Facts, validate_facts, version_for
+from priorauth.core._json import load_json
 from priorauth.core._policy.policy import Policy
 from priorauth.core._policy.registry import PolicyRegistry, policy_registry
 from priorauth.core._policy.version import PolicyVersion
@@ -30,7 +29,7 @@ def parse_request(raw: Any, policies: PolicyRegistry | Policy | None = None) -> 
         raise RequestError("request", "expected a JSON object with `policy` and `facts`")
     for key in raw:
         if key not in REQUEST_KEYS:
-            raise RequestError(str(key), "unknown field; a request has `policy`, `facts` and optionally `dosing`")
+            raise unknown_key("request", raw, key, "unknown field; a request has `policy`, `facts` and `dosing`")
     policy_id = raw.get("policy")
     if not isinstance(policy_id, str):
         raise RequestError("policy", "required: the id of a policy on the policy path")
@@ -45,6 +44,8 @@ def parse_request(raw: Any, policies: PolicyRegistry | Policy | None = None) -> 
     facts = validate_facts(version, raw_facts)
     if raw.get("dosing") is None:
         return version, facts
+    from priorauth.core._dosing.request import parse_dosing  # only requests with doses need Section V
+
     with_dosing = RequestFacts(facts)
     with_dosing.dosing = parse_dosing(version, raw["dosing"])
     return version, with_dosing
@@ -53,9 +54,4 @@ def parse_request(raw: Any, policies: PolicyRegistry | Policy | None = None) -> 
 def parse_request_json(
     text: str | bytes, policies: PolicyRegistry | Policy | None = None
 ) -> tuple[PolicyVersion, Facts]:
-    try:
-        raw = json.loads(text)
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        where = f" at line {exc.lineno} column {exc.colno}" if isinstance(exc, json.JSONDecodeError) else ""
-        raise RequestError("request", f"not valid JSON{where}", ErrorCode.INVALID_JSON) from None
-    return parse_request(raw, policies)
+    return parse_request(load_json(text), policies)

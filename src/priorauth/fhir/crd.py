@@ -426,18 +426,21 @@ def _reason(text: str) -> dict[str, Any]:
 
 def allowed_period(
     policy: Policy | PolicyVersion, det: Determination, facts: dict[str, Any], today: dt.date
-) -> AuthorizationPeriod:
+) -> AuthorizationPeriod | None:
     """The approval's period and limits; before approval, those an approval would carry (the core's
     `authorization_for`), starting on the request date, else today. A renewal whose first
     authorization date or cycles are not known yet gets a new authorization's period: at most that.
+    None when the terms depend on answers not known yet (a policy whose terms differ by indication).
     """
     if det.authorization is not None:
         return det.authorization
     start = None if facts.get(policy.decided_on) else today
-    try:
-        return authorization_for(policy, facts, start)
-    except RequestError:
-        return authorization_for(policy, {k: v for k, v in facts.items() if k != "request_type"}, start)
+    for known in (facts, {k: v for k, v in facts.items() if k != "request_type"}):
+        try:
+            return authorization_for(policy, known, start)
+        except RequestError:
+            continue
+    return None
 
 
 def coverage_information(
@@ -493,29 +496,31 @@ def coverage_information(
             _sub("billingCode", valueCoding={"system": systems.HCPCS, "code": hcpcs.code, "display": hcpcs.description})
         )
         period = allowed_period(policy, det, facts, today)
-        max_units, window = period.max_units, period.unit_window_days
-        months = policy.parameter("authorization_months")
-        ext += [
-            _detail(
-                "allowed-quantity",
-                {"valueQuantity": {"value": max_units, "unit": f"{hcpcs.code} units"}},
-                f"At most {max_units} billable units of {hcpcs.code} ({hcpcs.description}) in any {window} days "
-                f"(section {policy.parameters['max_units'].section}).",
-            ),
-            _detail(
-                "allowed-period",
-                {"valuePeriod": {"start": period.start.isoformat(), "end": period.end.isoformat()}},
-                f"An approval covers {months} months from its start "
-                f"(section {policy.parameters['authorization_months'].section}); the start is the day the "
-                "request is received.",
-            ),
+        if period is not None:
+            hcpcs_code = period.hcpcs or hcpcs.code
+            months = f"{period.months} months" if period.months is not None else "its period"
+            ext += [
+                _detail(
+                    "allowed-quantity",
+                    {"valueQuantity": {"value": period.max_units, "unit": f"{hcpcs_code} units"}},
+                    f"At most {period.max_units} billable units of {hcpcs_code} ({hcpcs.description}) in any "
+                    f"{period.unit_window_days} days (section {period.limit_section}).",
+                ),
+                _detail(
+                    "allowed-period",
+                    {"valuePeriod": {"start": period.start.isoformat(), "end": period.end.isoformat()}},
+                    f"An approval covers {months} from its start (section {period.section}); the start is the "
+                    "day the request is received.",
+                ),
+            ]
+        ext.append(
             _detail(
                 "policy-link",
                 {"valueString": policy_link},
                 f"{policy.title}, {policy.metadata.document_number}",
                 DETAIL_SYSTEM,
-            ),
-        ]
+            )
+        )
         if asks_documents:
             ext.append(_sub("questionnaire", valueCanonical=questionnaire or canonical(policy)))
     ext += [_sub("date", valueDate=today.isoformat()), _sub("coverage-assertion-id", valueString=assertion_id)]

@@ -49,7 +49,9 @@ def _urls(node: Any, out: set[str], depth: int = 0) -> None:
         url = node.get("url")
         if isinstance(url, str) and ("extension" in node or any(k.startswith("value") for k in node)):
             out.add(url)
-        for profile in (node.get("meta") or {}).get("profile") or [] if isinstance(node.get("meta"), dict) else []:
+        meta = node.get("meta")
+        profiles = meta.get("profile") if isinstance(meta, dict) else None
+        for profile in profiles if isinstance(profiles, list) else []:
             if isinstance(profile, str):
                 out.add(profile)
         for value in node.values():

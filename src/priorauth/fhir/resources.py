@@ -87,9 +87,11 @@ def settle_heap() -> None:
     What is alive when a model is loaded is, but for the request in flight, what lives as long as the
     process: modules, classes, and the models' pydantic validators, whose traversal makes a full
     collection of this heap take 100-250 ms. Frozen, they are never walked again, so full collections
-    scan only what requests allocate (the CDS Hooks p99, docs/performance.md). Frozen objects are
-    still freed by reference counting.
+    scan only what requests allocate (the CDS Hooks p99, docs/performance.md). Garbage is collected
+    first, so none is frozen; that collection is the long one only the first time. Frozen objects
+    are still freed by reference counting.
     """
+    gc.collect()
     gc.freeze()
 
 

@@ -18,7 +18,7 @@ from priorauth.api import routes as api_routes
 from priorauth.api import schemas as api_schemas
 from priorauth.core import PriorAuthError, policy_ids
 from priorauth.fhir import routes as fhir_routes
-from priorauth.http import problems
+from priorauth.http import problems, security
 from priorauth.http.deps import TokenCache
 from priorauth.http.limits import BodySizeLimit
 from priorauth.http.responses import JSONResponse
@@ -45,6 +45,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     app.state.token_cache = TokenCache()
     problems.install(app)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    security.harden(app)  # security headers on every response; /docs off by default (issue 14)
     if settings.cors_origins:  # PRIORAUTH_CORS_ORIGINS: browsers on these origins may call the API
         app.add_middleware(
             CORSMiddleware,

@@ -13,12 +13,11 @@ import time
 from collections.abc import Iterator
 from typing import Annotated, Any
 
-import orjson
 from fastapi import Depends, Request
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
-from priorauth.core import RequestError
+from priorauth.core import load_json
 from priorauth.service import Principal, authenticate, token_digest
 from priorauth.store.db import Database
 
@@ -89,14 +88,8 @@ async def principal(request: Request) -> Principal:
 
 
 async def json_body(request: Request) -> Any:
-    """The parsed JSON body (400 problem for anything that is not JSON)."""
-    raw = await request.body()
-    if not raw:
-        raise RequestError("request", "a JSON body is required", "invalid_json")
-    try:
-        return orjson.loads(raw)
-    except orjson.JSONDecodeError:
-        raise RequestError("request", "not valid JSON", "invalid_json") from None
+    """The parsed JSON body: 400 problem for anything that is not JSON or nests too deep (core load_json)."""
+    return load_json(await request.body())
 
 
 SessionDep = Annotated[Session, Depends(session)]

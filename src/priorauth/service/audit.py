@@ -23,6 +23,11 @@ from priorauth.store.models import AuditEvent, AuditHead
 GENESIS = "0" * 64
 
 
+def text_digest(text: str) -> str:
+    """SHA-256 of free text kept outside the trail: the event proves what was written without holding it."""
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
 def event_hash(prev_hash: str, event: dict[str, Any]) -> str:
     canonical = json.dumps(event, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     return hashlib.sha256((prev_hash + "\n" + canonical).encode("utf-8")).hexdigest()

@@ -67,6 +67,8 @@ def _check_token_fields(role: str, org: str, label: str) -> None:
         raise RequestError("org", "expected 1-100 letters, digits, '.', '_' or '-', starting with a letter or digit")
     if not isinstance(label, str) or len(label) > 200:
         raise RequestError("label", "expected a string of at most 200 characters")
+    if "\x00" in label:
+        raise RequestError("label", "contains a NUL character")
 
 
 def create_token(session: Session, role: str, org: str, label: str = "", principal: Principal = SYSTEM) -> IssuedToken:
@@ -104,7 +106,7 @@ def list_tokens(session: Session, principal: Principal) -> list[dict[str, Any]]:
 def revoke_token(session: Session, principal: Principal, token_id: str) -> None:
     """Revoke a token (admins only); commits. Revoking twice is harmless."""
     principal.require("admin")
-    row = session.get(ApiToken, token_id)
+    row = session.get(ApiToken, token_id) if len(token_id) <= 32 and "\x00" not in token_id else None
     if row is None:
         raise NotFound("no such token")
     if row.revoked_at is None:

@@ -12,6 +12,7 @@ from priorauth.service.audit import append_event, request_events
 from priorauth.service.errors import NotFound
 from priorauth.service.principal import Principal
 from priorauth.service.records import (
+    MAX_OFFSET,
     MAX_PAGE,
     OPEN_STATUSES,
     SORTS,
@@ -21,6 +22,8 @@ from priorauth.service.records import (
     RequestFilters,
     RequestPage,
     StoredRequest,
+    check_moment,
+    check_text,
     snapshot,
     utc_now,
     visible_row,
@@ -88,8 +91,11 @@ def list_requests(
     filters, page = filters or RequestFilters(), page or Page()
     if not 1 <= page.limit <= MAX_PAGE:
         raise RequestError("limit", f"expected 1-{MAX_PAGE}")
-    if page.offset < 0:
-        raise RequestError("offset", "must not be negative")
+    if not 0 <= page.offset <= MAX_OFFSET:
+        raise RequestError("offset", f"expected 0-{MAX_OFFSET}")
+    check_text("policy", filters.policy)
+    check_text("submitter", filters.submitter)
+    due_before = check_moment("due_before", filters.due_before)
     if page.sort not in SORTS:
         raise RequestError("sort", f"not one of {', '.join(SORTS)}")
     statuses = (filters.status,) if isinstance(filters.status, str) else filters.status
@@ -111,8 +117,8 @@ def list_requests(
         conditions.append(CoverageRequest.urgency == filters.urgency)
     if filters.policy is not None:
         conditions.append(CoverageRequest.policy_id == filters.policy)
-    if filters.due_before is not None:
-        conditions.append(CoverageRequest.due_at < filters.due_before)
+    if due_before is not None:
+        conditions.append(CoverageRequest.due_at < due_before)
     if filters.overdue is not None:
         open_ = CoverageRequest.status.in_(OPEN_STATUSES)
         late = open_ & (CoverageRequest.due_at < utc_now())

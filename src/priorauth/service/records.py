@@ -17,6 +17,7 @@ from priorauth.core import (
     RequestError,
     determine,
     parse_dosing,
+    parse_iso_date,
     validate_facts,
 )
 from priorauth.service.errors import NotFound
@@ -29,6 +30,7 @@ REVIEW_ACTIONS = ("approve", "approve_with_modification", "deny")
 STATUSES = ("pended", "awaiting_review", "approved", "denied", "not_applicable")
 OPEN_STATUSES = ("pended", "awaiting_review")
 MAX_PAGE = 200
+MAX_OFFSET = 2**31  # deeper than any queue; a larger offset (e.g. page=10**20 on the pages) is a 422
 # Sort orders of `list_requests`: each ends on the id, so pages never overlap or skip.
 # `urgency` is expedited first, then soonest due; `status` is by status code, then soonest due.
 SORTS = ("due", "-due", "created", "-created", "urgency", "status")
@@ -135,7 +137,19 @@ class StoredRequest:
         """Still open after its due time."""
         return not self.final and (now or dt.datetime.now(dt.UTC)) > self.due_at
 
-    def to_dict(self, include_trace: bool = False) -> dict[str, Any]:
+    def withheld_from(self, role: str | None) -> bool:
+        """True when `role` may not yet see the engine's recommendation (and so no letter).
+
+        An engine denial is a recommendation that waits for a clinician: until the outcome is
+        final, a submitter sees that the request awaits review, not what the engine proposed.
+        The same rule holds on every door (REST, web pages and letters, FHIR).
+        """
+        return role == "submitter" and self.status == "awaiting_review"
+
+    def to_dict(self, include_trace: bool = False, role: str | None = None) -> dict[str, Any]:
+        """The request as JSON; `role` is the caller's (a submitter's view withholds the recommendation)."""
+        if self.withheld_from(role):
+            return self._withheld_dict()
         out = {
             "id": self.id,
             "policy": self.policy,
@@ -165,6 +179,35 @@ class StoredRequest:
             out["trace"] = self.trace
         return out
 
+    def _withheld_dict(self) -> dict[str, Any]:
+        """The submitter's view while a clinician has not decided: no determination, reasons or trace."""
+        return {
+            "id": self.id,
+            "policy": self.policy,
+            "policy_version": self.policy_version,
+            "policy_digest": self.policy_digest,
+            "newer_policy_version": self.newer_version,
+            "urgency": self.urgency,
+            "status": self.status,
+            "version": self.version,
+            "facts": self.facts,
+            "dosing": self.dosing,
+            "patient": self.patient,
+            "determination": None,
+            "engine_decision": None,
+            "authorization": None,
+            "submitter_org": self.submitter_org,
+            "submitted_by": self.submitted_by,
+            "created_at": self.created_at.isoformat(),
+            "updated_at": self.updated_at.isoformat(),
+            "due_at": self.due_at.isoformat(),
+            "overdue": self.overdue(),
+            "decided_at": None,
+            "decided_by": None,
+            "review": None,
+            "withheld": "awaiting a clinician's review: the outcome is shown once it is final",
+        }
+
 
 @dataclass(frozen=True)
 class RequestPage:
@@ -173,9 +216,9 @@ class RequestPage:
     limit: int
     offset: int
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self, role: str | None = None) -> dict[str, Any]:
         return {
-            "items": [r.to_dict() for r in self.items],
+            "items": [r.to_dict(role=role) for r in self.items],
             "total": self.total,
             "limit": self.limit,
             "offset": self.offset,
@@ -222,7 +265,28 @@ def snapshot(session: Session, row: CoverageRequest, replayed: bool = False) -> 
     )
 
 
+def check_text(field_name: str, value: str | None) -> None:
+    """Refuse a NUL character in text bound for the store (PostgreSQL cannot hold one): 422 naming the field."""
+    if value is not None and "\x00" in value:
+        raise RequestError(field_name, "contains a NUL character")
+
+
+def check_moment(field_name: str, value: dt.datetime | None) -> dt.datetime | None:
+    """An aware date-time as UTC within the years a date may name (core parse_iso_date); 422 otherwise."""
+    if value is None:
+        return None
+    if value.tzinfo is None:
+        raise RequestError(field_name, "needs a UTC offset (e.g. 2026-03-09T00:00:00Z)")
+    try:
+        moment = value.astimezone(dt.UTC)
+        parse_iso_date(moment.date())
+    except (OverflowError, ValueError):
+        raise RequestError(field_name, "outside the supported years") from None
+    return moment
+
+
 def visible_row(session: Session, principal: Principal, request_id: str, lock: bool = False) -> CoverageRequest:
+    check_text("request_id", request_id)
     row = session.get(CoverageRequest, request_id, with_for_update=lock) if len(request_id) <= 32 else None
     # A submitter asking for another organisation's request learns nothing, not even that it exists.
     if row is None or (principal.role == "submitter" and row.submitter_org != principal.org):

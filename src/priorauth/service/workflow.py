@@ -30,15 +30,15 @@ from priorauth.core import (
     RequestError,
     authorization_for,
     determine,
-    field_name,
+    json_depth_ok,
     load_policy,
     parse_dosing,
     parse_iso_date,
-    problem_text,
+    pydantic_problem,
     validate_facts,
     version_for,
 )
-from priorauth.service.audit import append_event, append_events
+from priorauth.service.audit import append_event, append_events, text_digest
 from priorauth.service.errors import IdempotencyKeyReused, StateConflict, VersionConflict
 from priorauth.service.policy_versions import record_version
 from priorauth.service.principal import ENGINE, Principal
@@ -49,6 +49,7 @@ from priorauth.service.records import (
     AuthorizationModification,
     PatientDetails,
     StoredRequest,
+    check_text,
     jsonable,
     snapshot,
     utc_now,
@@ -75,9 +76,8 @@ def _settings(session: Session) -> Settings:
     return settings if isinstance(settings, Settings) else Settings()
 
 
-def _validation_field(prefix: str, exc: ValidationError) -> RequestError:
-    err = exc.errors(include_url=False, include_input=False)[0]
-    return RequestError(field_name(prefix, err["loc"]), problem_text(err["type"], err["msg"]))
+def _validation_field(prefix: str, exc: ValidationError, raw: Any) -> RequestError:
+    return pydantic_problem(prefix, exc.errors(include_url=False, include_input=False)[0], raw)
 
 
 def _patient(raw: Any) -> dict[str, Any] | None:
@@ -88,7 +88,7 @@ def _patient(raw: Any) -> dict[str, Any] | None:
     try:
         return PatientDetails.model_validate(raw).model_dump(exclude_none=True) or None
     except ValidationError as exc:
-        raise _validation_field("patient", exc) from None
+        raise _validation_field("patient", exc, raw) from None
 
 
 def evaluate_request(principal: Principal, policy_id: str, facts: Any, dosing: Any = None) -> Determination:
@@ -212,6 +212,8 @@ def submit_request(
         raise RequestError("urgency", f"not one of {', '.join(URGENCIES)}")
     if idempotency_key is not None and not (1 <= len(idempotency_key) <= 255 and idempotency_key.isprintable()):
         raise RequestError("Idempotency-Key", "expected 1-255 printable characters")
+    if not json_depth_ok([facts, patient, dosing]):  # every door parses with core load_json; this guards callers
+        raise RequestError("request", "nested too deep")
     fingerprint = _fingerprint(policy_id, facts, urgency, patient, dosing)
     if idempotency_key is not None:
         replay = _replay(session, principal, idempotency_key, fingerprint)
@@ -368,6 +370,7 @@ def review_request(
         raise RequestError("action", f"not one of {', '.join(REVIEW_ACTIONS)}")
     if not isinstance(note, str) or not note.strip() or len(note) > 4000:
         raise RequestError("note", "a note of 1-4000 characters is required")
+    check_text("note", note)
     if isinstance(expected_version, bool) or not isinstance(expected_version, int):
         raise RequestError("expected_version", "expected the version number the reviewer read")
     change: dict[str, Any] = {}
@@ -377,7 +380,7 @@ def review_request(
         try:
             change = AuthorizationModification.model_validate(modification).model_dump(exclude_none=True)
         except ValidationError as exc:
-            raise _validation_field("modification", exc) from None
+            raise _validation_field("modification", exc, modification) from None
         if not change:
             raise RequestError("modification", "name at least one of start, end, max_cycles, max_units")
         for key in ("start", "end"):
@@ -411,7 +414,10 @@ def review_request(
         request_id=row.id,
         policy_id=row.policy_id,
         policy_version=row.policy_version,
-        detail={"action": action, "status": row.status, "note": note, "modification": change, "version": row.version},
+        # The note is free text (it may name the patient): it is stored with the request
+        # (review_note), and the append-only trail keeps only its SHA-256, which proves what was written.
+        detail={"action": action, "status": row.status, "note_sha256": text_digest(note), "modification": change,
+                "version": row.version},
         at=now,
     )
     session.commit()

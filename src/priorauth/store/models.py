@@ -155,7 +155,8 @@ class PasSubmission(Base):
         Index("ix_pas_submission_org_created", "submitter_org", "created_at"),
     )
 
-    request_id: Mapped[str] = mapped_column(String(32), ForeignKey("coverage_requests.id"), primary_key=True)
+    # The coverage request's id (no foreign key: the request is written first and never deleted).
+    request_id: Mapped[str] = mapped_column(String(32), primary_key=True)
     submitter_org: Mapped[str] = mapped_column(String(100))
     claim_identifier: Mapped[str | None] = mapped_column(String(255), nullable=True)
     pas_version: Mapped[str] = mapped_column(String(8))

@@ -109,8 +109,8 @@ class DeterminationLetter:
             remaining = min(a.get("cycles_remaining", cycles), cycles)
             # Per-branch terms (a `branch`) count the cycles of this authorization; one set of terms, of the course.
             scope = "under this authorization" if a.get("branch") else "in all"
-            lines.append(f"Up to {cycles} treatment cycles {scope}" + (f" ({remaining} remaining)." if remaining < cycles
-                                                                        else "."))
+            left = f" ({remaining} remaining)." if remaining < cycles else "."
+            lines.append(f"Up to {cycles} treatment cycles {scope}{left}")
         if a.get("max_units") is not None:
             window = f" in any {a['unit_window_days']}-day period" if a.get("unit_window_days") else ""
             lines.append(f"Up to {a['max_units']} billable units of {a.get('hcpcs') or self.hcpcs}{window}.")

@@ -44,7 +44,7 @@ from priorauth.web.views import status_text
 PREFIX = "/web"
 COOKIE = "priorauth_session"
 STATIC_TYPES = {".css": "text/css; charset=utf-8", ".js": "text/javascript; charset=utf-8"}
-STATIC_FILES = ("priorauth.css", "htmx.min.js")
+STATIC_FILES = ("priorauth.css", "htmx.min.js", "print.js")
 
 router = APIRouter(include_in_schema=False)
 
@@ -425,6 +425,9 @@ def _review(request: Request, session: Session, request_id: str, form: Any) -> R
 
 def _letter(session: Session, principal: Principal, request_id: str) -> DeterminationLetter:
     stored = service.get_request(session, principal, request_id)
+    if stored.withheld_from(principal.role):
+        # No letter reaches the provider before a clinician decides (the engine's denial is a recommendation).
+        raise service.StateConflict("no letter yet: the request awaits a clinician's review")
     outcome = case_view.final_outcome(stored)
     letter_day = (stored.decided_at or stored.updated_at).date()
     return build_letter(
@@ -444,7 +447,7 @@ def letter(request: Request, session: SessionDep, request_id: str) -> Response:
     except (service.ServiceError, RequestError) as exc:
         return _service_problem(principal, csrf, exc)
     body = render("letter.html", {"letter": doc, "back_url": url("case", request_id=request_id),
-                                  "pdf_url": url("letter_pdf", request_id=request_id)})
+                                  "pdf_url": url("letter_pdf", request_id=request_id), "print_js": static("print.js")})
     return HTMLResponse(body, headers={"Cache-Control": "no-store"})
 
 

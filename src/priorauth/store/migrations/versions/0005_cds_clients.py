@@ -28,7 +28,7 @@ def upgrade() -> None:
     )
     op.create_table(
         "pas_submissions",
-        sa.Column("request_id", sa.String(32), sa.ForeignKey("coverage_requests.id"), primary_key=True),
+        sa.Column("request_id", sa.String(32), primary_key=True),
         sa.Column("submitter_org", sa.String(100), nullable=False),
         sa.Column("claim_identifier", sa.String(255), nullable=True),
         sa.Column("pas_version", sa.String(8), nullable=False),
