@@ -20,7 +20,6 @@ when the call gives `fhirServer` and `fhirAuthorization`.
 
 from __future__ import annotations
 
-import copy
 import datetime as dt
 import threading
 import uuid
@@ -571,7 +570,7 @@ def _coverage_in_force(coverage: dict[str, Any], today: dt.date) -> bool:
 
 
 def _with_extension(order: dict[str, Any], extension: dict[str, Any], coverage_ref: dict[str, Any]) -> dict[str, Any]:
-    updated = copy.deepcopy(order)
+    updated = orjson.loads(orjson.dumps(order))  # a deep copy of JSON, several times faster than deepcopy
     kept = []
     for e in updated.get("extension") or []:
         same = e.get("url") == systems.COVERAGE_INFORMATION and any(

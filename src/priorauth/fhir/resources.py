@@ -145,12 +145,14 @@ def parse(raw: Any, expected: str | tuple[str, ...], root: str | None = None) ->
     kind = raw.get("resourceType")
     if kind not in allowed:
         raise invalid(f"{where}.resourceType", f"expected {' or '.join(allowed)}", "structure")
-    unknown = _unknown_resource_type(raw, where)
-    if unknown:
-        raise invalid(unknown, "not a FHIR R4 resource type", "structure")
     try:
         return model_class(kind).model_validate(raw)
     except (KeyError, TypeError) as exc:  # raised by fhir_core for shapes it cannot map
+        # Most often a nested resource of a type FHIR R4 does not have: name where (the walk is only
+        # made for input that failed, so valid input does not pay for it).
+        unknown = _unknown_resource_type(raw, where)
+        if unknown:
+            raise invalid(unknown, "not a FHIR R4 resource type", "structure") from None
         raise invalid(where, f"does not parse as FHIR R4 {kind} ({type(exc).__name__})") from None
     except ValidationError as exc:
         issues = []
