@@ -13,15 +13,6 @@ from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 import typer
 
 import priorauth.commands
-from priorauth.console import (  # noqa: F401 - MAX_REQUEST_BYTES and print_json are used by commands
-    MAX_REQUEST_BYTES,
-    InputError,
-    evaluate_request,
-    prepare,
-    print_json,
-    put_on_policy_path,
-    read_request,
-)
 from priorauth.core import (
     POLICY_PATH_ENV,
     Criterion,
@@ -36,6 +27,15 @@ from priorauth.core import (
     parse_iso_date,
     parse_request_json,
     policy_registry,
+)
+from priorauth.one_request import (  # noqa: F401 - MAX_REQUEST_BYTES and print_json are used by commands
+    MAX_REQUEST_BYTES,
+    InputError,
+    evaluate_request,
+    prepare,
+    print_json,
+    put_on_policy_path,
+    read_request,
 )
 
 app = typer.Typer(

@@ -183,6 +183,7 @@ def test_resubmitting_the_same_claim_returns_the_same_authorization(client, auth
         ),
         (lambda b: b["entry"][2]["resource"].update(birthDate="14/05/1970"), "Bundle.entry[2].resource.birthDate"),
         (lambda b: b["entry"].insert(0, b["entry"].pop(2)), "Bundle.entry[0].resource"),
+        (lambda b: b["entry"][3]["resource"].update(resourceType="Insurance"), "Bundle.entry[3].resource.resourceType"),
         (
             lambda b: b["entry"][1]["resource"]["item"][1]["answer"][0].update(valueDate="2026-02-30"),
             "Bundle.entry[1].resource.item[1].answer[0].valueDate",

@@ -134,7 +134,7 @@ def review(client, reviewer, stored, action="approve", **extra):
 def test_reviewer_approval_of_an_engine_denial_carries_the_policy_period(client, auth, example):
     submitter, reviewer = auth("submitter"), auth("reviewer", "plan")
     denied = submit(client, submitter, example("denied-pediatric-combination"))
-    assert denied["status"] == "awaiting_review" and denied["determination"]["authorization"] is None
+    assert denied["status"] == "awaiting_review" and denied["determination"] is None  # withheld from the submitter
     r = review(client, reviewer, denied)
     assert r.status_code == 200, r.text
     assert r.json()["authorization"] == {

@@ -175,3 +175,36 @@ def test_sigkill_mid_burst_loses_no_acknowledged_request(setup, tmp_path, exampl
         assert len(per_key) == 400 and set(per_key.values()) == {1}
         assert verify_chain(s).ok
     db.dispose()
+
+
+def test_bad_input_suite_leaves_no_traceback_in_the_log(setup, tmp_path, example):
+    """Issue 14 (M1): every cause of a 5xx found in review, sent to a real server: 4xx answers, no traceback."""
+    url, tokens = setup
+    log = tmp_path / "server.log"
+    server = Server(url, log, "--log-level", "debug")
+    sub, rev = bearer(tokens["submitter"]), bearer(tokens["reviewer"])
+    body = example("approved-adult-relapsed")
+    deep = b'{"policy":"besponsa","facts":{"x":' + b"[" * 1000 + b"]" * 1000 + b"}}"
+    try:
+        with httpx.Client(base_url=server.base, timeout=10) as c:
+            answers = [
+                c.post("/v1/evaluate", json={**body, "facts": {**body["facts"], "request_date": "9999-12-31"}},
+                       headers=sub),
+                c.post("/v1/requests", json={**body, "facts": {**body["facts"], "birth_date": "9999-12-31"}},
+                       headers=sub),
+                c.post("/v1/requests", content=deep, headers={**sub, "Content-Type": "application/json"}),
+                c.post("/v1/evaluate", content=deep, headers={**sub, "Content-Type": "application/json"}),
+                c.get("/v1/requests", params={"due_before": "9999-12-31T23:59:59-05:00"}, headers=rev),
+                c.get("/v1/requests", params={"submitter": "a\x00b"}, headers=rev),
+                c.get("/v1/requests/abc%00", headers=rev),
+                c.get("/v1/requests", params={"offset": "99999999999999999999"}, headers=rev),
+            ]
+            for r in answers:
+                assert 400 <= r.status_code < 500, (r.request.url, r.status_code, r.text)
+            page = c.get("/web/requests?page=99999999999999999999", cookies={"priorauth_session": tokens["reviewer"]})
+            assert page.status_code < 500
+    finally:
+        server.stop()
+    output = log.read_text()
+    assert "Traceback" not in output and "Exception in ASGI application" not in output
+    assert '" 500' not in output

@@ -181,11 +181,31 @@ class PolarsDialect:
         same = day.dt.offset_by(f"{months}mo")
         return pl.when(same.dt.day() == day.dt.day()).then(same).otherwise(same.dt.offset_by("1d"))
 
+    def reached(self, fact: str, months: int, day: pl.Expr) -> pl.Expr:
+        # months_after of each row's date, in a column made beforehand (`month_columns`).
+        return pl.col(month_column(fact, months)) <= day
+
     def any_code_in(self, codes: pl.Expr, listed: Sequence[str]) -> pl.Expr:
         return codes.list.eval(pl.element().is_in(list(listed))).list.any()
 
 
 POLARS = PolarsDialect()
+
+
+def month_column(fact: str, months: int) -> str:
+    return f"_months:{fact}:{months}"
+
+
+def month_columns(rows: pl.DataFrame, plan: VersionPlan) -> pl.DataFrame:
+    """`months_after(fact, months)` for each month rule of the plan, as columns: computed once per
+    distinct date (a few thousand) and looked up for every row."""
+    made = []
+    for fact, months in plan.month_rules():
+        days = rows[fact].drop_nulls().unique()
+        after = days.to_frame().select(POLARS.months_after(pl.col(fact), months)).to_series()
+        made.append(rows[fact].replace_strict(days, after, default=None, return_dtype=pl.Date)
+                    .alias(month_column(fact, months)))
+    return rows.with_columns(made) if made else rows
 
 
 class _Recorder(dict):
@@ -343,11 +363,17 @@ def _code(index: int) -> pl.Expr:
     return POLARS.status_code(pl.col(f"_s{index}"))
 
 
-def _node_statuses(plan: VersionPlan) -> list[list[pl.Expr]]:
-    """Every node's status column `_s<index>`, by height: leaves from their tests, then each
-    composite from its children's columns."""
+_LEAVES_PER_CODE = 31  # 2 bits a leaf in a signed 64-bit integer
+_FACTS_PER_CODE = 62
+
+
+def _node_statuses(plan: VersionPlan, leaves_given: bool = False) -> list[list[pl.Expr]]:
+    """Every node's status column `_s<index>`, by height: leaves from their tests (or already
+    there, `leaves_given`), then each composite from its children's columns."""
     exprs: dict[int, pl.Expr] = {}
     for node in plan.nodes:
+        if leaves_given and node.operator not in ("all", "any", "not"):
+            continue
         if node.operator == "all":
             exprs[node.index] = pl.all_horizontal([pl.col(f"_s{c}") for c in node.children])
         elif node.operator == "any":
@@ -358,8 +384,9 @@ def _node_statuses(plan: VersionPlan) -> list[list[pl.Expr]]:
             exprs[node.index] = LEAVES[node.operator](plan, node, POLARS)
     levels: list[list[pl.Expr]] = [[] for _ in range(1 + max(n.height for n in plan.nodes))]
     for n in plan.nodes:
-        levels[n.height].append(exprs[n.index].alias(f"_s{n.index}"))
-    return levels
+        if n.index in exprs:
+            levels[n.height].append(exprs[n.index].alias(f"_s{n.index}"))
+    return [level for level in levels if level]
 
 
 class VersionState:
@@ -370,6 +397,8 @@ class VersionState:
         self.plan = VersionPlan(version)
         self.vocabulary = [q.id for q in version.questions]
         self.vocabulary_set = frozenset(self.vocabulary)
+        # the facts some leaf reads: the only unknowns a residual can turn on
+        self.read_facts = [f for f in self.vocabulary if any(f in leaf.reads for leaf in self.plan.leaves)]
         self.validator = version.runtime.facts_validator
         self.values: dict[str, dict[Any, Any]] = {q: {} for q in self.vocabulary}
         self.patterns: dict[tuple, int | None] = {}
@@ -488,51 +517,78 @@ class BatchDecider:
     # --- facts ---------------------------------------------------------------------------
 
     def _normalise(self, rows: pl.DataFrame, state: VersionState) -> tuple[pl.DataFrame, pl.Series]:
-        """The version's facts validated and normalised column-wise; the rows with any problem."""
-        bad = pl.Series("_bad", [False] * rows.height, dtype=pl.Boolean)
-        columns: dict[str, pl.Series] = {}
+        """The version's facts validated and normalised column-wise; the rows with any problem.
+
+        One query: each fact's expression maps its values through the version's validator
+        (applied beforehand to each distinct text value or code), or checks its bounds.
+        """
+        schema = rows.schema
+        present = [q for q in state.version.questions if q.id in schema]
+        distinct = self._distinct(rows, present)
+        values: dict[str, pl.Expr] = {}
+        bad: list[pl.Expr] = []
         for q in state.version.questions:
-            if q.id in rows.columns:
-                values, wrong = self._column(rows[q.id], q, state)
-                bad = bad | wrong
+            if q.id in schema:
+                value, wrong = self._column(q, schema[q.id], state, distinct.get(q.id, []))
+                bad.append(wrong)
             else:
-                values = pl.Series(q.id, [None] * rows.height, dtype=_DTYPES[KIND[q.type]])
+                value = pl.lit(None, dtype=_DTYPES[KIND[q.type]])
             if q.default is not None:
-                values = values.fill_null(q.default)
-            columns[q.id] = values.alias(q.id)
+                value = value.fill_null(q.default)
+            values[q.id] = value
         for q in state.version.questions:
             if q.not_after is not None:
-                bad = bad | (columns[q.id] > columns[q.not_after]).fill_null(False)
+                bad.append((values[q.id] > values[q.not_after]).fill_null(False))
         for name in rows.columns:
             if name not in SYSTEM_COLUMNS and name not in state.vocabulary_set:
-                bad = bad | rows[name].is_not_null()
-        nulls = rows["_null_keys"]
-        if nulls.null_count() < rows.height:
-            stray = nulls.list.eval(~pl.element().is_in(state.vocabulary)).list.any().fill_null(False)
-            bad = bad | stray
-        normal = pl.DataFrame([rows["_row"], *columns.values()])
-        return normal.filter(~bad), rows.filter(bad)["_row"]
+                bad.append(pl.col(name).is_not_null())
+        if rows["_null_keys"].null_count() < rows.height:
+            bad.append(pl.col("_null_keys").list.eval(~pl.element().is_in(state.vocabulary)).list.any()
+                       .fill_null(False))
+        checked = rows.select(
+            "_row", *[v.alias(k) for k, v in values.items()],
+            (pl.any_horizontal(bad) if bad else pl.lit(False)).alias("_bad"),
+        )
+        refused = checked["_bad"]
+        return checked.filter(~refused).drop("_bad"), checked.filter(refused)["_row"]
 
-    def _column(self, raw: pl.Series, q: Question, state: VersionState) -> tuple[pl.Series, pl.Series]:
-        """(normalised values, rows whose value the per-request path would refuse)."""
+    @staticmethod
+    def _distinct(rows: pl.DataFrame, questions: list[Question]) -> dict[str, list[Any]]:
+        """Each distinct text value (each code, for a code list) of the facts validated by value: one query."""
+        wanted = []
+        for q in questions:
+            dtype, kind = rows.schema[q.id], KIND[q.type]
+            column = pl.col(q.id)
+            if isinstance(dtype, pl.Categorical | pl.Enum):
+                column, dtype = column.cast(pl.String), pl.String
+            if dtype == pl.String and kind in ("date", "text"):
+                wanted.append(column.drop_nulls().unique().implode().alias(q.id))
+            elif dtype == pl.List(pl.String) and kind == "codes":
+                wanted.append(column.explode().drop_nulls().unique().implode().alias(q.id))
+        if not wanted:
+            return {}
+        return {k: v[0] for k, v in rows.select(wanted).to_dict(as_series=False).items()}
+
+    def _column(self, q: Question, dtype: pl.DataType, state: VersionState, distinct: list[Any]
+                ) -> tuple[pl.Expr, pl.Expr]:
+        """(normalised value, whether the per-request path would refuse the row's value) as expressions."""
         kind = KIND[q.type]
-        dtype = raw.dtype
+        raw = pl.col(q.id)
+        none = pl.lit(None, dtype=_DTYPES[kind])
         if dtype == pl.Null:
-            return pl.Series(q.id, [None] * raw.len(), dtype=_DTYPES[kind]), raw.is_not_null()
+            return none, pl.lit(False)
         if isinstance(dtype, pl.Categorical | pl.Enum):
             raw, dtype = raw.cast(pl.String), pl.String
         given = raw.is_not_null()
-        fine = pl.Series([False] * raw.len(), dtype=pl.Boolean)
-        none = pl.Series(q.id, [None] * raw.len(), dtype=_DTYPES[kind])
         if kind == "bool":
-            return (raw, fine) if dtype == pl.Boolean else (none, given)
+            return (raw, pl.lit(False)) if dtype == pl.Boolean else (none, given)
         if kind == "int":
             if not dtype.is_integer():
                 return none, given
             low = q.minimum if q.minimum is not None else -(2**31)
             high = q.maximum if q.maximum is not None else 10_000
             ok = ((raw >= low) & (raw <= high)).fill_null(False)
-            return raw.cast(pl.Int64, strict=False).zip_with(ok, none), given & ~ok
+            return pl.when(ok).then(raw.cast(pl.Int64, strict=False)), given & ~ok
         if kind == "float":
             if not (dtype.is_integer() or dtype.is_float()):
                 return none, given
@@ -543,38 +599,30 @@ class BatchDecider:
             if q.maximum is not None:
                 ok = ok & (number <= q.maximum)
             ok = ok.fill_null(False)
-            return number.zip_with(ok, none), given & ~ok
+            return pl.when(ok).then(number), given & ~ok
         if kind == "date" and dtype == pl.Date:
-            return raw, fine
+            return raw, pl.lit(False)
         if kind in ("date", "text") and dtype == pl.String:
-            return self._mapped(raw, q, state, _DTYPES[kind])
+            cache = state.validated(q, distinct)
+            valid = {v: cache[v] for v in distinct if cache[v] is not _INVALID}
+            if not valid:
+                return none, given
+            if kind == "text" and all(k == v for k, v in valid.items()):
+                ok = raw.is_in(list(valid)).fill_null(False)
+                return pl.when(ok).then(raw), given & ~ok
+            value = raw.replace_strict(valid, default=None, return_dtype=_DTYPES[kind])
+            return value, given & value.is_null()
         if kind == "codes" and dtype == pl.List(pl.String):
-            return self._codes(raw, q, state)
+            cache = state.validated(q, [[item] for item in distinct])
+            valid = {item: cache[(item,)][0] for item in distinct if cache[(item,)] is not _INVALID}
+            if not valid:
+                return none, given
+            ok = raw.list.eval(pl.element().is_in(list(valid)).fill_null(False)).list.all()
+            ok = (ok & raw.list.len().is_between(1, 50)).fill_null(False)
+            if any(k != v for k, v in valid.items()):
+                raw = raw.list.eval(pl.element().replace_strict(valid, default=None, return_dtype=pl.String))
+            return pl.when(ok).then(raw), given & ~ok
         return none, given
-
-    def _mapped(self, raw: pl.Series, q: Question, state: VersionState, dtype: pl.DataType
-                ) -> tuple[pl.Series, pl.Series]:
-        distinct = raw.drop_nulls().unique().to_list()
-        cache = state.validated(q, distinct)
-        valid = {v: cache[v] for v in distinct if cache[v] is not _INVALID}
-        given = raw.is_not_null()
-        if dtype == pl.String and all(k == v for k, v in valid.items()):
-            ok = raw.is_in(list(valid)).fill_null(False)
-            return raw.zip_with(ok, pl.Series([None] * raw.len(), dtype=pl.String)), given & ~ok
-        values = raw.replace_strict(valid, default=None, return_dtype=dtype)
-        return values, given & values.is_null()
-
-    def _codes(self, raw: pl.Series, q: Question, state: VersionState) -> tuple[pl.Series, pl.Series]:
-        items = raw.explode().drop_nulls().unique().to_list()
-        cache = state.validated(q, [[item] for item in items])
-        valid = {item: cache[(item,)][0] for item in items if cache[(item,)] is not _INVALID}
-        given = raw.is_not_null()
-        ok = raw.list.eval(pl.element().is_in(list(valid)).fill_null(False)).list.all()
-        ok = (ok & raw.list.len().is_between(1, 50)).fill_null(False)
-        if any(k != v for k, v in valid.items()):
-            raw = raw.list.eval(pl.element().replace_strict(valid, default=None, return_dtype=pl.String))
-        none = pl.Series([None] * raw.len(), dtype=pl.List(pl.String))
-        return raw.zip_with(ok, none), given & ~ok
 
     # --- decisions -----------------------------------------------------------------------
 
@@ -602,7 +650,7 @@ class BatchDecider:
             )
             parts.append(pl.DataFrame([
                 outside["_row"], groups.alias("_group"),
-                pl.Series("authorization_end", [None] * outside.height, dtype=pl.Date),
+                pl.repeat(None, outside.height, dtype=pl.Date, eager=True).alias("authorization_end"),
             ]))
         decided = pl.concat(parts, how="diagonal")
         refused = decided["_group"].is_null()
@@ -611,45 +659,88 @@ class BatchDecider:
     def _decide_governed(self, rows: pl.DataFrame, state: VersionState, with_statuses: bool) -> pl.DataFrame:
         """(_row, _group, authorization_end, and every criterion's status code) for governed rows.
 
-        `_group` is null for a row the per-request path must take (its pattern's determination,
-        or its authorization, is refused by the core for some requests).
+        Each row is reduced to its leaves' statuses and which facts the leaves read are
+        unknown, packed in a few integers (`_l*`, `_q*`); everything else (the root, the
+        walks, the pattern key) is a function of those, so it is computed once per distinct
+        combination, not once per row. `_group` is null for a row the per-request path must
+        take (the core refuses its pattern's representative, or cannot choose its terms).
         """
         plan, version = state.plan, state.version
-        for level in _node_statuses(plan):
-            rows = rows.with_columns(level)
-        for walk in walk_columns(plan, POLARS, lambda i: pl.col(f"_s{i}")):
-            rows = rows.with_columns(**walk)
-        keys = pattern_keys(plan, state.vocabulary, POLARS, lambda i: pl.col(f"_s{i}"))
-        key_columns = list(keys)
-        rows = rows.with_columns(**keys)
-        distinct = rows.unique(subset=key_columns, keep="first")
-        patterns = distinct.select(key_columns).rows()
-        fresh = [i for i, p in enumerate(patterns) if p not in state.patterns]
-        if fresh:
-            for i, facts in zip(fresh, distinct[fresh].select(state.vocabulary).to_dicts(), strict=True):
-                known = {f: v for f, v in facts.items() if v is not None}
-                state.patterns[patterns[i]] = self._group_of(version, _determine(version, known))
-        mapping = distinct.select(key_columns).with_columns(
-            pl.Series("_group", [state.patterns[p] for p in patterns], dtype=pl.Int64)
+        leaves, read = plan.leaves, state.read_facts
+        packed: dict[str, pl.Expr] = {}
+        for k in range(0, max(len(leaves), 1), _LEAVES_PER_CODE):
+            chunk = leaves[k : k + _LEAVES_PER_CODE]
+            packed[f"_l{k // _LEAVES_PER_CODE}"] = pl.sum_horizontal(
+                [POLARS.status_code(LEAVES[leaf.operator](plan, leaf, POLARS)) * (4**j) for j, leaf in enumerate(chunk)]
+            ) if chunk else pl.lit(0, dtype=pl.Int64)
+        for k in range(0, len(read), _FACTS_PER_CODE):
+            packed[f"_q{k // _FACTS_PER_CODE}"] = pl.sum_horizontal(
+                [pl.col(f).is_null().cast(pl.Int64) * (2**j) for j, f in enumerate(read[k : k + _FACTS_PER_CODE])]
+            )
+        codes = list(packed)
+        rows = month_columns(rows, plan).with_columns(**packed)
+        combos = self._combinations(rows.select(codes).unique(), state, with_statuses)
+        fresh = combos.filter(pl.col("_group").is_null() & pl.col("_fresh"))
+        if fresh.height:
+            examples = rows.join(fresh.select(codes), on=codes, how="semi").unique(subset=codes, keep="any")
+            found: dict[tuple, int | None] = {}
+            key_columns = [c for c in combos.columns if c.startswith(("_k", "_r", "_u"))]
+            pattern_of = dict(zip(fresh.select(codes).rows(), fresh.select(key_columns).rows(), strict=True))
+            for row in examples.iter_rows(named=True):
+                pattern = pattern_of[tuple(row[c] for c in codes)]
+                if pattern not in state.patterns:
+                    known = {f: row[f] for f in state.vocabulary if row[f] is not None}
+                    state.patterns[pattern] = self._group_of(version, _determine(version, known))
+                found[tuple(row[c] for c in codes)] = state.patterns[pattern]
+            combos = combos.with_columns(
+                pl.when(pl.col("_fresh"))
+                .then(pl.struct(codes).map_elements(lambda c: found.get(tuple(c.values())), return_dtype=pl.Int64))
+                .otherwise(pl.col("_group"))
+                .alias("_group")
+            )
+        statuses = [c for c in combos.columns if c.startswith(STATUS)]
+        joined = rows.select("_row", *codes).join(
+            combos.select(*codes, "_group", *statuses), on=codes, how="left", maintain_order="left"
         )
-        decided = rows.join(mapping, on=key_columns, how="left")
-        approved_groups = [
-            g for g in mapping["_group"].drop_nulls().to_list() if self.groups[g].decision == "approved"
-        ]
-        approved = decided["_group"].is_in(approved_groups)
-        ends = pl.Series("authorization_end", [None] * decided.height, dtype=pl.Date)
+        groups = joined["_group"]
+        approved_groups = [g for g in groups.unique().drop_nulls().to_list() if self.groups[g].decision == "approved"]
+        approved = groups.is_in(approved_groups)
+        ends = pl.repeat(None, rows.height, dtype=pl.Date, eager=True).alias("authorization_end")
         if approved.any():
-            values = self._authorization_ends(decided.filter(approved), state)
+            values = self._authorization_ends(rows.filter(approved), state)
             ends = ends.scatter(approved.arg_true(), values)
             # An approval whose terms the core cannot choose: refused per request, as the core refuses it.
-            decided = decided.with_columns(
-                pl.when(approved & ends.is_null()).then(None).otherwise(pl.col("_group")).alias("_group")
-            )
-        out = decided.select("_row", "_group").with_columns(ends)
-        if with_statuses:
-            out = out.with_columns(decided.select(**{f"{STATUS}{n.criterion}": _code(n.index).cast(pl.Int8)
-                                                     for n in plan.nodes}))
-        return out
+            groups = pl.select(pl.when(approved & ends.is_null()).then(None).otherwise(groups)).to_series()
+        return joined.select("_row", *statuses).with_columns(groups.alias("_group"), ends)
+
+    def _combinations(self, combos: pl.DataFrame, state: VersionState, with_statuses: bool) -> pl.DataFrame:
+        """For each distinct (leaf statuses, unknown facts): its pattern key, its group if known, statuses."""
+        plan = state.plan
+        leaves = plan.leaves
+        decoded: dict[str, pl.Expr] = {}
+        for k in range(0, len(leaves), _LEAVES_PER_CODE):
+            for j, leaf in enumerate(leaves[k : k + _LEAVES_PER_CODE]):
+                code = (pl.col(f"_l{k // _LEAVES_PER_CODE}") // (4**j)) % 4
+                decoded[f"_s{leaf.index}"] = pl.when(code == 2).then(True).when(code == 1).then(False)
+        read = state.read_facts
+        for k in range(0, len(read), _FACTS_PER_CODE):
+            for j, fact in enumerate(read[k : k + _FACTS_PER_CODE]):
+                # a stand-in column that is null exactly where the fact is unknown (the key reads nothing else)
+                decoded[fact] = pl.when((pl.col(f"_q{k // _FACTS_PER_CODE}") // (2**j)) % 2 == 0).then(True)
+        plan_combos = combos.lazy().with_columns(**decoded)
+        for level in _node_statuses(plan, leaves_given=True):
+            plan_combos = plan_combos.with_columns(level)
+        for walk in walk_columns(plan, POLARS, lambda i: pl.col(f"_s{i}")):
+            plan_combos = plan_combos.with_columns(**walk)
+        keys = pattern_keys(plan, state.vocabulary, POLARS, lambda i: pl.col(f"_s{i}"))
+        statuses = [_code(n.index).cast(pl.Int8).alias(f"{STATUS}{n.criterion}") for n in plan.nodes] \
+            if with_statuses else []
+        out = plan_combos.select(*combos.columns, *[v.alias(k) for k, v in keys.items()], *statuses).collect()
+        key_columns = list(keys)
+        patterns = out.select(key_columns).rows()
+        known = [state.patterns.get(p) for p in patterns]
+        fresh = [p not in state.patterns for p in patterns]
+        return out.with_columns(pl.Series("_group", known, dtype=pl.Int64), pl.Series("_fresh", fresh))
 
     def _authorization_ends(self, rows: pl.DataFrame, state: VersionState) -> pl.Series:
         """The period's end of approved rows: column-wise, checked on a sample against the core."""
@@ -810,17 +901,20 @@ _DAYS: dict[str, dt.date | None] = {}
 def _decision_days(rows: pl.DataFrame, policy: Policy) -> tuple[pl.Series, pl.Series]:
     """(each row's decision date, rows whose date the per-request path refuses), as `version_for` reads it."""
     name = policy.decided_on
+    n = rows.height
+    no_days = pl.repeat(None, n, dtype=pl.Date, eager=True)
+    fine = pl.repeat(False, n, dtype=pl.Boolean, eager=True)
     if name not in rows.columns:
-        return pl.Series([None] * rows.height, dtype=pl.Date), pl.Series([False] * rows.height)
+        return no_days, fine
     raw = rows[name]
     if isinstance(raw.dtype, pl.Categorical | pl.Enum):
         raw = raw.cast(pl.String)
     if raw.dtype == pl.Date:
-        return raw, pl.Series([False] * rows.height)
+        return raw, fine
     if raw.dtype == pl.Null:
-        return pl.Series([None] * rows.height, dtype=pl.Date), pl.Series([False] * rows.height)
+        return no_days, fine
     if raw.dtype != pl.String:
-        return pl.Series([None] * rows.height, dtype=pl.Date), raw.is_not_null()
+        return no_days, raw.is_not_null()
     mapping = {}
     for text in raw.drop_nulls().unique().to_list():
         if text not in _DAYS:

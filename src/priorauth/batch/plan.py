@@ -71,6 +71,7 @@ class Dialect(Protocol[E]):
     def any_of(self, values: list[E]) -> E: ...
     def not_(self, value: E) -> E: ...
     def months_after(self, day: E, months: int) -> E: ...
+    def reached(self, fact: str, months: int, day: E) -> E: ...  # months_after(fact's date, months) <= day
     def any_code_in(self, codes: E, listed: Sequence[str]) -> E: ...
 
 
@@ -141,6 +142,20 @@ class VersionPlan:
             for value in leaf.argument[1]:
                 comparable(self.kinds[leaf.argument[0]], value)
 
+    def month_rules(self) -> list[tuple[str, int]]:
+        """(date fact, months) of every leaf that tests `months_after(fact, months)` against the decision date."""
+        rules: list[tuple[str, int]] = []
+        for leaf in self.leaves:
+            if leaf.operator in ("age_at_least", "age_below"):
+                rule = (leaf.argument.fact, leaf.argument.months)
+            elif leaf.operator in ("within_months", "period_not_over"):
+                rule = (leaf.argument["fact"], self.params[leaf.argument["parameter"]])
+            else:
+                continue
+            if rule not in rules:
+                rules.append(rule)
+        return rules
+
     def statuses(self, d: Dialect[E], leaf: Callable[[Node], E] | None = None) -> list[E]:
         """Every node's status as a nullable boolean expression, in post-order.
 
@@ -185,7 +200,7 @@ def _in(plan: VersionPlan, node: Node, d: Dialect[E]) -> E:
 def _age(at_least: bool):
     def leaf(plan: VersionPlan, node: Node, d: Dialect[E]) -> E:
         spec = node.argument
-        reached = d.le(d.months_after(d.col(spec.fact), spec.months), d.col(plan.version.decided_on))
+        reached = d.reached(spec.fact, spec.months, d.col(plan.version.decided_on))
         return reached if at_least else d.not_(reached)
 
     return leaf
@@ -197,15 +212,14 @@ def _codes_in(plan: VersionPlan, node: Node, d: Dialect[E]) -> E:
 
 
 def _within_months(plan: VersionPlan, node: Node, d: Dialect[E]) -> E:
-    start, day = d.col(node.argument["fact"]), d.col(plan.version.decided_on)
+    fact, day = node.argument["fact"], d.col(plan.version.decided_on)
     months = plan.params[node.argument["parameter"]]
-    return d.and_(d.le(start, day), d.lt(day, d.months_after(start, months)))
+    return d.and_(d.le(d.col(fact), day), d.not_(d.reached(fact, months, day)))
 
 
 def _period_not_over(plan: VersionPlan, node: Node, d: Dialect[E]) -> E:
-    start, day = d.col(node.argument["fact"]), d.col(plan.version.decided_on)
     months = plan.params[node.argument["parameter"]]
-    return d.known(start, d.lt(day, d.months_after(start, months)))
+    return d.not_(d.reached(node.argument["fact"], months, d.col(plan.version.decided_on)))
 
 
 def _between(plan: VersionPlan, node: Node, d: Dialect[E]) -> E:

@@ -111,6 +111,11 @@ class SparkDialect:
         same = F.add_months(day, months)  # clips to the month's end, as Polars' offset_by does
         return F.when(F.dayofmonth(same) == F.dayofmonth(day), same).otherwise(F.date_add(same, 1))
 
+    def reached(self, fact: str, months: int, day: Column) -> Column:
+        start = self.col(fact)
+        apart = (F.year(day) * 12 + F.month(day)) - (F.year(start) * 12 + F.month(start))
+        return (apart > months) | ((apart == months) & (F.dayofmonth(day) >= F.dayofmonth(start)))
+
     def any_code_in(self, codes: Column, listed: Any) -> Column:
         return F.exists(codes, lambda code: code.isin(list(listed)))
 

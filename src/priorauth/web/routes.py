@@ -447,7 +447,7 @@ def letter(request: Request, session: SessionDep, request_id: str) -> Response:
     except (service.ServiceError, RequestError) as exc:
         return _service_problem(principal, csrf, exc)
     body = render("letter.html", {"letter": doc, "back_url": url("case", request_id=request_id),
-                                  "pdf_url": url("letter_pdf", request_id=request_id), "print_js": static("print.js")})
+                                  "pdf_url": url("letter_pdf", request_id=request_id)})
     return HTMLResponse(body, headers={"Cache-Control": "no-store"})
 
 
