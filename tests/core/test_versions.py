@@ -110,7 +110,8 @@ def test_a_copy_under_a_new_id_with_an_extra_question_decides_as_if_bundled(tmp_
     assert denied.policy == "besponsa_plus"
     with pytest.raises(priorauth.RequestError) as info:  # the bundled policy does not know the question
         priorauth.evaluate({"policy": "besponsa", "facts": dict(facts, hepatic_function_checked=True)})
-    assert info.value.field == "facts.hepatic_function_checked"
+    # Unknown to this version: named by position in `facts`, never echoed (issue 14).
+    assert info.value.field == "facts" and "unknown fact" in info.value.problem
 
 
 def test_a_folder_on_the_path_replaces_the_bundled_policy_of_its_id(tmp_path):

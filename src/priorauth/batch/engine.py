@@ -96,11 +96,46 @@ class Group:
 
     id: int
     version: PolicyVersion
-    determination: Determination
+    decision: str
+    reasons: tuple[str, ...]  # criterion ids
+    missing: tuple[str, ...]
 
-    @property
-    def decision(self) -> str:
-        return self.determination.decision.value
+
+Outcome = tuple[str, tuple[str, ...], tuple[str, ...]]  # decision, reason criterion ids, missing facts
+
+
+def outcome(det: Determination | None) -> Outcome | None:
+    if det is None:
+        return None
+    return det.decision.value, tuple(r.criterion for r in det.reasons), tuple(det.missing_facts)
+
+
+# --- the core's determinations of new patterns, on every core ----------------------------------
+#
+# Deciding a new pattern is the core's work (its residual can take milliseconds), and the
+# column work waits for it, so new patterns are decided in worker processes when there are
+# many: each worker is given the version (its validated content) and the patterns' facts.
+
+PARALLEL_FROM = 64  # new patterns in one chunk before worker processes are used
+WORKERS_ENV = "PRIORAUTH_BATCH_WORKERS"  # worker processes (default: one per core; 1: none)
+_WORKER_VERSIONS: dict[str, PolicyVersion] = {}
+
+
+def _portable(version: PolicyVersion) -> tuple[str, Any]:
+    """The version's validated content (without what is derived for deciding), for another process."""
+    state = version.__getstate__()
+    state["__dict__"] = {k: v for k, v in state["__dict__"].items() if k != "runtime"}
+    return f"{version.id}:{version.version}:{version.digest}:{id(version)}", state
+
+
+def _decide_in_worker(task: tuple[tuple[str, Any], list[dict[str, Any]]]) -> list[Outcome | None]:
+    (key, state), rows = task
+    version = _WORKER_VERSIONS.get(key)
+    if version is None:
+        version = PolicyVersion.__new__(PolicyVersion)
+        version.__setstate__(state)
+        _WORKER_VERSIONS[key] = version
+    return [outcome(_determine(version, facts)) for facts in rows]
 
 
 class PolarsDialect:
@@ -426,8 +461,15 @@ class VersionState:
 class BatchDecider:
     """Decides chunks of requests; keeps the patterns it has decided, so later chunks reuse them."""
 
-    def __init__(self, policies: PolicyRegistry, forced: PolicyVersion | None = None) -> None:
+    def __init__(self, policies: PolicyRegistry, forced: PolicyVersion | None = None,
+                 workers: int | None = None) -> None:
+        import os
+
         self.policies = policies
+        if workers is None:
+            workers = int(os.environ.get(WORKERS_ENV) or os.cpu_count() or 1)
+        self.workers = workers
+        self._pool: Any = None
         self.forced = forced
         self.groups: list[Group] = []
         self._group_keys: dict[tuple, int] = {}
@@ -460,6 +502,8 @@ class BatchDecider:
                 continue
             normal, invalid = self._normalise(rows, state)
             slow.append(invalid)
+            if normal.height == 0:
+                continue
             decided, refused = self._decide_columns(normal, state, with_statuses)
             parts.append(decided)
             slow.append(refused)
@@ -471,10 +515,11 @@ class BatchDecider:
         decided = pl.concat(parts, how="diagonal") if parts else pl.DataFrame(
             schema={"_row": pl.Int64, "_group": pl.Int64, "authorization_end": pl.Date}
         )
+        # In the file's order (the chunk's), each row with its group's policy, version, decision and reasons.
         out = (
-            decided.join(frame.select("_row", "id"), on="_row", how="left")
-            .join(self._groups_frame(), on="_group", how="left")
-            .sort("_row")
+            frame.select("_row", "id")
+            .join(decided, on="_row", how="inner", maintain_order="left")
+            .join(self._groups_frame(), on="_group", how="left", maintain_order="left")
             .rename({"_row": "row"})
         )
         columns = list(DECISION_COLUMNS)
@@ -645,7 +690,7 @@ class BatchDecider:
         outside = split.filter(~pl.col("_governed")).drop("_governed")
         if outside.height:
             groups = state.not_governed.apply(
-                outside, state.vocabulary, lambda facts: self._group_of(version, _determine(version, facts)),
+                outside, state.vocabulary, lambda facts: self._group_of(version, outcome(_determine(version, facts))),
                 pl.Int64,
             )
             parts.append(pl.DataFrame([
@@ -683,15 +728,18 @@ class BatchDecider:
         fresh = combos.filter(pl.col("_group").is_null() & pl.col("_fresh"))
         if fresh.height:
             examples = rows.join(fresh.select(codes), on=codes, how="semi").unique(subset=codes, keep="any")
-            found: dict[tuple, int | None] = {}
             key_columns = [c for c in combos.columns if c.startswith(("_k", "_r", "_u"))]
             pattern_of = dict(zip(fresh.select(codes).rows(), fresh.select(key_columns).rows(), strict=True))
+            todo: dict[tuple, dict[str, Any]] = {}
+            combo_pattern: dict[tuple, tuple] = {}
             for row in examples.iter_rows(named=True):
-                pattern = pattern_of[tuple(row[c] for c in codes)]
-                if pattern not in state.patterns:
-                    known = {f: row[f] for f in state.vocabulary if row[f] is not None}
-                    state.patterns[pattern] = self._group_of(version, _determine(version, known))
-                found[tuple(row[c] for c in codes)] = state.patterns[pattern]
+                combo = tuple(row[c] for c in codes)
+                pattern = combo_pattern[combo] = pattern_of[combo]
+                if pattern not in state.patterns and pattern not in todo:
+                    todo[pattern] = {f: row[f] for f in state.vocabulary if row[f] is not None}
+            for pattern, decided in zip(todo, self._decide_patterns(version, list(todo.values())), strict=True):
+                state.patterns[pattern] = self._group_of(version, decided)
+            found = {combo: state.patterns[pattern] for combo, pattern in combo_pattern.items()}
             combos = combos.with_columns(
                 pl.when(pl.col("_fresh"))
                 .then(pl.struct(codes).map_elements(lambda c: found.get(tuple(c.values())), return_dtype=pl.Int64))
@@ -742,6 +790,27 @@ class BatchDecider:
         fresh = [p not in state.patterns for p in patterns]
         return out.with_columns(pl.Series("_group", known, dtype=pl.Int64), pl.Series("_fresh", fresh))
 
+    def _decide_patterns(self, version: PolicyVersion, rows: list[dict[str, Any]]) -> list[Outcome | None]:
+        """The core's outcome for each new pattern's facts: in worker processes when they are many."""
+        if len(rows) < PARALLEL_FROM or self.workers < 2:
+            return [outcome(_determine(version, facts)) for facts in rows]
+        if self._pool is None:
+            import multiprocessing
+
+            self._pool = multiprocessing.get_context("fork").Pool(self.workers)
+        portable = _portable(version)
+        # Most expensive last in the input tends to leave one worker idle: interleave in small tasks.
+        size = max(1, len(rows) // (self.workers * 8))
+        tasks = [(portable, rows[k : k + size]) for k in range(0, len(rows), size)]
+        return [o for part in self._pool.map(_decide_in_worker, tasks) for o in part]
+
+    def close(self) -> None:
+        """Stop the worker processes, if any were started."""
+        if self._pool is not None:
+            self._pool.close()
+            self._pool.join()
+            self._pool = None
+
     def _authorization_ends(self, rows: pl.DataFrame, state: VersionState) -> pl.Series:
         """The period's end of approved rows: column-wise, checked on a sample against the core."""
         version = state.version
@@ -785,7 +854,7 @@ class BatchDecider:
                 continue
             version = self._version_of(det)
             decided_rows.append(row)
-            groups.append(self._group_of(version, det))
+            groups.append(self._group_of(version, outcome(det)))
             ends.append(det.authorization.end if det.authorization is not None else None)
             if with_statuses:
                 statuses.append(_trace_codes(det))
@@ -811,14 +880,14 @@ class BatchDecider:
 
     # --- groups --------------------------------------------------------------------------
 
-    def _group_of(self, version: PolicyVersion, det: Determination | None) -> int | None:
-        if det is None:
+    def _group_of(self, version: PolicyVersion, decided: Outcome | None) -> int | None:
+        if decided is None:
             return None
-        key = (id(version), det.decision.value, tuple(r.criterion for r in det.reasons), det.missing_facts)
+        key = (id(version), *decided)
         found = self._group_keys.get(key)
         if found is not None:
             return found
-        group = Group(len(self.groups), version, det)
+        group = Group(len(self.groups), version, *decided)
         self.groups.append(group)
         self._group_keys[key] = group.id
         return group.id
@@ -836,8 +905,8 @@ class BatchDecider:
                         "policy_version": [g.version.version for g in new],
                         "policy_digest": [g.version.digest for g in new],
                         "decision": [g.decision for g in new],
-                        "reasons": [[r.criterion for r in g.determination.reasons] for g in new],
-                        "missing_facts": [list(g.determination.missing_facts) for g in new],
+                        "reasons": [list(g.reasons) for g in new],
+                        "missing_facts": [list(g.missing) for g in new],
                     },
                     schema=_GROUP_SCHEMA,
                 ),
@@ -845,14 +914,16 @@ class BatchDecider:
         return self._group_frame
 
 
+# Texts repeated on every row are categorical while the batch runs (a row holds numbers, not
+# copies of its reasons); the decisions file stores them as plain text (DecisionWriter).
 _GROUP_SCHEMA = {
     "_group": pl.Int64,
-    "policy": pl.String,
-    "policy_version": pl.String,
-    "policy_digest": pl.String,
-    "decision": pl.String,
-    "reasons": pl.List(pl.String),
-    "missing_facts": pl.List(pl.String),
+    "policy": pl.Categorical,
+    "policy_version": pl.Categorical,
+    "policy_digest": pl.Categorical,
+    "decision": pl.Categorical,
+    "reasons": pl.List(pl.Categorical),
+    "missing_facts": pl.List(pl.Categorical),
 }
 
 

@@ -8,6 +8,7 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import polars as pl
 
@@ -87,17 +88,29 @@ class DecisionWriter:
         if out.suffix.lower() != ".parquet":
             raise RequestError("--out", "expected a .parquet file")
         self.out = out
-        schema = pl.DataFrame(schema=DECISIONS_SCHEMA).to_arrow().schema
+        # Texts arrive dictionary-encoded (categorical); the file keeps Parquet's dictionary pages but
+        # no Arrow schema, so every reader sees plain text and lists of text (DECISIONS_SCHEMA).
+        self._schema: Any = None
+        self._writer: Any = None
+        self._open = lambda schema: pq.ParquetWriter(out, schema, compression="zstd", store_schema=False)
         try:
-            self._writer = pq.ParquetWriter(out, schema, compression="zstd")
+            out.touch()
         except OSError as exc:
             raise RequestError("--out", f"cannot write ({exc.strerror or type(exc).__name__})") from None
 
     def write(self, frame: pl.DataFrame) -> None:
-        if frame.height:
-            self._writer.write_table(frame.select(list(DECISIONS_SCHEMA)).to_arrow())
+        if frame.height == 0:
+            return
+        table = frame.select(list(DECISIONS_SCHEMA)).to_arrow()
+        if self._writer is None:
+            self._schema = table.schema
+            self._writer = self._open(table.schema)
+        self._writer.write_table(table.cast(self._schema))
 
     def close(self) -> None:
+        if self._writer is None:  # nothing decided: an empty file of the decisions' columns
+            pl.DataFrame(schema=DECISIONS_SCHEMA).write_parquet(self.out)
+            return
         self._writer.close()
 
 
@@ -135,6 +148,7 @@ def decide_file(
                 progress(summary.rows)
     finally:
         writer.close()
+        decider.close()
     summary.per_request = decider.per_request_rows
     summary.notes = dict(decider.unsupported)
     summary.seconds = time.perf_counter() - start

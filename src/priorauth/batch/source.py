@@ -225,18 +225,15 @@ def _parquet_chunks(path: Path, chunk_rows: int) -> Iterator[RequestChunk]:
     import pyarrow.parquet as pq
 
     try:
-        handle = pq.ParquetFile(path)
+        meta = pq.read_metadata(path)
+        names = pq.read_schema(path).names
     except Exception as exc:  # noqa: BLE001 - pyarrow raises several types for a file that is not Parquet
         raise RequestError("REQUESTS", f"{path}: not a readable Parquet file ({type(exc).__name__})") from None
-    names = handle.schema_arrow.names
     if "policy" not in names:
         raise RequestError("REQUESTS", f"{path}: a Parquet request history needs a `policy` column")
-    first = 1
-    for batch in handle.iter_batches(batch_size=chunk_rows):
-        frame = pl.from_arrow(batch)
-        assert isinstance(frame, pl.DataFrame)
-        yield _parquet_chunk(frame, first)
-        first += frame.height
+    scan = pl.scan_parquet(path)
+    for first in range(0, meta.num_rows, chunk_rows):
+        yield _parquet_chunk(scan.slice(first, chunk_rows).collect(), first + 1)
 
 
 def _parquet_chunk(frame: pl.DataFrame, first: int) -> RequestChunk:

@@ -36,6 +36,7 @@ from priorauth.batch.engine import (
     _core_end,
     _determine,
     _hashable,
+    outcome,
 )
 from priorauth.batch.plan import KIND, LEAVES, pattern_keys, walk_columns
 from priorauth.batch.run import BatchSummary, DecisionWriter
@@ -388,7 +389,7 @@ class SparkBatch:
         parts.append(decided)
         refused += more
         groups = self._read_groups(outside, state, state.not_governed,
-                                   lambda facts: self.book._group_of(version, _determine(version, facts)), "long")
+                                   lambda facts: self.book._group_of(version, outcome(_determine(version, facts))), "long")
         if groups is not None:
             ng = groups.withColumnRenamed("_value", "_group").withColumn("authorization_end", F.lit(None).cast("date"))
             frame = _to_polars(ng.select("_row", "_group", "authorization_end"))
@@ -422,7 +423,7 @@ class SparkBatch:
             key = tuple(record[n] for n in names)
             if key not in state.patterns:
                 facts = {f: v for f, v in record["_rep"].asDict().items() if v is not None}
-                state.patterns[key] = self.book._group_of(version, _determine(version, facts))
+                state.patterns[key] = self.book._group_of(version, outcome(_determine(version, facts)))
             table.append((*key, state.patterns[key]))
         schema = T.StructType([*(T.StructField(n, T.LongType()) for n in names),
                                T.StructField("_group", T.LongType())])
@@ -527,7 +528,7 @@ class SparkBatch:
                 continue
             version = self.book._version_of(det)
             decided_rows.append(values["_row"])
-            groups.append(self.book._group_of(version, det))
+            groups.append(self.book._group_of(version, outcome(det)))
             ends.append(det.authorization.end if det.authorization is not None else None)
         frame = pl.DataFrame({
             "_row": pl.Series(decided_rows, dtype=pl.Int64),
