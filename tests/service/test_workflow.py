@@ -173,7 +173,7 @@ def test_metrics_count_outcomes_and_time_to_decision(client, auth, example):
 
 def test_policies_and_questions(client, auth):
     h = auth("submitter")
-    assert [p["id"] for p in client.get("/v1/policies", headers=h).json()["policies"]] == ["besponsa"]
+    assert [p["id"] for p in client.get("/v1/policies", headers=h).json()["policies"]] == ["besponsa", "blincyto"]
     assert client.get("/v1/policies/besponsa", headers=h).json()["hcpcs"] == "J9229"
     questions = client.get("/v1/policies/besponsa/questions", headers=h).json()["questions"]
     assert any(q["id"] == "birth_date" for q in questions)

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from priorauth.batch.plan import Dialect, E, comparable
+from priorauth.batch.plan import Dialect, comparable
 from priorauth.core import PolicyVersion
 
 
@@ -35,7 +35,7 @@ def _value(raw: Any, params: dict[str, Any]) -> Any:
     return params[raw] if isinstance(raw, str) else raw
 
 
-def _condition(condition: Any, kinds: dict[str, str], d: Dialect[E]) -> E:
+def _condition(condition: Any, kinds: dict[str, str], d: Dialect) -> Any:
     """A Section V style condition on facts, three-valued (null: unknown), as the core's `holds`."""
     if getattr(condition, "match", None) is not None:
         parts = []
@@ -57,7 +57,7 @@ def _condition(condition: Any, kinds: dict[str, str], d: Dialect[E]) -> E:
     raise NotColumnar("a condition of an unknown form")
 
 
-def authorization_end(version: PolicyVersion, kinds: dict[str, str], d: Dialect[E]) -> E:
+def authorization_end(version: PolicyVersion, kinds: dict[str, str], d: Dialect) -> Any:
     """The period's end for approved rows (null where the core would refuse to choose terms)."""
     params = version.runtime.params
     day = d.col(version.decided_on)

@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import polars as pl
@@ -36,7 +36,7 @@ from pydantic import ValidationError
 from priorauth.batch.authorization import NotColumnar, authorization_end
 from priorauth.batch.plan import KIND, LEAVES, VersionPlan, comparable, pattern_keys, walk_columns
 from priorauth.batch.single import decide_one
-from priorauth.batch.source import SYSTEM_COLUMNS, NotJson, RequestChunk
+from priorauth.batch.source import SYSTEM_COLUMNS, Refused, RequestChunk
 from priorauth.core import (
     Decision,
     Determination,
@@ -46,7 +46,6 @@ from priorauth.core import (
     PriorAuthError,
     Question,
     RequestError,
-    TraceNode,
     Truth,
     authorization_for,
     determine,
@@ -57,7 +56,7 @@ DECISION_COLUMNS = (
     "row", "id", "policy", "policy_version", "policy_digest", "decision", "reasons", "missing_facts",
     "authorization_end",
 )
-DECISIONS_SCHEMA = {
+DECISIONS_SCHEMA: dict[str, Any] = {
     "row": pl.Int64,
     "id": pl.String,
     "policy": pl.String,
@@ -68,7 +67,7 @@ DECISIONS_SCHEMA = {
     "missing_facts": pl.List(pl.String),
     "authorization_end": pl.Date,
 }
-_DTYPES = {
+_DTYPES: dict[str, Any] = {
     "bool": pl.Boolean,
     "int": pl.Int64,
     "float": pl.Float64,
@@ -266,19 +265,19 @@ class _Recorder(dict):
     def _all(self) -> None:
         self.everything = True
 
-    def keys(self):  # type: ignore[override]
+    def keys(self) -> Any:
         self._all()
         return super().keys()
 
-    def values(self):  # type: ignore[override]
+    def values(self) -> Any:
         self._all()
         return super().values()
 
-    def items(self):  # type: ignore[override]
+    def items(self) -> Any:
         self._all()
         return super().items()
 
-    def __iter__(self):
+    def __iter__(self) -> Any:
         self._all()
         return super().__iter__()
 
@@ -286,7 +285,7 @@ class _Recorder(dict):
         self._all()
         return super().__len__()
 
-    def copy(self) -> dict[str, Any]:  # type: ignore[override]
+    def copy(self) -> dict[str, Any]:
         self._all()
         return dict(super().items())
 
@@ -327,10 +326,10 @@ class ReadGroups:
         self.calls = 0
 
     def apply(self, frame: pl.DataFrame, vocabulary: list[str], compute: Callable[[dict[str, Any]], Any],
-              dtype: pl.DataType) -> pl.Series:
+              dtype: Any) -> pl.Series:
         """The computed value for every row of `frame` (in its order)."""
         order = {f: i for i, f in enumerate(vocabulary)}
-        pending = {frozenset(): frame.select(vocabulary).with_row_index("_i")}
+        pending: dict[frozenset[str], pl.DataFrame] = {frozenset(): frame.select(vocabulary).with_row_index("_i")}
         done: list[pl.DataFrame] = []
         while pending:
             reads = min(pending, key=len)
@@ -602,7 +601,8 @@ class BatchDecider:
         """Each distinct text value (each code, for a code list) of the facts validated by value: one query."""
         wanted = []
         for q in questions:
-            dtype, kind = rows.schema[q.id], KIND[q.type]
+            dtype: Any = rows.schema[q.id]
+            kind = KIND[q.type]
             column = pl.col(q.id)
             if isinstance(dtype, pl.Categorical | pl.Enum):
                 column, dtype = column.cast(pl.String), pl.String
@@ -614,7 +614,7 @@ class BatchDecider:
             return {}
         return {k: v[0] for k, v in rows.select(wanted).to_dict(as_series=False).items()}
 
-    def _column(self, q: Question, dtype: pl.DataType, state: VersionState, distinct: list[Any]
+    def _column(self, q: Question, dtype: Any, state: VersionState, distinct: list[Any]
                 ) -> tuple[pl.Expr, pl.Expr]:
         """(normalised value, whether the per-request path would refuse the row's value) as expressions."""
         kind = KIND[q.type]
@@ -834,7 +834,7 @@ class BatchDecider:
         """The per-request path, for the rows the column-wise path does not take."""
         errors: list[RowError] = []
         decided_rows: list[int] = []
-        groups: list[int] = []
+        groups: list[int | None] = []
         ends: list[dt.date | None] = []
         statuses: list[dict[str, int]] = []
         if not rows:
@@ -843,7 +843,7 @@ class BatchDecider:
         for row in rows:
             raw = chunk.raw(row)
             try:
-                if isinstance(raw, NotJson):
+                if isinstance(raw, Refused):
                     raise raw.error()
                 det = decide_one(raw, self.policies, self.forced)
             except PriorAuthError as exc:
@@ -916,7 +916,7 @@ class BatchDecider:
 
 # Texts repeated on every row are categorical while the batch runs (a row holds numbers, not
 # copies of its reasons); the decisions file stores them as plain text (DecisionWriter).
-_GROUP_SCHEMA = {
+_GROUP_SCHEMA: dict[str, Any] = {
     "_group": pl.Int64,
     "policy": pl.Categorical,
     "policy_version": pl.Categorical,

@@ -18,11 +18,9 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol, TypeVar
+from typing import Any, Protocol
 
 from priorauth.core import PolicyVersion
-
-E = TypeVar("E")
 
 # How each question type's values are held in a column.
 KIND = {
@@ -41,38 +39,38 @@ class Unsupported(Exception):
     """A criterion that has no column form (the version is decided per request)."""
 
 
-class Dialect(Protocol[E]):
+class Dialect(Protocol):
     """The column operations a plan needs; nulls are unknown throughout.
 
     Besides these, expressions combine with Python's `&`, `|`, `~` (Kleene on booleans),
     `+` and `*` (on whole numbers), as both Polars expressions and Spark columns do.
     """
 
-    def col(self, name: str) -> E: ...
-    def lit(self, value: Any) -> E: ...
-    def is_null(self, value: E) -> E: ...
-    def fill_false(self, value: E) -> E: ...
-    def when(self, cases: list[tuple[E, E]], otherwise: E | None = None) -> E: ...
-    def whole(self, value: E) -> E: ...  # a boolean as 0 / 1, a whole number as a 64-bit integer
-    def status_code(self, value: E) -> E: ...  # 0 unknown, 1 not met, 2 met
-    def sum_of(self, values: list[E]) -> E: ...
-    def day_before(self, day: E) -> E: ...
-    def earliest(self, a: E, b: E) -> E: ...
-    def known(self, value: E, result: E) -> E: ...  # result where value is not null, else null
-    def const(self, value: bool) -> E: ...
-    def unknown(self) -> E: ...
-    def eq(self, value: E, literal: Any) -> E: ...
-    def isin(self, value: E, literals: Sequence[Any]) -> E: ...
-    def lt(self, left: E, right: E | Any) -> E: ...
-    def le(self, left: E, right: E | Any) -> E: ...
-    def ge(self, left: E, right: E | Any) -> E: ...
-    def and_(self, a: E, b: E) -> E: ...
-    def all_of(self, values: list[E]) -> E: ...
-    def any_of(self, values: list[E]) -> E: ...
-    def not_(self, value: E) -> E: ...
-    def months_after(self, day: E, months: int) -> E: ...
-    def reached(self, fact: str, months: int, day: E) -> E: ...  # months_after(fact's date, months) <= day
-    def any_code_in(self, codes: E, listed: Sequence[str]) -> E: ...
+    def col(self, name: str) -> Any: ...
+    def lit(self, value: Any) -> Any: ...
+    def is_null(self, value: Any) -> Any: ...
+    def fill_false(self, value: Any) -> Any: ...
+    def when(self, cases: list[tuple[Any, Any]], otherwise: Any | None = None) -> Any: ...
+    def whole(self, value: Any) -> Any: ...  # a boolean as 0 / 1, a whole number as a 64-bit integer
+    def status_code(self, value: Any) -> Any: ...  # 0 unknown, 1 not met, 2 met
+    def sum_of(self, values: list[Any]) -> Any: ...
+    def day_before(self, day: Any) -> Any: ...
+    def earliest(self, a: Any, b: Any) -> Any: ...
+    def known(self, value: Any, result: Any) -> Any: ...  # result where value is not null, else null
+    def const(self, value: bool) -> Any: ...
+    def unknown(self) -> Any: ...
+    def eq(self, value: Any, literal: Any) -> Any: ...
+    def isin(self, value: Any, literals: Sequence[Any]) -> Any: ...
+    def lt(self, left: Any, right: Any | Any) -> Any: ...
+    def le(self, left: Any, right: Any | Any) -> Any: ...
+    def ge(self, left: Any, right: Any | Any) -> Any: ...
+    def and_(self, a: Any, b: Any) -> Any: ...
+    def all_of(self, values: list[Any]) -> Any: ...
+    def any_of(self, values: list[Any]) -> Any: ...
+    def not_(self, value: Any) -> Any: ...
+    def months_after(self, day: Any, months: int) -> Any: ...
+    def reached(self, fact: str, months: int, day: Any) -> Any: ...  # months_after(fact's date, months) <= day
+    def any_code_in(self, codes: Any, listed: Sequence[str]) -> Any: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -156,12 +154,12 @@ class VersionPlan:
                 rules.append(rule)
         return rules
 
-    def statuses(self, d: Dialect[E], leaf: Callable[[Node], E] | None = None) -> list[E]:
+    def statuses(self, d: Dialect, leaf: Callable[[Node], Any] | None = None) -> list[Any]:
         """Every node's status as a nullable boolean expression, in post-order.
 
         `leaf` gives a leaf's status (e.g. a column already computed); by default its test.
         """
-        out: list[E] = []
+        out: list[Any] = []
         for node in self.nodes:
             if node.operator == "all":
                 out.append(d.all_of([out[c] for c in node.children]))
@@ -179,14 +177,14 @@ class VersionPlan:
 # --- the leaf operators, each as in priorauth.core's operators -----------------------------
 
 
-def _equals(plan: VersionPlan, node: Node, d: Dialect[E]) -> E:
+def _equals(plan: VersionPlan, node: Node, d: Dialect) -> Any:
     fact, expected = node.argument
     value = d.col(fact)
     possible, literal = comparable(plan.kinds[fact], expected)
     return d.eq(value, literal) if possible else d.known(value, d.const(False))
 
 
-def _in(plan: VersionPlan, node: Node, d: Dialect[E]) -> E:
+def _in(plan: VersionPlan, node: Node, d: Dialect) -> Any:
     fact, expected = node.argument
     value = d.col(fact)
     literals = []
@@ -198,7 +196,7 @@ def _in(plan: VersionPlan, node: Node, d: Dialect[E]) -> E:
 
 
 def _age(at_least: bool):
-    def leaf(plan: VersionPlan, node: Node, d: Dialect[E]) -> E:
+    def leaf(plan: VersionPlan, node: Node, d: Dialect) -> Any:
         spec = node.argument
         reached = d.reached(spec.fact, spec.months, d.col(plan.version.decided_on))
         return reached if at_least else d.not_(reached)
@@ -206,23 +204,23 @@ def _age(at_least: bool):
     return leaf
 
 
-def _codes_in(plan: VersionPlan, node: Node, d: Dialect[E]) -> E:
+def _codes_in(plan: VersionPlan, node: Node, d: Dialect) -> Any:
     fact, list_name = node.argument
     return d.any_code_in(d.col(fact), sorted(plan.version.code_lists[list_name].codes))
 
 
-def _within_months(plan: VersionPlan, node: Node, d: Dialect[E]) -> E:
+def _within_months(plan: VersionPlan, node: Node, d: Dialect) -> Any:
     fact, day = node.argument["fact"], d.col(plan.version.decided_on)
     months = plan.params[node.argument["parameter"]]
     return d.and_(d.le(d.col(fact), day), d.not_(d.reached(fact, months, day)))
 
 
-def _period_not_over(plan: VersionPlan, node: Node, d: Dialect[E]) -> E:
+def _period_not_over(plan: VersionPlan, node: Node, d: Dialect) -> Any:
     months = plan.params[node.argument["parameter"]]
     return d.not_(d.reached(node.argument["fact"], months, d.col(plan.version.decided_on)))
 
 
-def _between(plan: VersionPlan, node: Node, d: Dialect[E]) -> E:
+def _between(plan: VersionPlan, node: Node, d: Dialect) -> Any:
     spec = node.argument
     value = d.col(spec.fact)
     tests = []
@@ -233,15 +231,15 @@ def _between(plan: VersionPlan, node: Node, d: Dialect[E]) -> E:
     return tests[0] if len(tests) == 1 else d.and_(tests[0], tests[1])
 
 
-def _todo(plan: VersionPlan, node: Node, d: Dialect[E]) -> E:
+def _todo(plan: VersionPlan, node: Node, d: Dialect) -> Any:
     return d.unknown()
 
 
-def _below_parameter(plan: VersionPlan, node: Node, d: Dialect[E]) -> E:
+def _below_parameter(plan: VersionPlan, node: Node, d: Dialect) -> Any:
     return d.lt(d.col(node.argument["fact"]), plan.params[node.argument["parameter"]])
 
 
-def _at_least(plan: VersionPlan, node: Node, d: Dialect[E]) -> E:
+def _at_least(plan: VersionPlan, node: Node, d: Dialect) -> Any:
     return d.ge(d.col(node.argument["fact"]), node.argument["value"])
 
 
@@ -266,7 +264,7 @@ NODES_PER_KEY = 12  # 5 bits a node: 60 bits of a signed 64-bit integer
 FACTS_PER_MASK = 60
 
 
-def walk_columns(plan: VersionPlan, d: Dialect[E], status: Callable[[int], E]) -> list[dict[str, E]]:
+def walk_columns(plan: VersionPlan, d: Dialect, status: Callable[[int], Any]) -> list[dict[str, Any]]:
     """The walks `pattern_keys` reads, as columns by depth (each level reads only the one before):
     `_a<i>` node i's ancestors are all unknown, `_m<i>` / `_f<i>` the approval / denial walk
     visits it, `_n<i>` it is an `any` whose every branch fails on its guard."""
@@ -276,18 +274,18 @@ def walk_columns(plan: VersionPlan, d: Dialect[E], status: Callable[[int], E]) -
     unknown = {n.index: d.is_null(status(n.index)) for n in nodes}
     false = d.lit(False)
 
-    def fails_on_guard(i: int) -> E:
+    def fails_on_guard(i: int) -> Any:
         node = nodes[i]
         if node.guard:
             return failed[i]
         guards = [failed[c] for c in node.children if nodes[c].guard] if node.operator == "all" else []
         return d.fill_false(d.any_of(guards)) if guards else false
 
-    levels: list[dict[str, E]] = [{f"_a{plan.root}": d.lit(True), f"_m{plan.root}": d.lit(True),
+    levels: list[dict[str, Any]] = [{f"_a{plan.root}": d.lit(True), f"_m{plan.root}": d.lit(True),
                                    f"_f{plan.root}": d.lit(True)}]
     frontier = [plan.root]
     while frontier:
-        level: dict[str, E] = {}
+        level: dict[str, Any] = {}
         below: list[int] = []
         for i in frontier:
             node = nodes[i]
@@ -314,7 +312,7 @@ def walk_columns(plan: VersionPlan, d: Dialect[E], status: Callable[[int], E]) -
     return levels
 
 
-def pattern_keys(plan: VersionPlan, vocabulary: list[str], d: Dialect[E], status: Callable[[int], E]) -> dict[str, E]:
+def pattern_keys(plan: VersionPlan, vocabulary: list[str], d: Dialect, status: Callable[[int], Any]) -> dict[str, Any]:
     """Key columns of what fixes a governed row's determination besides its facts' values.
 
     `status(i)` is node i's status column; the columns of `walk_columns` must be there.
@@ -336,7 +334,7 @@ def pattern_keys(plan: VersionPlan, vocabulary: list[str], d: Dialect[E], status
     false = d.lit(False)
     root = status(plan.root)
     root_open, root_met = d.is_null(root), d.fill_false(root)
-    keys: dict[str, E] = {"_r": d.status_code(root)}
+    keys: dict[str, Any] = {"_r": d.status_code(root)}
     anys = {n.index for n in nodes if n.operator == "any"}
     for k in range(0, len(nodes), NODES_PER_KEY):
         parts = []

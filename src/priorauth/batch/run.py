@@ -83,7 +83,7 @@ class DecisionWriter:
     """Decisions streamed to one Parquet file, chunk by chunk (pyarrow's writer)."""
 
     def __init__(self, out: Path) -> None:
-        import pyarrow.parquet as pq
+        import pyarrow.parquet as pq  # type: ignore[import-untyped]
 
         if out.suffix.lower() != ".parquet":
             raise RequestError("--out", "expected a .parquet file")

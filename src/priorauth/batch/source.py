@@ -32,7 +32,7 @@ from priorauth.core import ErrorCode, PolicyRegistry, RequestError
 SYSTEM_COLUMNS = ("_row", "id", "policy", "_flag", "_null_keys")
 JSONL_CHUNK = 250_000
 PARQUET_CHUNK = 1_000_000
-_DTYPES = {
+_DTYPES: dict[str, Any] = {
     "bool": pl.Boolean,
     "int": pl.Int64,
     "float": pl.Float64,
@@ -200,29 +200,34 @@ def _jsonl_chunk(lines: list[bytes], first: int, kinds: dict[str, str]) -> Reque
             obj = json.loads(line)
         except (json.JSONDecodeError, UnicodeDecodeError) as exc:
             where = f" at line 1 column {exc.colno}" if isinstance(exc, json.JSONDecodeError) else ""
-            return NotJson(where)
-        if isinstance(obj, dict):
-            obj.pop("id", None)
+            return Refused("request", f"not valid JSON{where}", ErrorCode.INVALID_JSON)
+        if isinstance(obj, dict) and "id" in obj:
+            given = obj.pop("id")
+            if given is not None and (isinstance(given, bool) or not isinstance(given, str | int)):
+                return Refused("id", "expected text or a whole number")
         return obj
 
     return RequestChunk(frame, raw)
 
 
 @dataclass(frozen=True)
-class NotJson:
-    """A line that is not JSON: refused as `priorauth evaluate` refuses such a file."""
+class Refused:
+    """A line refused before it is a request: not JSON (as `priorauth evaluate` refuses such a
+    file), or an `id` that is neither text nor a whole number."""
 
-    where: str
+    field: str
+    problem: str
+    code: str = ErrorCode.REQUEST_INVALID
 
     def error(self) -> RequestError:
-        return RequestError("request", f"not valid JSON{self.where}", ErrorCode.INVALID_JSON)
+        return RequestError(self.field, self.problem, self.code)
 
 
 # --- Parquet --------------------------------------------------------------------------------
 
 
 def _parquet_chunks(path: Path, chunk_rows: int) -> Iterator[RequestChunk]:
-    import pyarrow.parquet as pq
+    import pyarrow.parquet as pq  # type: ignore[import-untyped]
 
     try:
         meta = pq.read_metadata(path)

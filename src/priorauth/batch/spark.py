@@ -155,7 +155,7 @@ SPARK = SparkDialect()
 def _with_row_numbers(df: DataFrame) -> DataFrame:
     """1-based row numbers in file order: partition offsets plus position in the partition."""
     df = df.withColumn("_pid", F.spark_partition_id()).withColumn("_mid", F.monotonically_increasing_id()).persist()
-    counts: dict[int, int] = dict(df.groupBy("_pid").count().collect())  # type: ignore[arg-type]
+    counts: dict[int, int] = {row[0]: row[1] for row in df.groupBy("_pid").count().collect()}
     offsets: list[Column] = []
     total = 0
     for pid in sorted(counts):
@@ -388,8 +388,10 @@ class SparkBatch:
         decided, more = self._governed(inside, state)
         parts.append(decided)
         refused += more
-        groups = self._read_groups(outside, state, state.not_governed,
-                                   lambda facts: self.book._group_of(version, outcome(_determine(version, facts))), "long")
+        def group(facts: dict[str, Any]) -> int | None:
+            return self.book._group_of(version, outcome(_determine(version, facts)))
+
+        groups = self._read_groups(outside, state, state.not_governed, group, "long")
         if groups is not None:
             ng = groups.withColumnRenamed("_value", "_group").withColumn("authorization_end", F.lit(None).cast("date"))
             frame = _to_polars(ng.select("_row", "_group", "authorization_end"))
@@ -429,14 +431,15 @@ class SparkBatch:
                                T.StructField("_group", T.LongType())])
         mapping = self.spark.createDataFrame(table, schema)
         decided = rows.join(F.broadcast(mapping), on=names, how="left")
-        approved_groups = [g for g in {t[-1] for t in table} if g is not None and self.book.groups[g].decision == "approved"]
+        approved_groups = [
+            g for g in {t[-1] for t in table} if g is not None and self.book.groups[g].decision == "approved"
+        ]
         approved = F.col("_group").isin(approved_groups) if approved_groups else F.lit(False)
         end = self._authorization_ends(decided.filter(approved), state)
         decided = decided.join(end, on="_row", how="left") if end is not None else decided.withColumn(
             "authorization_end", F.lit(None).cast("date"))
         frame = _to_polars(decided.select("_row", "_group", "authorization_end"))
-        approved_ids = pl.Series(approved_groups, dtype=pl.Int64)
-        refused_mask = pl.col("_group").is_null() | (pl.col("_group").is_in(approved_ids)
+        refused_mask = pl.col("_group").is_null() | (pl.col("_group").is_in(approved_groups)
                                                      & pl.col("authorization_end").is_null())
         refused = frame.filter(refused_mask)["_row"].to_list()
         return frame.filter(~refused_mask), refused
@@ -489,7 +492,9 @@ class SparkBatch:
             onward = sorted({e.reads for _, e in entries if hasattr(e, "reads")}, key=sorted)
             step = {r: k for k, r in enumerate(onward)}
             fields = [T.StructField(f"_key_{n}", part.schema[n].dataType) for n in names]
-            schema = T.StructType([*fields, T.StructField("_value", spark_type), T.StructField("_next", T.IntegerType())])
+            schema = T.StructType(
+                [*fields, T.StructField("_value", spark_type), T.StructField("_next", T.IntegerType())]
+            )
             data = [
                 (*(row[n] for n in names), None if hasattr(e, "reads") else e,
                  step[e.reads] if hasattr(e, "reads") else None)
@@ -510,7 +515,8 @@ class SparkBatch:
             return None
         return reduce(lambda a, b: a.unionByName(b), done)
 
-    def _one_by_one(self, df: DataFrame, facts: list[str], rows: list[int]) -> tuple[pl.DataFrame | None, list[RowError]]:
+    def _one_by_one(self, df: DataFrame, facts: list[str], rows: list[int]
+                    ) -> tuple[pl.DataFrame | None, list[RowError]]:
         errors: list[RowError] = []
         if not rows:
             return None, errors

@@ -187,12 +187,12 @@ class _Templates:
         if kind == "date":
             return day - dt.timedelta(days=rng.randrange(0, 3 * 365))
         if kind == "int":
-            low = int(q.minimum) if q.minimum is not None else 0
-            high = int(q.maximum) if q.maximum is not None else low + 10
-            return rng.randrange(low, high + 1)
+            first = int(q.minimum) if q.minimum is not None else 0
+            last = int(q.maximum) if q.maximum is not None else first + 10
+            return rng.randrange(first, last + 1)
         if kind == "float":
-            low = q.minimum if q.minimum is not None else 0.0
-            high = q.maximum if q.maximum is not None else low + 100.0
+            low = float(q.minimum) if q.minimum is not None else 0.0
+            high = float(q.maximum) if q.maximum is not None else low + 100.0
             return round(low + rng.random() * (high - low), 3)
         if kind == "codes":
             return [rng.choice(self.listed_codes + self.other_codes)]
@@ -236,8 +236,10 @@ def synth_requests(policy: str | Policy, n: int, seed: int = 0) -> pl.DataFrame:
     rows = table[pick]
     decided_on = chosen.decided_on
     # Shift each row in time as a whole: its dates keep their distances, its decision date lands in the span.
-    target = _uniform(n, seed, 1, span).cast(pl.Int32)
-    rows = rows.with_columns((pl.lit(first) + pl.duration(days=target) - pl.col(decided_on)).alias("_shift"))
+    target = _uniform(n, seed, 1, span).cast(pl.Int32).alias("_target")
+    rows = rows.with_columns(target).with_columns(
+        (pl.lit(first) + pl.duration(days=pl.col("_target")) - pl.col(decided_on)).alias("_shift")
+    ).drop("_target")
     dates = [f for f in names if questions[f].type == "date"]
     rows = rows.with_columns([(pl.col(f) + pl.col("_shift")).alias(f) for f in dates]).drop("_shift")
     rows = rows.with_columns([

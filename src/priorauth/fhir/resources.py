@@ -20,6 +20,7 @@ from pydantic_core import ErrorDetails
 from priorauth.core import ErrorCode, PriorAuthError
 
 MAX_ISSUES = 5
+_LOADED: set[str] = set()  # resource types whose model `model_class` has loaded
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,15 +71,33 @@ def model_class(resource_type: str) -> type[BaseModel]:
 
     Loading a model settles the heap (`settle_heap`): its validators live as long as the process.
     """
+    model = _import_model(resource_type)
+    settle_heap()
+    _LOADED.add(resource_type)
+    return model
+
+
+def _import_model(resource_type: str) -> type[BaseModel]:
     if not resource_type.isalpha():
         raise KeyError(resource_type)
     try:
         module = importlib.import_module(f"fhir.resources.R4B.{resource_type.lower()}")
-        model = getattr(module, resource_type)
+        return getattr(module, resource_type)
     except (ImportError, AttributeError):
         raise KeyError(resource_type) from None
+
+
+def preload(resource_types: tuple[str, ...]) -> None:
+    """Load the models of `resource_types` and settle the heap once (at start-up, so that the first
+    request does not pay for importing them). Models already loaded cost nothing."""
+    missing = [kind for kind in resource_types if kind not in _LOADED]
+    if not missing:
+        return
+    for kind in missing:
+        _import_model(kind)
     settle_heap()
-    return model
+    for kind in missing:
+        model_class(kind)
 
 
 def settle_heap() -> None:

@@ -22,13 +22,40 @@ from priorauth import service
 from priorauth.core import ErrorCode, RequestError, load_policy, policy_ids
 from priorauth.fhir import cds_clients, crd, dtr, openapi, pas, pas_store, systems
 from priorauth.fhir.questionnaire import build_questionnaire, facts_from_response
-from priorauth.fhir.resources import FhirInputError, Issue, invalid, operation_outcome, parse
+from priorauth.fhir.resources import FhirInputError, Issue, invalid, operation_outcome, parse, preload
 from priorauth.http import deps
 from priorauth.service import Principal, ServiceError, token_digest
 
 FHIR_JSON = "application/fhir+json"
 PUBLIC_URL_ENV = "PRIORAUTH_PUBLIC_URL"
-router = APIRouter(tags=["fhir"])
+# The resource types the hooks, DTR and PAS parse: loaded when the application starts.
+PRELOADED = (
+    "Bundle",
+    "Patient",
+    "Coverage",
+    "Condition",
+    "Observation",
+    "MedicationRequest",
+    "Medication",
+    "ServiceRequest",
+    "DeviceRequest",
+    "Parameters",
+    "Questionnaire",
+    "QuestionnaireResponse",
+    "Claim",
+    "ClaimResponse",
+    "Organization",
+    "Practitioner",
+    "PractitionerRole",
+    "OperationOutcome",
+)
+
+
+def _load_models() -> None:
+    preload(PRELOADED)
+
+
+router = APIRouter(tags=["fhir"], on_startup=[_load_models])
 
 _ISSUE_CODE = {401: "login", 403: "forbidden", 404: "not-found", 409: "conflict", 412: "business-rule"}
 
