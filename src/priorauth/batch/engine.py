@@ -26,6 +26,7 @@ For each chunk of requests:
 from __future__ import annotations
 
 import datetime as dt
+import json
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -50,6 +51,7 @@ from priorauth.core import (
     authorization_for,
     determine,
     parse_iso_date,
+    version_from_content,
 )
 
 DECISION_COLUMNS = (
@@ -120,19 +122,16 @@ WORKERS_ENV = "PRIORAUTH_BATCH_WORKERS"  # worker processes (default: one per co
 _WORKER_VERSIONS: dict[str, PolicyVersion] = {}
 
 
-def _portable(version: PolicyVersion) -> tuple[str, Any]:
-    """The version's validated content (without what is derived for deciding), for another process."""
-    state = version.__getstate__()
-    state["__dict__"] = {k: v for k, v in state["__dict__"].items() if k != "runtime"}
-    return f"{version.id}:{version.version}:{version.digest}:{id(version)}", state
+def _portable(version: PolicyVersion) -> tuple[str, str, str]:
+    """The version for another process: its canonical content (what its digest is over) and source."""
+    return f"{version.id}:{version.version}:{version.digest}:{id(version)}", version.canonical, version.source
 
 
-def _decide_in_worker(task: tuple[tuple[str, Any], list[dict[str, Any]]]) -> list[Outcome | None]:
-    (key, state), rows = task
+def _decide_in_worker(task: tuple[tuple[str, str, str], list[dict[str, Any]]]) -> list[Outcome | None]:
+    (key, canonical, source), rows = task
     version = _WORKER_VERSIONS.get(key)
     if version is None:
-        version = PolicyVersion.__new__(PolicyVersion)
-        version.__setstate__(state)
+        version = version_from_content(json.loads(canonical), source)
         _WORKER_VERSIONS[key] = version
     return [outcome(_determine(version, facts)) for facts in rows]
 
