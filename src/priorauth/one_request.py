@@ -17,12 +17,16 @@ from typing import Any
 # builds a validator, a tenth of a command's start; priorauth uses none.
 os.environ.setdefault("PYDANTIC_DISABLE_PLUGINS", "__all__")
 
+from priorauth.core import ErrorCode, PriorAuthError  # noqa: E402 - after the pydantic setting above
+
 # A request is a few kilobytes; anything far larger is refused before it is read.
 MAX_REQUEST_BYTES = 1024 * 1024
 
 
-class InputError(Exception):
+class InputError(PriorAuthError):
     """Input the command line refuses before deciding anything (one line, exit status 2)."""
+
+    code = ErrorCode.REQUEST_INVALID
 
 
 def read_request(source: str) -> bytes:

@@ -5,7 +5,8 @@ import types
 import priorauth
 import priorauth.core
 
-SUBPACKAGES = {"api", "claims", "cli", "commands", "core", "documents", "fhir", "http", "service", "store", "web"}
+SUBPACKAGES = {"api", "batch", "claims", "cli", "commands", "console", "core", "documents", "fhir", "http",
+               "one_request", "service", "store", "web"}
 
 
 def _public(module):
