@@ -24,7 +24,7 @@ from pydantic import (
     model_validator,
 )
 
-from priorauth.core._errors import ErrorCode, RequestError, field_name
+from priorauth.core._errors import ErrorCode, RequestError, field_name, problem_text
 from priorauth.core._policy.dosing import DoseInput, Dosing
 from priorauth.core._policy.version import PolicyVersion
 
@@ -169,27 +169,6 @@ def dosing_model(version: PolicyVersion) -> type[DosingRequest]:
     return model
 
 
-_PROBLEMS = {
-    "bool_type": "expected true or false",
-    "int_type": "expected a whole number",
-    "float_type": "expected a number",
-    "finite_number": "expected a finite number",
-    "string_type": "expected a string",
-    "list_type": "expected a list",
-    "dict_type": "expected an object",
-    "model_type": "expected an object",
-    "extra_forbidden": "unknown field",
-    "missing": "required",
-    "too_short": "must not be empty",
-    "string_too_short": "must not be empty",
-    "string_too_long": "is too long",
-    "too_long": "has too many items",
-    "greater_than": "is too small",
-    "greater_than_equal": "is below the smallest allowed value",
-    "less_than_equal": "is above the largest allowed value",
-}
-
-
 def _numbers(rules: Dosing, parsed: DosingRequest) -> Iterator[tuple[str, float, DoseInput]]:
     for name, spec in rules.inputs.items():
         value = parsed.value(name)
@@ -234,7 +213,7 @@ def validate_block(version: PolicyVersion, raw: Any, prefix: str = "dosing") -> 
                 loc, text = (*loc, name), rest
             problem = text
         else:
-            problem = _PROBLEMS.get(kind, err["msg"].lower())
+            problem = problem_text(kind, err["msg"])
         raise RequestError(field_name(prefix, loc) if loc else (prefix or "dosing"), problem) from None
     assert version.dosing is not None
     check_ranges(version.dosing, parsed, prefix)
