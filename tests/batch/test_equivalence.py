@@ -62,7 +62,7 @@ def test_parquet_rows_decide_as_their_requests(tmp_path_factory, policy_id, data
     rows = [{"id": f"p{k}", "policy": r["policy"], **r["facts"]} for k, r in enumerate(drawn)]
     frame = pl.DataFrame(rows, infer_schema_length=None)
     dates = [q.id for v in policy.versions for q in v.questions if q.type == "date" and q.id in frame.columns]
-    frame = frame.with_columns([pl.col(c).str.to_date() for c in dict.fromkeys(dates)])
+    frame = frame.with_columns([pl.col(c).cast(pl.String).str.to_date() for c in dict.fromkeys(dates)])
     path = tmp_path_factory.mktemp("p") / "requests.parquet"
     frame.write_parquet(path)
     decided, refused, _ = batch(path, chunk_rows=data.draw(st.sampled_from([5, 1000])))
@@ -88,7 +88,7 @@ def test_case_tables_as_parquet(tmp_path):
     rows = [{"id": c["name"], "policy": c["request"]["policy"], **c["request"]["facts"]} for c in good]
     frame = pl.DataFrame(rows, infer_schema_length=None)
     date_facts = {q.id for p in POLICIES for v in load_policy(p).versions for q in v.questions if q.type == "date"}
-    frame = frame.with_columns([pl.col(c).str.to_date() for c in frame.columns if c in date_facts])
+    frame = frame.with_columns([pl.col(c).cast(pl.String).str.to_date() for c in frame.columns if c in date_facts])
     path = tmp_path / "cases.parquet"
     frame.write_parquet(path)
     decided, refused, _ = batch(path)
