@@ -157,7 +157,7 @@ def demo_instructions(base: str, tokens: dict[str, str], url: str) -> str:
     port = base.rsplit(":", 1)[-1]
     walkthrough = f"{'' if port == '8000' else f'PORT={port} '}{WALKTHROUGH}"
     lines = [
-        f"priorauth is serving at {base}  (API docs: {base}/docs, OpenAPI: {base}/openapi.json)",
+        f"priorauth is serving at {base}  (OpenAPI: {base}/openapi.json; browsable /docs with PRIORAUTH_API_DOCS=1)",
         f"database: {display_url(url)}",
         *([f"web pages: {web}  (sign in with a token below)"] if web else []),
         "demo tokens (new at each start):",
@@ -264,7 +264,8 @@ def register(app: typer.Typer) -> None:
             os.environ.pop(DEMO_ENV, None)
             web = web_address(base)
             pages = f", web pages: {web}" if web else ""
-            typer.echo(f"priorauth is serving at {base}  (API docs: {base}/docs{pages}; database: {display_url(url)})")
+            typer.echo(f"priorauth is serving at {base}  (OpenAPI: {base}/openapi.json{pages}; "
+                       f"database: {display_url(url)})")
         uvicorn.run(
             "priorauth.http.app:create_app",
             factory=True,
