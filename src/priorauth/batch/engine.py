@@ -26,20 +26,33 @@ For each chunk of requests:
 from __future__ import annotations
 
 import datetime as dt
-import json
-from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable
 from typing import Any
 
 import polars as pl
 from pydantic import ValidationError
 
 from priorauth.batch.authorization import NotColumnar, authorization_end
+from priorauth.batch.outcomes import (
+    PARALLEL_FROM,
+    SAMPLE,
+    WORKERS_ENV,
+    Group,
+    Outcome,
+    RowError,
+    _decide_in_worker,
+    _portable,
+    core_authorization_end,
+    determine_or_none,
+    outcome,
+    trace_codes,
+)
 from priorauth.batch.plan import KIND, LEAVES, VersionPlan, comparable, pattern_keys, walk_columns
+from priorauth.batch.polars_dialect import POLARS, month_columns
+from priorauth.batch.read_groups import ReadGroups, hashable
 from priorauth.batch.single import decide_one
 from priorauth.batch.source import SYSTEM_COLUMNS, Refused, RequestChunk
 from priorauth.core import (
-    Decision,
     Determination,
     Policy,
     PolicyRegistry,
@@ -47,12 +60,10 @@ from priorauth.core import (
     PriorAuthError,
     Question,
     RequestError,
-    Truth,
-    authorization_for,
-    determine,
     parse_iso_date,
-    version_from_content,
 )
+
+__all__ = ["DECISIONS_SCHEMA", "DECISION_COLUMNS", "STATUS", "BatchDecider", "Group", "RowError", "VersionState"]
 
 DECISION_COLUMNS = (
     "row", "id", "policy", "policy_version", "policy_digest", "decision", "reasons", "missing_facts",
@@ -78,314 +89,6 @@ _DTYPES: dict[str, Any] = {
     "codes": pl.List(pl.String),
 }
 _INVALID = object()
-
-
-@dataclass(frozen=True, slots=True)
-class RowError:
-    """A request that could not be decided: its row, id, the field at fault, the problem (never the value)."""
-
-    row: int
-    id: str | None
-    field: str
-    code: str
-    problem: str
-
-
-@dataclass(slots=True)
-class Group:
-    """Requests decided alike: one determination stands for them all (but for the authorization end)."""
-
-    id: int
-    version: PolicyVersion
-    decision: str
-    reasons: tuple[str, ...]  # criterion ids
-    missing: tuple[str, ...]
-
-
-Outcome = tuple[str, tuple[str, ...], tuple[str, ...]]  # decision, reason criterion ids, missing facts
-
-
-def outcome(det: Determination | None) -> Outcome | None:
-    if det is None:
-        return None
-    return det.decision.value, tuple(r.criterion for r in det.reasons), tuple(det.missing_facts)
-
-
-# --- the core's determinations of new patterns, on every core ----------------------------------
-#
-# Deciding a new pattern is the core's work (its residual can take milliseconds), and the
-# column work waits for it, so new patterns are decided in worker processes when there are
-# many: each worker is given the version (its validated content) and the patterns' facts.
-
-PARALLEL_FROM = 64  # new patterns in one chunk before worker processes are used
-WORKERS_ENV = "PRIORAUTH_BATCH_WORKERS"  # worker processes (default: one per core; 1: none)
-_WORKER_VERSIONS: dict[str, PolicyVersion] = {}
-
-
-def _portable(version: PolicyVersion) -> tuple[str, str, str]:
-    """The version for another process: its canonical content (what its digest is over) and source."""
-    return f"{version.id}:{version.version}:{version.digest}:{id(version)}", version.canonical, version.source
-
-
-def _decide_in_worker(task: tuple[tuple[str, str, str], list[dict[str, Any]]]) -> list[Outcome | None]:
-    (key, canonical, source), rows = task
-    version = _WORKER_VERSIONS.get(key)
-    if version is None:
-        version = version_from_content(json.loads(canonical), source)
-        _WORKER_VERSIONS[key] = version
-    return [outcome(_determine(version, facts)) for facts in rows]
-
-
-class PolarsDialect:
-    """The plan's column operations in Polars (nulls propagate; `&`, `|`, `~` are Kleene)."""
-
-    def col(self, name: str) -> pl.Expr:
-        return pl.col(name)
-
-    def known(self, value: pl.Expr, result: pl.Expr) -> pl.Expr:
-        return pl.when(value.is_not_null()).then(result)
-
-    def const(self, value: bool) -> pl.Expr:
-        return pl.lit(value, dtype=pl.Boolean)
-
-    def lit(self, value: Any) -> pl.Expr:
-        return pl.lit(value)
-
-    def is_null(self, value: pl.Expr) -> pl.Expr:
-        return value.is_null()
-
-    def fill_false(self, value: pl.Expr) -> pl.Expr:
-        return value.fill_null(False)
-
-    def when(self, cases: list[tuple[pl.Expr, pl.Expr]], otherwise: pl.Expr | None = None) -> pl.Expr:
-        (first, then), *rest = cases
-        chain: Any = pl.when(first).then(then)
-        for condition, value in rest:
-            chain = chain.when(condition).then(value)
-        return chain.otherwise(otherwise) if otherwise is not None else chain
-
-    def whole(self, value: pl.Expr) -> pl.Expr:
-        return value.cast(pl.Int64)
-
-    def status_code(self, value: pl.Expr) -> pl.Expr:
-        return (value.cast(pl.Int64) + 1).fill_null(0)
-
-    def sum_of(self, values: list[pl.Expr]) -> pl.Expr:
-        return pl.sum_horizontal(values).cast(pl.Int64)
-
-    def day_before(self, day: pl.Expr) -> pl.Expr:
-        return day - pl.duration(days=1)
-
-    def earliest(self, a: pl.Expr, b: pl.Expr) -> pl.Expr:
-        return pl.min_horizontal(a, b)
-
-    def unknown(self) -> pl.Expr:
-        return pl.lit(None, dtype=pl.Boolean)
-
-    def eq(self, value: pl.Expr, literal: Any) -> pl.Expr:
-        return value == pl.lit(literal)
-
-    def isin(self, value: pl.Expr, literals: Sequence[Any]) -> pl.Expr:
-        return pl.when(value.is_not_null()).then(value.is_in(list(literals)))
-
-    def lt(self, left: pl.Expr, right: Any) -> pl.Expr:
-        return left < right
-
-    def le(self, left: pl.Expr, right: Any) -> pl.Expr:
-        return left <= right
-
-    def ge(self, left: pl.Expr, right: Any) -> pl.Expr:
-        return left >= right
-
-    def and_(self, a: pl.Expr, b: pl.Expr) -> pl.Expr:
-        return a & b
-
-    def all_of(self, values: list[pl.Expr]) -> pl.Expr:
-        return pl.all_horizontal(values)
-
-    def any_of(self, values: list[pl.Expr]) -> pl.Expr:
-        return pl.any_horizontal(values)
-
-    def not_(self, value: pl.Expr) -> pl.Expr:
-        return ~value
-
-    def months_after(self, day: pl.Expr, months: int) -> pl.Expr:
-        # offset_by clips to the month's end; the contract moves a missing day to the 1st of the next month.
-        same = day.dt.offset_by(f"{months}mo")
-        return pl.when(same.dt.day() == day.dt.day()).then(same).otherwise(same.dt.offset_by("1d"))
-
-    def reached(self, fact: str, months: int, day: pl.Expr) -> pl.Expr:
-        # months_after of each row's date, in a column made beforehand (`month_columns`).
-        return pl.col(month_column(fact, months)) <= day
-
-    def any_code_in(self, codes: pl.Expr, listed: Sequence[str]) -> pl.Expr:
-        return codes.list.eval(pl.element().is_in(list(listed))).list.any()
-
-
-POLARS = PolarsDialect()
-
-
-def month_column(fact: str, months: int) -> str:
-    return f"_months:{fact}:{months}"
-
-
-def month_columns(rows: pl.DataFrame, plan: VersionPlan) -> pl.DataFrame:
-    """`months_after(fact, months)` for each month rule of the plan, as columns: computed once per
-    distinct date (a few thousand) and looked up for every row."""
-    made = []
-    for fact, months in plan.month_rules():
-        days = rows[fact].drop_nulls().unique()
-        after = days.to_frame().select(POLARS.months_after(pl.col(fact), months)).to_series()
-        made.append(rows[fact].replace_strict(days, after, default=None, return_dtype=pl.Date)
-                    .alias(month_column(fact, months)))
-    return rows.with_columns(made) if made else rows
-
-
-class _Recorder(dict):
-    """Facts that note which of them are read (a read of everything: `everything`)."""
-
-    def __init__(self, facts: dict[str, Any]) -> None:
-        super().__init__(facts)
-        self.read: dict[str, None] = {}  # in the order first read
-        self.everything = False
-
-    def get(self, key: str, default: Any = None) -> Any:
-        self.read[key] = None
-        return super().get(key, default)
-
-    def __getitem__(self, key: str) -> Any:
-        self.read[key] = None
-        return super().__getitem__(key)
-
-    def __contains__(self, key: object) -> bool:
-        self.read[str(key)] = None
-        return super().__contains__(key)
-
-    def _all(self) -> None:
-        self.everything = True
-
-    def keys(self) -> Any:
-        self._all()
-        return super().keys()
-
-    def values(self) -> Any:
-        self._all()
-        return super().values()
-
-    def items(self) -> Any:
-        self._all()
-        return super().items()
-
-    def __iter__(self) -> Any:
-        self._all()
-        return super().__iter__()
-
-    def __len__(self) -> int:
-        self._all()
-        return super().__len__()
-
-    def copy(self) -> dict[str, Any]:
-        self._all()
-        return dict(super().items())
-
-
-def _hashable(value: Any) -> Any:
-    return tuple(value) if isinstance(value, list) else value
-
-
-def _key_expr(name: str, dtype: pl.DataType) -> pl.Expr:
-    """A join key for a column (lists joined as text)."""
-    if isinstance(dtype, pl.List):
-        return pl.col(name).list.join("\x1f")
-    return pl.col(name)
-
-
-@dataclass(frozen=True, slots=True)
-class _Refine:
-    """Rows with this tuple take a path that reads more facts: look them up by `reads`."""
-
-    reads: frozenset[str]
-
-
-class ReadGroups:
-    """Values computed by the core once per distinct value of the facts the computation reads.
-
-    The core is called on one row of each distinct tuple of the facts read so far, in a
-    mapping that records its reads in order. A call that reads only those facts answers for
-    every row with the same tuple (same values read, same path through the same code); a
-    call that reads another fact next sends the rows of its tuple on to be grouped by that
-    fact too (rows that agree on every fact read so far read the same fact next). So an
-    initial request's period is looked up by its decision date and type alone while a
-    renewal's reads its course too, and nothing about the computation is assumed.
-    """
-
-    def __init__(self) -> None:
-        # read set -> (values of those facts, in vocabulary order) -> answer or _Refine
-        self.tables: dict[frozenset[str], dict[tuple, Any]] = {frozenset(): {}}
-        self.calls = 0
-
-    def apply(self, frame: pl.DataFrame, vocabulary: list[str], compute: Callable[[dict[str, Any]], Any],
-              dtype: Any) -> pl.Series:
-        """The computed value for every row of `frame` (in its order)."""
-        order = {f: i for i, f in enumerate(vocabulary)}
-        pending: dict[frozenset[str], pl.DataFrame] = {frozenset(): frame.select(vocabulary).with_row_index("_i")}
-        done: list[pl.DataFrame] = []
-        while pending:
-            reads = min(pending, key=len)
-            rows = pending.pop(reads)
-            names = sorted(reads, key=order.__getitem__)
-            table = self.tables.setdefault(reads, {})
-            distinct = rows.unique(subset=names, keep="first") if names else rows.head(1)
-            lists = any(isinstance(rows.schema[n], pl.List) for n in names)
-            keys = distinct.select(names).rows() if names else [()]
-            if lists:
-                keys = [tuple(_hashable(v) for v in k) for k in keys]
-            fresh = [i for i, k in enumerate(keys) if k not in table]
-            if fresh:
-                for i, row in zip(fresh, distinct[fresh].select(vocabulary).to_dicts(), strict=True):
-                    self._call(reads, keys[i], row, vocabulary, order, compute)
-            entries = [table[k] for k in keys]
-            if not names:
-                entry = entries[0]
-                if isinstance(entry, _Refine):
-                    pending[entry.reads] = rows
-                else:
-                    done.append(rows.select("_i", pl.lit(entry, dtype=dtype).alias("_value")))
-                continue
-            onward = sorted({e.reads for e in entries if isinstance(e, _Refine)}, key=sorted)
-            step = {r: k for k, r in enumerate(onward)}
-            mapping = distinct.select([_key_expr(n, rows.schema[n]) for n in names]).with_columns(
-                pl.Series("_value", [None if isinstance(e, _Refine) else e for e in entries], dtype=dtype),
-                pl.Series("_next", [step[e.reads] if isinstance(e, _Refine) else None for e in entries],
-                          dtype=pl.Int32),
-            )
-            keyed = rows.with_columns([_key_expr(n, rows.schema[n]).alias(f"_key_{n}") for n in names])
-            joined = keyed.join(
-                mapping.rename({n: f"_key_{n}" for n in names}), on=[f"_key_{n}" for n in names], how="left",
-                nulls_equal=True,
-            ).drop([f"_key_{n}" for n in names])
-            done.append(joined.filter(pl.col("_next").is_null()).select("_i", "_value"))
-            for k, wider in enumerate(onward):
-                part = joined.filter(pl.col("_next") == k).drop("_value", "_next")
-                pending[wider] = pl.concat([pending[wider], part]) if wider in pending else part
-        return pl.concat(done).sort("_i")["_value"]
-
-    def _call(self, reads: frozenset[str], key: tuple, row: dict[str, Any], vocabulary: list[str],
-              order: dict[str, int], compute: Callable[[dict[str, Any]], Any]) -> None:
-        """Call the core on one row; note its answer, or the path to it one more fact read at a time."""
-        facts = _Recorder({f: v for f, v in row.items() if v is not None})
-        answer = compute(facts)
-        self.calls += 1
-        read = list(vocabulary) if facts.everything else [f for f in facts.read if f in order]
-        at = reads
-        for fact in read:
-            if fact in at:
-                continue
-            wider = frozenset(at | {fact})
-            self.tables.setdefault(at, {})[key] = _Refine(wider)
-            at = wider
-            key = tuple(_hashable(row[f]) for f in sorted(at, key=order.__getitem__))
-        self.tables.setdefault(at, {})[key] = answer
 
 
 STATUS = "status:"  # prefix of the per-criterion status columns (0 unknown, 1 not met, 2 met)
@@ -435,6 +138,8 @@ class VersionState:
         self.validator = version.runtime.facts_validator
         self.values: dict[str, dict[Any, Any]] = {q: {} for q in self.vocabulary}
         self.patterns: dict[tuple, int | None] = {}
+        # (leaf statuses, unknown facts) combinations decided so far -> group (and statuses, for impact)
+        self.combinations: dict[bool, pl.DataFrame] = {}
         self.authorizations = ReadGroups()
         self.not_governed = ReadGroups()
         try:
@@ -446,7 +151,7 @@ class VersionState:
         """Each distinct raw value -> its normalised value (or _INVALID), by the version's own validator."""
         cache = self.values[question.id]
         for value in values:
-            key = _hashable(value)
+            key = hashable(value)
             if key in cache:
                 continue
             try:
@@ -513,10 +218,12 @@ class BatchDecider:
         decided = pl.concat(parts, how="diagonal") if parts else pl.DataFrame(
             schema={"_row": pl.Int64, "_group": pl.Int64, "authorization_end": pl.Date}
         )
-        # In the file's order (the chunk's), each row with its group's policy, version, decision and reasons.
+        # In the file's order, each row with its id (found by position: the chunk's rows are sorted) and its
+        # group's policy, version, decision and reasons.
+        decided = decided.sort("_row")
+        ids = frame["id"].gather(frame["_row"].search_sorted(decided["_row"]))
         out = (
-            frame.select("_row", "id")
-            .join(decided, on="_row", how="inner", maintain_order="left")
+            decided.with_columns(ids.alias("id"))
             .join(self._groups_frame(), on="_group", how="left", maintain_order="left")
             .rename({"_row": "row"})
         )
@@ -688,10 +395,10 @@ class BatchDecider:
             parts.append(self._decide_governed(inside, state, with_statuses))
         outside = split.filter(~pl.col("_governed")).drop("_governed")
         if outside.height:
-            groups = state.not_governed.apply(
-                outside, state.vocabulary, lambda facts: self._group_of(version, outcome(_determine(version, facts))),
-                pl.Int64,
-            )
+            def group(facts: dict[str, Any]) -> int | None:
+                return self._group_of(version, outcome(determine_or_none(version, facts)))
+
+            groups = state.not_governed.apply(outside, state.vocabulary, group, pl.Int64)
             parts.append(pl.DataFrame([
                 outside["_row"], groups.alias("_group"),
                 pl.repeat(None, outside.height, dtype=pl.Date, eager=True).alias("authorization_end"),
@@ -723,8 +430,15 @@ class BatchDecider:
             )
         codes = list(packed)
         rows = month_columns(rows, plan).with_columns(**packed)
-        combos = self._combinations(rows.select(codes).unique(), state, with_statuses)
-        fresh = combos.filter(pl.col("_group").is_null() & pl.col("_fresh"))
+        distinct = rows.select(codes).unique()
+        known = state.combinations.get(with_statuses)
+        new = distinct.join(known, on=codes, how="anti") if known is not None else distinct
+        if new.height == 0 and known is not None:
+            combos = known.clear()
+            fresh = combos
+        else:
+            combos = self._combinations(new, state, with_statuses)
+            fresh = combos.filter(pl.col("_group").is_null() & pl.col("_fresh"))
         if fresh.height:
             examples = rows.join(fresh.select(codes), on=codes, how="semi").unique(subset=codes, keep="any")
             key_columns = [c for c in combos.columns if c.startswith(("_k", "_r", "_u"))]
@@ -746,9 +460,11 @@ class BatchDecider:
                 .alias("_group")
             )
         statuses = [c for c in combos.columns if c.startswith(STATUS)]
-        joined = rows.select("_row", *codes).join(
-            combos.select(*codes, "_group", *statuses), on=codes, how="left", maintain_order="left"
-        )
+        combos = combos.select(*codes, "_group", *statuses)
+        # Combinations seen in earlier chunks keep their group: only new ones are worked out.
+        known = pl.concat([known, combos]) if known is not None else combos
+        state.combinations[with_statuses] = known
+        joined = rows.select("_row", *codes).join(known, on=codes, how="left", maintain_order="left")
         groups = joined["_group"]
         approved_groups = [g for g in groups.unique().drop_nulls().to_list() if self.groups[g].decision == "approved"]
         approved = groups.is_in(approved_groups)
@@ -792,7 +508,7 @@ class BatchDecider:
     def _decide_patterns(self, version: PolicyVersion, rows: list[dict[str, Any]]) -> list[Outcome | None]:
         """The core's outcome for each new pattern's facts: in worker processes when they are many."""
         if len(rows) < PARALLEL_FROM or self.workers < 2:
-            return [outcome(_determine(version, facts)) for facts in rows]
+            return [outcome(determine_or_none(version, facts)) for facts in rows]
         if self._pool is None:
             import multiprocessing
 
@@ -819,14 +535,14 @@ class BatchDecider:
             sample = list(range(0, rows.height, step))[:SAMPLE]
             facts = [{f: v for f, v in row.items() if v is not None}
                      for row in rows[sample].select(state.vocabulary).to_dicts()]
-            if all(_core_end(version, f) == values[k] for k, f in zip(sample, facts, strict=True)):
+            if all(core_authorization_end(version, f) == values[k] for k, f in zip(sample, facts, strict=True)):
                 return values
             self.unsupported[f"{version.id} {version.version} authorization"] = (
                 "the column-wise authorization end differs from the core on a sampled row; "
                 "computed by the core from then on"
             )
             state.authorization_end = None
-        return state.authorizations.apply(rows, state.vocabulary, lambda f: _core_end(version, f), pl.Date)
+        return state.authorizations.apply(rows, state.vocabulary, lambda f: core_authorization_end(version, f), pl.Date)
 
     def _decide_one_by_one(self, chunk: RequestChunk, rows: list[int], with_statuses: bool
                            ) -> tuple[pl.DataFrame | None, list[RowError]]:
@@ -856,7 +572,7 @@ class BatchDecider:
             groups.append(self._group_of(version, outcome(det)))
             ends.append(det.authorization.end if det.authorization is not None else None)
             if with_statuses:
-                statuses.append(_trace_codes(det))
+                statuses.append(trace_codes(det))
         frame = pl.DataFrame({
             "_row": pl.Series(decided_rows, dtype=pl.Int64),
             "_group": pl.Series(groups, dtype=pl.Int64),
@@ -928,41 +644,6 @@ _GROUP_SCHEMA: dict[str, Any] = {
 
 def _empty_groups() -> pl.DataFrame:
     return pl.DataFrame(schema=_GROUP_SCHEMA)
-
-
-_TRUTH_CODES = {Truth.UNKNOWN: 0, Truth.NOT_MET: 1, Truth.MET: 2}
-
-
-def _trace_codes(det: Determination) -> dict[str, int]:
-    """Each criterion's status code from a determination's trace (none when not governed)."""
-    if det.decision is Decision.NOT_APPLICABLE or det.trace is None:
-        return {}
-    out = {}
-    stack = [det.trace]
-    while stack:
-        node = stack.pop()
-        out[node.criterion] = _TRUTH_CODES[node.status]
-        stack.extend(node.children)
-    return out
-
-
-SAMPLE = 16  # approved rows per chunk whose column-wise authorization end is checked against the core
-
-
-def _core_end(version: PolicyVersion, facts: dict[str, Any]) -> dt.date | None:
-    """The core's authorization end for approved facts; None when the core refuses them."""
-    try:
-        return authorization_for(version, facts).end
-    except PriorAuthError:
-        return None
-
-
-def _determine(version: PolicyVersion, facts: dict[str, Any]) -> Determination | None:
-    """The core's determination, or None when the core refuses these facts (the per-request path reports it)."""
-    try:
-        return determine(version, facts)
-    except PriorAuthError:
-        return None
 
 
 _DAYS: dict[str, dt.date | None] = {}

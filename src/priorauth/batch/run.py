@@ -6,6 +6,7 @@ import csv
 import time
 from collections import Counter
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -90,9 +91,14 @@ class DecisionWriter:
         self.out = out
         # Texts arrive dictionary-encoded (categorical); the file keeps Parquet's dictionary pages but
         # no Arrow schema, so every reader sees plain text and lists of text (DECISIONS_SCHEMA).
+        # Each chunk is compressed and written in a thread (pyarrow works without the GIL) while the
+        # next chunk is decided; at most one chunk waits to be written.
         self._schema: Any = None
         self._writer: Any = None
-        self._open = lambda schema: pq.ParquetWriter(out, schema, compression="zstd", store_schema=False)
+        self._pending: Any = None
+        self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="decisions-writer")
+        self._open = lambda schema: pq.ParquetWriter(out, schema, compression="zstd", compression_level=1,
+                                                     store_schema=False)
         try:
             out.touch()
         except OSError as exc:
@@ -102,16 +108,26 @@ class DecisionWriter:
         if frame.height == 0:
             return
         table = frame.select(list(DECISIONS_SCHEMA)).to_arrow()
+        self._wait()
         if self._writer is None:
             self._schema = table.schema
             self._writer = self._open(table.schema)
-        self._writer.write_table(table.cast(self._schema))
+        self._pending = self._thread.submit(self._writer.write_table, table.cast(self._schema))
+
+    def _wait(self) -> None:
+        if self._pending is not None:
+            self._pending.result()
+            self._pending = None
 
     def close(self) -> None:
-        if self._writer is None:  # nothing decided: an empty file of the decisions' columns
-            pl.DataFrame(schema=DECISIONS_SCHEMA).write_parquet(self.out)
-            return
-        self._writer.close()
+        try:
+            self._wait()
+        finally:
+            self._thread.shutdown()
+            if self._writer is None:  # nothing decided: an empty file of the decisions' columns
+                pl.DataFrame(schema=DECISIONS_SCHEMA).write_parquet(self.out)
+            else:
+                self._writer.close()
 
 
 def write_errors(errors: list[RowError], path: Path) -> None:

@@ -76,34 +76,59 @@ def read_chunks(path: Path, policies: PolicyRegistry, extra_versions: list[Any] 
     if input_format(path) == "parquet":
         yield from _parquet_chunks(path, chunk_rows or PARQUET_CHUNK)
     else:
-        yield from _jsonl_chunks(path, fact_kinds(policies, extra_versions), chunk_rows or JSONL_CHUNK)
+        yield from _jsonl_chunks(path, fact_kinds(policies, extra_versions), _declared_everywhere(policies),
+                                 chunk_rows or JSONL_CHUNK)
+
+
+def _declared_everywhere(policies: PolicyRegistry) -> dict[str, frozenset[str]]:
+    """Policy id -> the facts every one of its versions declares (known without reading the others' files)."""
+    out = {}
+    for policy in policies:
+        sets = [frozenset(q.id for q in v.questions) for v in policy.versions]
+        out[policy.id] = frozenset.intersection(*sets) if sets else frozenset()
+    return out
+
+
+def _column(name: str, values: list[Any], kind: str) -> pl.Series:
+    """A fact's column from Python values already of its type (lists of codes through Arrow: much faster)."""
+    if kind == "codes":
+        import pyarrow as pa  # type: ignore[import-untyped]
+
+        series = pl.from_arrow(pa.array(values, type=pa.large_list(pa.large_string())))
+        assert isinstance(series, pl.Series)
+        return series.alias(name).cast(pl.List(pl.String))
+    return pl.Series(name, values, dtype=_DTYPES[kind], strict=False)
 
 
 # --- JSON Lines -----------------------------------------------------------------------------
 
 
-def _kind_of(value: Any, kind: str) -> Any:
-    """The value in its column's terms, or raise TypeError when its JSON type is not the question's."""
+_EXACT: dict[str, tuple[type, ...]] = {
+    "bool": (bool,),
+    "int": (int,),
+    "float": (float, int),
+    "text": (str,),
+    "date": (str,),
+    "codes": (list,),
+}
+_TOP = frozenset(("id", "policy", "facts", "dosing"))
+_EMPTY: dict[str, Any] = {}
+
+
+def _fits(value: Any, kind: str) -> bool:
+    """Whether a JSON value has the type its question takes (a bool is not a number)."""
     t = type(value)
-    if kind == "bool":
-        if t is bool:
-            return value
-    elif kind == "int":
-        if t is int:
-            return value
-    elif kind == "float":
-        if t is float or (t is int and -_FLOAT_EXACT <= value <= _FLOAT_EXACT):
-            return float(value)
-    elif kind in ("text", "date"):
-        if t is str:
-            return value
-    elif kind == "codes":
-        if t is list and all(type(v) is str for v in value):
-            return value
-    raise TypeError
+    if t not in _EXACT[kind]:
+        return False
+    if kind == "float" and t is int:
+        return -_FLOAT_EXACT <= value <= _FLOAT_EXACT
+    if kind == "codes":
+        return all(type(v) is str for v in value)
+    return True
 
 
-def _jsonl_chunks(path: Path, kinds: dict[str, str], chunk_rows: int) -> Iterator[RequestChunk]:
+def _jsonl_chunks(path: Path, kinds: dict[str, str], everywhere: dict[str, frozenset[str]],
+                  chunk_rows: int) -> Iterator[RequestChunk]:
     with path.open("rb") as handle:
         lines: list[bytes] = []
         first = 1
@@ -111,87 +136,88 @@ def _jsonl_chunks(path: Path, kinds: dict[str, str], chunk_rows: int) -> Iterato
         for number, line in enumerate(handle, start=1):
             lines.append(line)
             if len(lines) >= chunk_rows:
-                yield _jsonl_chunk(lines, first, kinds)
+                yield _jsonl_chunk(lines, first, kinds, everywhere)
                 lines, first = [], number + 1
         if lines:
-            yield _jsonl_chunk(lines, first, kinds)
+            yield _jsonl_chunk(lines, first, kinds, everywhere)
 
 
-def _jsonl_chunk(lines: list[bytes], first: int, kinds: dict[str, str]) -> RequestChunk:
+def _jsonl_chunk(lines: list[bytes], first: int, kinds: dict[str, str],
+                 everywhere: dict[str, frozenset[str]]) -> RequestChunk:
+    """Parse each line (orjson), then build each fact's column from every row at once."""
     rows: list[int] = []
     ids: list[str | None] = []
     policies: list[str | None] = []
     flags: list[bool] = []
     null_keys: list[list[str] | None] = []
-    columns: dict[str, list[Any]] = {}
+    facts_of: list[dict[str, Any]] = []
     loads = orjson.loads
-    n = 0
     for offset, line in enumerate(lines):
         if not line.strip():
             continue
         rows.append(first + offset)
         flag = False
-        nulls: list[str] | None = None
         rid: str | None = None
-        policy: str | None = None
+        policy: Any = None
+        facts: Any = _EMPTY
+        odd: list[str] | None = None
         try:
             obj = loads(line)
         except orjson.JSONDecodeError:
             obj = None
-            flag = True
-        if isinstance(obj, dict):
+        if type(obj) is dict:
             raw_id = obj.get("id")
-            if isinstance(raw_id, str | int) and not isinstance(raw_id, bool):
-                rid = str(raw_id)
-            elif raw_id is not None:
-                flag = True
-            raw_policy = obj.get("policy")
-            policy = raw_policy if isinstance(raw_policy, str) else None
-            if policy is None or obj.get("dosing") is not None:
-                flag = True
-            for key in obj:
-                if key not in ("id", "policy", "facts", "dosing"):
+            if raw_id is not None:
+                if type(raw_id) is str:
+                    rid = raw_id
+                elif type(raw_id) is int:
+                    rid = str(raw_id)
+                else:
                     flag = True
-            facts = obj.get("facts", {})
-            if isinstance(facts, dict):
-                for fact, value in facts.items():
-                    kind = kinds.get(fact)
-                    if kind is None:
-                        flag = True
-                        continue
-                    if value is None:
-                        nulls = [*(nulls or []), fact]
-                        continue
-                    try:
-                        typed = _kind_of(value, kind)
-                    except TypeError:
-                        flag = True
-                        continue
-                    column = columns.get(fact)
-                    if column is None:
-                        column = columns[fact] = [None] * n
-                    column.append(typed)
-            else:
+            policy = obj.get("policy")
+            if type(policy) is not str:
+                policy, flag = None, True
+            if not _TOP.issuperset(obj) or obj.get("dosing") is not None:
                 flag = True
-        elif obj is not None or not flag:
+            facts = obj.get("facts", _EMPTY)
+            if type(facts) is not dict:
+                facts, flag = _EMPTY, True
+            else:
+                # A null is an unknown fact, but only for a fact of the policy: the others are checked.
+                declared = everywhere.get(policy, frozenset())
+                if not declared.issuperset(facts) and None in facts.values():
+                    odd = [k for k, v in facts.items() if v is None and k not in declared] or None
+        else:
             flag = True
-        n += 1
         ids.append(rid)
         policies.append(policy)
         flags.append(flag)
-        null_keys.append(nulls)
-        for column in columns.values():
-            if len(column) < n:
-                column.append(None)
+        null_keys.append(odd)
+        facts_of.append(facts)
+    present: set[str] = set().union(*(f.keys() for f in facts_of)) if facts_of else set()
+    for fact in present - kinds.keys():  # a fact no loaded policy declares
+        for i, f in enumerate(facts_of):
+            if fact in f:
+                flags[i] = True
     data: dict[str, pl.Series] = {
         "_row": pl.Series("_row", rows, dtype=pl.Int64),
         "id": pl.Series("id", ids, dtype=pl.String),
         "policy": pl.Series("policy", policies, dtype=pl.String),
-        "_flag": pl.Series("_flag", flags, dtype=pl.Boolean),
-        "_null_keys": pl.Series("_null_keys", null_keys, dtype=pl.List(pl.String)),
     }
-    for fact, values in columns.items():
-        data[fact] = pl.Series(fact, values, dtype=_DTYPES[kinds[fact]], strict=False)
+    for fact in sorted(present & kinds.keys()):
+        kind = kinds[fact]
+        values = [f.get(fact) for f in facts_of]
+        types = set(map(type, values))
+        types.discard(type(None))
+        if not types <= set(_EXACT[kind]) or kind in ("codes", "float"):
+            for i, v in enumerate(values):
+                if v is not None and not _fits(v, kind):
+                    values[i], flags[i] = None, True
+        if kind == "float":
+            values = [float(v) if type(v) is int else v for v in values]
+        data[fact] = _column(fact, values, kind)
+    data["_flag"] = pl.Series("_flag", flags, dtype=pl.Boolean)
+    data["_null_keys"] = pl.Series("_null_keys", null_keys, dtype=pl.List(pl.String))
     frame = pl.DataFrame(data)
 
     def raw(row: int) -> Any:

@@ -26,19 +26,10 @@ from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
 from priorauth.batch.authorization import NotColumnar, authorization_end
-from priorauth.batch.engine import (
-    _INVALID,
-    SAMPLE,
-    BatchDecider,
-    ReadGroups,
-    RowError,
-    VersionState,
-    _core_end,
-    _determine,
-    _hashable,
-    outcome,
-)
+from priorauth.batch.engine import _INVALID, BatchDecider, VersionState
+from priorauth.batch.outcomes import SAMPLE, RowError, core_authorization_end, determine_or_none, outcome
 from priorauth.batch.plan import KIND, LEAVES, pattern_keys, walk_columns
+from priorauth.batch.read_groups import ReadGroups, hashable
 from priorauth.batch.run import BatchSummary, DecisionWriter
 from priorauth.batch.single import decide_one
 from priorauth.core import PolicyRegistry, PolicyVersion, PriorAuthError, Question, RequestError, parse_iso_date
@@ -389,7 +380,7 @@ class SparkBatch:
         parts.append(decided)
         refused += more
         def group(facts: dict[str, Any]) -> int | None:
-            return self.book._group_of(version, outcome(_determine(version, facts)))
+            return self.book._group_of(version, outcome(determine_or_none(version, facts)))
 
         groups = self._read_groups(outside, state, state.not_governed, group, "long")
         if groups is not None:
@@ -425,7 +416,7 @@ class SparkBatch:
             key = tuple(record[n] for n in names)
             if key not in state.patterns:
                 facts = {f: v for f, v in record["_rep"].asDict().items() if v is not None}
-                state.patterns[key] = self.book._group_of(version, outcome(_determine(version, facts)))
+                state.patterns[key] = self.book._group_of(version, outcome(determine_or_none(version, facts)))
             table.append((*key, state.patterns[key]))
         schema = T.StructType([*(T.StructField(n, T.LongType()) for n in names),
                                T.StructField("_group", T.LongType())])
@@ -454,13 +445,14 @@ class SparkBatch:
             ends = approved.select("_row", expr.alias("authorization_end"))
             sample = approved.select("_row", *[F.col(f"`{f}`") for f in state.vocabulary],
                                      expr.alias("_end")).limit(SAMPLE).collect()
-            if all(_core_end(version, {f: r[f] for f in state.vocabulary if r[f] is not None}) == r["_end"]
+            if all(core_authorization_end(version, {f: r[f] for f in state.vocabulary if r[f] is not None}) == r["_end"]
                    for r in sample):
                 return ends
             self.book.unsupported[f"{version.id} {version.version} authorization"] = (
                 "the column-wise authorization end differs from the core on a sampled row; computed by the core"
             )
-        values = self._read_groups(approved, state, state.authorizations, lambda f: _core_end(version, f), "date")
+        values = self._read_groups(approved, state, state.authorizations,
+                                   lambda f: core_authorization_end(version, f), "date")
         return values.withColumnRenamed("_value", "authorization_end") if values is not None else None
 
     def _read_groups(self, rows: DataFrame, state: VersionState, groups: ReadGroups,
@@ -485,7 +477,7 @@ class SparkBatch:
             entries = []
             for record in records:
                 row = record["_rep"].asDict()
-                key = tuple(_hashable(row[n]) for n in names)
+                key = tuple(hashable(row[n]) for n in names)
                 if key not in table:
                     groups._call(reads, key, row, vocabulary, order, compute)
                 entries.append((row, table[key]))

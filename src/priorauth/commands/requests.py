@@ -57,8 +57,7 @@ def register(app: typer.Typer) -> None:
         out: Annotated[Path, typer.Option("--out", help="Output: .parquet (one column per fact) or .jsonl.")],
         seed: Annotated[int, typer.Option("--seed", help="Random seed: the same seed, the same file.")] = 0,
     ) -> None:
-        """Write a realistic synthetic request history: every branch, unknown facts, members the policy
-        does not govern, decision dates over every version."""
+        """Write a synthetic request history: every branch, unknown facts, members not governed."""
         from priorauth.cli import fail, user_errors
 
         if n < 0:
