@@ -78,6 +78,10 @@ class Page:
     sort: str = "due"
 
 
+WITHHELD_FIELDS = ("determination", "engine_decision", "authorization", "decided_at", "decided_by", "review")
+WITHHELD_NOTE = "awaiting a clinician's review: the outcome is shown once it is final"
+
+
 @dataclass(frozen=True)
 class StoredRequest:
     """A stored coverage request as the doors see it (a snapshot, detached from the session)."""
@@ -148,8 +152,6 @@ class StoredRequest:
 
     def to_dict(self, include_trace: bool = False, role: str | None = None) -> dict[str, Any]:
         """The request as JSON; `role` is the caller's (a submitter's view withholds the recommendation)."""
-        if self.withheld_from(role):
-            return self._withheld_dict()
         out = {
             "id": self.id,
             "policy": self.policy,
@@ -175,38 +177,12 @@ class StoredRequest:
             "decided_by": self.decided_by,
             "review": {"action": self.review_action, "note": self.review_note} if self.review_action else None,
         }
-        if include_trace:
+        if self.withheld_from(role):
+            # The submitter's view while a clinician has not decided: no determination, reasons or trace.
+            out.update(dict.fromkeys(WITHHELD_FIELDS), withheld=WITHHELD_NOTE)
+        elif include_trace:
             out["trace"] = self.trace
         return out
-
-    def _withheld_dict(self) -> dict[str, Any]:
-        """The submitter's view while a clinician has not decided: no determination, reasons or trace."""
-        return {
-            "id": self.id,
-            "policy": self.policy,
-            "policy_version": self.policy_version,
-            "policy_digest": self.policy_digest,
-            "newer_policy_version": self.newer_version,
-            "urgency": self.urgency,
-            "status": self.status,
-            "version": self.version,
-            "facts": self.facts,
-            "dosing": self.dosing,
-            "patient": self.patient,
-            "determination": None,
-            "engine_decision": None,
-            "authorization": None,
-            "submitter_org": self.submitter_org,
-            "submitted_by": self.submitted_by,
-            "created_at": self.created_at.isoformat(),
-            "updated_at": self.updated_at.isoformat(),
-            "due_at": self.due_at.isoformat(),
-            "overdue": self.overdue(),
-            "decided_at": None,
-            "decided_by": None,
-            "review": None,
-            "withheld": "awaiting a clinician's review: the outcome is shown once it is final",
-        }
 
 
 @dataclass(frozen=True)
