@@ -155,6 +155,81 @@ def _domain(criteria: CompiledCriteria, node: CompiledNode, fact: str, facts: Fa
 
 
 def _enumerate(criteria, node, facts, params, ref: dt.date, unknown: list[str]) -> tuple[bool, bool, set[str]]:
+    """Every combination of the unknown facts' witness values: can the node be met, not met, on what.
+
+    The combinations are numbered in mixed radix (one digit per unknown fact) and each
+    node's statuses over all of them are two bit sets (met, not met), combined by Kleene's
+    rules: each leaf is tested once per combination of the unknown facts it reads, not once
+    per combination of all. The same answers as `_enumerate_by_evaluation`.
+    """
+    domains = [_domain(criteria, node, f, facts, params, ref) for f in unknown]
+    size = 1
+    for d in domains:
+        size *= len(d)
+    if size == 0 or size > ENUMERATION_LIMIT:
+        return _enumerate_by_evaluation(criteria, node, facts, params, ref, unknown)
+    radices = [len(d) for d in domains]
+    strides = [1] * len(unknown)
+    for p in range(len(unknown) - 2, -1, -1):
+        strides[p] = strides[p + 1] * radices[p + 1]
+    everything = (1 << size) - 1
+
+    def digit_is(p: int, v: int) -> int:  # the combinations whose digit p is v
+        period = strides[p] * radices[p]
+        repeat = ((1 << (period * (size // period))) - 1) // ((1 << period) - 1)
+        return (((1 << strides[p]) - 1) << (v * strides[p])) * repeat
+
+    cylinders = [[digit_is(p, v) for v in range(radices[p])] for p in range(len(unknown))]
+    position = {f: p for p, f in enumerate(unknown)}
+    met: dict[int, int] = {}
+    not_met: dict[int, int] = {}
+    for n in criteria.nodes[node.start : node.index + 1]:
+        if n.children:
+            kids = n.children
+            if n.operator == "all":
+                m, x = everything, 0
+                for c in kids:
+                    m &= met[c]
+                    x |= not_met[c]
+            elif n.operator == "any":
+                m, x = 0, everything
+                for c in kids:
+                    m |= met[c]
+                    x &= not_met[c]
+            else:
+                m, x = not_met[kids[0]], met[kids[0]]
+            met[n.index], not_met[n.index] = m, x
+            continue
+        own = [position[f] for f in n.reads if f in position]
+        trial = dict(facts)
+        m = x = 0
+        for combo in itertools.product(*(range(radices[p]) for p in own)):
+            mask = everything
+            for p, v in zip(own, combo, strict=True):
+                trial[unknown[p]] = domains[p][v]
+                mask &= cylinders[p][v]
+            status = n.test(trial, params)
+            if status is MET:
+                m |= mask
+            elif status is NOT_MET:
+                x |= mask
+        met[n.index], not_met[n.index] = m, x
+    outcome = met[node.index]
+    essential = set()
+    for p, fact in enumerate(unknown):
+        if radices[p] == 1:
+            # A degenerate domain (the decision date with no anchor date): it still decides.
+            essential.add(fact)
+            continue
+        first = cylinders[p][0]
+        if any(((outcome >> (v * strides[p])) ^ outcome) & first for v in range(1, radices[p])):
+            essential.add(fact)
+    return outcome != 0, outcome != everything, essential
+
+
+def _enumerate_by_evaluation(criteria, node, facts, params, ref: dt.date, unknown: list[str]
+                             ) -> tuple[bool, bool, set[str]]:
+    """The same as `_enumerate`, by evaluating the subtree once per combination: its reference."""
     domains = [_domain(criteria, node, f, facts, params, ref) for f in unknown]
     size = 1
     for d in domains:
