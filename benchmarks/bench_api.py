@@ -48,6 +48,7 @@ def main() -> int:
         approved = (examples / "approved-adult-relapsed.json").read_bytes()
         pended = json.loads((examples / "pended-comorbidities-unknown.json").read_text())
         pended["urgency"] = "standard"
+        del pended["facts"]["request_date"]  # a stored submission is dated the day the service receives it
         scenarios = {
             "evaluate": request_bytes("/v1/evaluate", json.dumps(json.loads(approved)).encode(), token),
             "submit": request_bytes("/v1/requests", json.dumps(pended).encode(), token),

@@ -27,6 +27,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from tests.received import dated_today  # noqa: E402
 from tests.web.live import LiveServer  # noqa: E402
 
 FLOOR_MS = 300.0
@@ -45,6 +46,8 @@ def fill(url: str, count: int) -> None:
     pended = example("pended-comorbidities-unknown")
     kinds = [pended, {**pended, "substantial_comorbidities": True}, example("approved-adult-relapsed"),
              example("denied-pediatric-combination"), example("medicare-virginia"), example("renewal-within-period")]
+    # Stored submissions are dated the day the service receives them (the examples' dates move with them).
+    kinds = [dated_today(k) for k in kinds]
     with db.session() as session:
         orgs = [service.authenticate(session, service.create_token(session, "submitter", org).secret)
                 for org in ("clinic-a", "clinic-b")]

@@ -21,7 +21,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from tests.web.live import LiveServer, chromium_missing, launch_chromium  # noqa: E402
+from tests.received import dated_today  # noqa: E402
+from tests.web.live import LiveServer, chromium_missing, fill_people, launch_chromium  # noqa: E402
 
 EXAMPLES = ROOT / "tests" / "fhir" / "examples"
 MRD_CHILD = {
@@ -34,6 +35,13 @@ RENEWAL = {
     "request_type": "renewal", "request_date": "2026-06-15", "disease_setting": "relapsed_refractory",
     "first_authorization_date": "2025-10-01", "cycles_received": 7, "complete_remission": "second",
     "unacceptable_toxicity": False,
+}
+
+# Made-up people; the NPI's check digit is valid.
+PEOPLE = {
+    "patient": {"name": "Avery Demo", "member_id": "M100200"},
+    "prescriber": {"name": "Dr. Grace Hopper", "npi": "1234567893"},
+    "contact": {"name": "Jamie Intake", "phone": "503-555-0100", "email": "pa@st-olaf.example"},
 }
 
 
@@ -54,11 +62,12 @@ def seed(server: LiveServer) -> dict[str, str]:
             ("denied", {**MRD_CHILD, "mrd_percent": 0.05}, None),
         ]
         for key, facts, dosing in plan:
-            stored = service.submit_request(session, who, "blincyto", facts, "standard", dosing=dosing,
-                                            patient={"name": "Avery Demo", "member_id": "M100200"})
+            # Stored requests are dated the day received: the example's dates move with its request date.
+            stored = service.submit_request(session, who, "blincyto", dated_today(facts), "standard", dosing=dosing,
+                                            **PEOPLE)
             ids[key] = stored.id
-        service.submit_request(session, who, "besponsa", {"request_type": "initial", "request_date": "2026-03-02"},
-                               "standard")
+        service.submit_request(session, who, "besponsa", {"request_type": "initial"}, "standard",
+                               **{**PEOPLE, "patient": {"name": "Jordan Sample", "member_id": "M100201"}})
         decider = service.authenticate(session, reviewer)
         denied = service.get_request(session, decider, ids["denied"])
         service.review_request(session, decider, ids["denied"], "deny", "MRD below 0.1% on the latest marrow.",
@@ -94,12 +103,14 @@ def screenshots(server: LiveServer, demo: dict[str, str], out: Path) -> list[Pat
             shots.append(out / f"{name}.png")
         submitter = sign_in(browser, server, demo["submitter"])
         submitter.goto(server.base + "/web/requests/new?policy=blincyto")
+        fill_people(submitter, "Avery Demo")
         submitter.get_by_label("What is the patient's date of birth?").fill("2019-11-30")
         submitter.get_by_label(
             "For which setting is blinatumomab requested (relapsed or refractory disease, including consolidation "
             "after re-induction for a relapse; MRD-positive disease in complete remission; consolidation of newly "
             "diagnosed disease; first-line induction; other)?").select_option("mrd_positive")
         submitter.locator("#preview").get_by_text("Needed to decide").wait_for()
+        submitter.evaluate("document.activeElement && document.activeElement.blur()")
         submitter.screenshot(path=out / "blincyto-new-request.png", full_page=True)
         shots.append(out / "blincyto-new-request.png")
         browser.close()

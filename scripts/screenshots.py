@@ -1,4 +1,4 @@
-"""Screenshots of the pages for docs/screenshots/: the queue, a case, a letter, the request form.
+"""Screenshots of the pages for docs/screenshots/: the queue, a case, a letter, the awaiting-review page, the form.
 
 Starts `priorauth serve` on a temporary SQLite database, submits demo requests through the
 service layer, and photographs the pages in Debian's Chromium (Playwright):
@@ -19,9 +19,14 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from tests.web.live import LiveServer, chromium_missing, launch_chromium  # noqa: E402
+from tests.web.live import LiveServer, chromium_missing, fill_people, launch_chromium  # noqa: E402
 
 NAMES = ["Avery Demo", "Jordan Sample", "Riley Example", "Casey Placeholder", "Morgan Test", "Quinn Fixture"]
+# Made-up prescribers with NPIs whose check digit is valid, and each organisation's PA desk.
+PRESCRIBERS = [{"name": "Dr. Grace Hopper", "npi": "1234567893"}, {"name": "Dr. Alan Turing", "npi": "1987654328"},
+               {"name": "Dr. Ada Lovelace", "npi": "1456789019"}]
+CONTACTS = {"st-olaf-oncology": {"name": "Jamie Intake", "phone": "503-555-0100", "email": "pa@st-olaf.example"},
+            "riverside-infusion": {"name": "Robin Desk", "phone": "503-555-0142"}}
 
 
 def example(name: str) -> dict:
@@ -34,17 +39,21 @@ def seed(server: LiveServer) -> dict[str, str]:
     from priorauth.store.db import Database
     from priorauth.store.models import CoverageRequest
 
-    tokens = {org: server.token("submitter", org) for org in ("st-olaf-oncology", "riverside-infusion")}
-    reviewer_token = server.token("reviewer", "health-plan")
     db = Database.open(server.url_db)
+    with db.session() as session:  # named tokens: the pages show people by name and role
+        tokens = {org: service.create_token(session, "submitter", org, label=name).secret
+                  for org, name in (("st-olaf-oncology", "Jamie Intake"), ("riverside-infusion", "Robin Desk"))}
+        reviewer_token = service.create_token(session, "reviewer", "health-plan", label="Dr Ada Reviewer").secret
     ids: dict[str, str] = {}
-    pended, approved, denied = (example("pended-comorbidities-unknown"), example("approved-adult-relapsed"),
-                                example("denied-pediatric-combination"))
+    # Stored requests are decided on the day the service receives them: no request date is sent.
+    pended, approved, denied = (
+        {k: v for k, v in example(name).items() if k != "request_date"}
+        for name in ("pended-comorbidities-unknown", "approved-adult-relapsed", "denied-pediatric-combination"))
     plan = [
         ("pended", pended, "expedited"), ("approved", approved, "standard"), ("denied", denied, "expedited"),
         ("comorbid", {**pended, "substantial_comorbidities": True}, "standard"),
-        ("medicare", example("medicare-virginia"), "standard"),
-        ("renewal", example("renewal-within-period"), "standard"),
+        ("medicare", {k: v for k, v in example("medicare-virginia").items() if k != "request_date"}, "standard"),
+        ("renewal", {k: v for k, v in example("renewal-within-period").items() if k != "request_date"}, "standard"),
     ]
     with db.session() as session:
         reviewer = service.authenticate(session, reviewer_token)
@@ -53,8 +62,10 @@ def seed(server: LiveServer) -> dict[str, str]:
             org = "st-olaf-oncology" if i % 3 else "riverside-infusion"
             who = service.authenticate(session, tokens[org])
             stored = service.submit_request(session, who, "besponsa", facts, urgency,
-                                            patient={"name": NAMES[i % len(NAMES)], "member_id": f"M{100200 + i}"})
+                                            patient={"name": NAMES[i % len(NAMES)], "member_id": f"M{100200 + i}"},
+                                            prescriber=PRESCRIBERS[i % len(PRESCRIBERS)], contact=CONTACTS[org])
             ids.setdefault(key, stored.id)
+            ids.setdefault(f"{key}-org", org)
             if key == "denied" and i > 6:
                 service.review_request(session, reviewer, stored.id, "deny",
                                        "Pediatric use is covered as a single agent only.", stored.version)
@@ -66,7 +77,8 @@ def seed(server: LiveServer) -> dict[str, str]:
             row.due_at = now - dt.timedelta(hours=5 + 7 * n)
         session.commit()
     db.dispose()
-    return {"ids": ids, "reviewer": reviewer_token, "submitter": tokens["st-olaf-oncology"]}
+    return {"ids": ids, "reviewer": reviewer_token, "submitter": tokens["st-olaf-oncology"],
+            "comorbid_submitter": tokens[ids["comorbid-org"]]}
 
 
 def sign_in(browser, server, token):
@@ -103,17 +115,22 @@ def main() -> int:
                 reviewer.screenshot(path=out / "case.png", full_page=True)
                 reviewer.goto(f"{server.base}/web/requests/{ids['letter']}/letter")
                 reviewer.screenshot(path=out / "letter.png", full_page=True)
+                waiting = sign_in(browser, server, demo["comorbid_submitter"])
+                waiting.goto(f"{server.base}/web/requests/{ids['comorbid']}")
+                waiting.screenshot(path=out / "case-awaiting-review.png", full_page=True)
                 submitter = sign_in(browser, server, demo["submitter"])
                 submitter.goto(f"{server.base}/web/requests/new")
+                fill_people(submitter, "Avery Demo")
                 submitter.get_by_label("What is the patient's date of birth?").fill("1966-11-02")
                 submitter.get_by_label("In which disease setting is the drug used?").select_option(
                     "frontline_consolidation")
                 submitter.locator("#preview").get_by_text("Needed to decide").wait_for()
+                submitter.evaluate("document.activeElement && document.activeElement.blur()")
                 submitter.screenshot(path=out / "new-request.png", full_page=True)
                 browser.close()
         finally:
             server.stop()
-    for name in ("queue", "case", "letter", "new-request"):
+    for name in ("queue", "case", "letter", "case-awaiting-review", "new-request"):
         print(out / f"{name}.png")
     return 0
 

@@ -63,7 +63,7 @@ if [ "$(curl -s -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $SUBMIT
 fi
 
 step "3. Submit a request as provider staff: the pended example, dated today; the Idempotency-Key makes a retry safe"
-run 'TODAY=$(date +%F); KEY=walkthrough-$(date +%s)-$$'
+run 'TODAY=$(date -u +%F); KEY=walkthrough-$(date +%s)-$$'
 run "$(cat <<'EOF'
 REQUEST='{"policy": "besponsa", "urgency": "standard", "facts": {"request_type": "initial", "request_date": "'$TODAY'", "birth_date": "1966-11-02", "diagnosis": "b_cell_precursor_all", "icd10_codes": ["C91.00"], "cd22_positive": true, "prior_inotuzumab": false, "baseline_ecg_normal": true, "ecg_monitoring_planned": true, "disease_setting": "frontline_consolidation", "regimen": "mini_hyper_cvd", "ph_status": "negative", "with_rituximab": true}}'
 EOF

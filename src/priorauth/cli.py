@@ -22,11 +22,13 @@ from priorauth.core import (
     TraceNode,
     Truth,
     determine,
+    group_reasons,
     load_policy,
     load_policy_file,
     parse_iso_date,
     parse_request_json,
     policy_registry,
+    reason_lines,
 )
 from priorauth.one_request import (  # noqa: F401 - MAX_REQUEST_BYTES and print_json are used by commands
     MAX_REQUEST_BYTES,
@@ -141,6 +143,8 @@ def read_input(source: str) -> bytes:
 
 def render_trace(node: TraceNode, tree: Tree | None = None) -> Tree:
     label = f"{MARKS[node.status]}  [bold]{node.criterion}[/] [dim]§{node.section}[/]  {node.text}"
+    if node.operator == "any":
+        label += "  [italic]one of:[/]"
     if node.facts:
         shown = ", ".join(f"{k}={'?' if v is None else v}" for k, v in node.facts.items())
         label += f"  [dim]({shown})[/]"
@@ -154,8 +158,11 @@ def render_explained(det: Determination) -> None:
     colour = {"approved": "green", "denied": "red", "pended": "yellow", "not_applicable": "cyan"}[det.decision.value]
     out.print(f"[bold {colour}]{det.decision.value.upper()}[/]  policy {det.policy} (version {det.policy_version}, "
               f"digest {det.policy_digest[:12]})")
-    for r in det.reasons:
-        out.print(f"  {MARKS[r.status]}  §{r.section}  {r.text}  [dim]({r.criterion})[/]")
+    from rich.markup import escape
+
+    plain = {Truth.MET: "✔ met", Truth.NOT_MET: "✘ not met", Truth.UNKNOWN: "? unknown"}
+    for line in reason_lines(group_reasons(det.reasons), ids=True, marks=plain):  # branches, "One of:" groups
+        out.print(f"  {escape(line)}")
     if det.missing_facts:
         out.print("[yellow]Missing facts that could change the decision:[/] " + ", ".join(det.missing_facts))
     if det.authorization:

@@ -9,6 +9,7 @@ import sys
 import polars as pl
 from sqlalchemy import select
 from tests.batch.helpers import batch
+from tests.received import dated_today
 
 from priorauth import service
 from priorauth.batch.synth import synth_requests
@@ -24,7 +25,8 @@ def _store(db, n: int = 40) -> list:
         for row in frame.iter_rows(named=True):
             given = {f: (row[f].isoformat() if hasattr(row[f], "isoformat") else row[f])
                      for f in facts if row[f] is not None}
-            stored.append(service.submit_request(session, submitter, "besponsa", given))
+            # stored submissions are decided on the day received: the history's dates moved to today
+            stored.append(service.submit_request(session, submitter, "besponsa", dated_today(given)))
     return stored
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 import re
 
 import pytest
-from tests.web.live import LiveServer, chromium_missing, launch_chromium
+from tests.web.live import LiveServer, chromium_missing, fill_people, launch_chromium
 
 reason = chromium_missing()
 pytestmark = pytest.mark.skipif(reason is not None, reason=reason or "")
@@ -51,7 +51,7 @@ def test_story_a_blincyto_mrd_request_from_the_form_to_the_letter(server, browse
     mrd = "Measurable residual disease in the bone marrow"
     remission = "Which complete remission"
 
-    submitter.get_by_label("On what date is the request decided (ages are computed on it)?").fill("2026-03-02")
+    fill_people(submitter, "Blincyto Browser Patient")  # required; the request date is not asked
     submitter.get_by_label("What is the patient's date of birth?").fill("2019-11-30")
     submitter.get_by_label("What is the diagnosis being treated?").select_option("b_cell_precursor_all")
     submitter.get_by_label("Which ICD-10-CM diagnosis codes are on the request?").fill("C91.01")

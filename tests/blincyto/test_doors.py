@@ -8,6 +8,7 @@ import subprocess
 import sys
 
 import pytest
+from tests.received import dated_today, months_on
 
 import priorauth
 
@@ -131,7 +132,7 @@ def test_rest_evaluate_and_the_policy_endpoints(client, auth):
 
 def test_rest_request_pended_then_answered_then_approved_with_doses(client, auth):
     submitter, reviewer = auth("submitter"), auth("reviewer", "plan")
-    facts = {k: v for k, v in APPROVABLE.items() if k != "mrd_percent"}
+    facts = dated_today({k: v for k, v in APPROVABLE.items() if k != "mrd_percent"})  # stored: dated the day received
     dosing = {"weight_kg": 20, "height_cm": 110, "cycle": 1, "doses": [{"day": d, "mcg": 11.85} for d in (1, 2)]}
     r = client.post("/v1/requests", json={"policy": "blincyto", "facts": facts, "dosing": dosing}, headers=submitter)
     assert r.status_code == 201, r.text
@@ -157,7 +158,7 @@ def test_rest_reviewer_approval_of_a_pended_request_takes_the_branch_terms(clien
     facts = {**APPROVABLE, "disease_setting": "frontline_consolidation"}
     facts.pop("mrd_percent")
     facts.pop("complete_remission")
-    r = client.post("/v1/requests", json={"policy": "blincyto", "facts": {**facts, "cd19_positive": None}},
+    r = client.post("/v1/requests", json={"policy": "blincyto", "facts": dated_today({**facts, "cd19_positive": None})},
                     headers=submitter)
     stored = r.json()
     assert stored["status"] == "pended" and stored["determination"]["missing_facts"] == ["cd19_positive", "ph_status"]
@@ -168,13 +169,14 @@ def test_rest_reviewer_approval_of_a_pended_request_takes_the_branch_terms(clien
     auth_ = r.json()["authorization"]
     # 12 months from the request date, 4 cycles, not renewable: the consolidation terms
     assert (auth_["end"], auth_["max_cycles"], auth_["renewable"], auth_["branch"]) == (
-        "2027-03-01", 4, False, "frontline_consolidation")
+        months_on(stored["received_on"], 12), 4, False, "frontline_consolidation")
 
 
 def test_rest_reviewer_cannot_approve_when_the_branch_is_unknown_without_giving_the_period(client, auth):
     submitter, reviewer = auth("submitter"), auth("reviewer", "plan")
     facts = {k: v for k, v in APPROVABLE.items() if k not in ("disease_setting", "complete_remission", "mrd_percent")}
-    stored = client.post("/v1/requests", json={"policy": "blincyto", "facts": facts}, headers=submitter).json()
+    stored = client.post("/v1/requests", json={"policy": "blincyto", "facts": dated_today(facts)},
+                         headers=submitter).json()
     assert stored["status"] == "pended"
     r = client.post(f"/v1/requests/{stored['id']}/review",
                     json={"action": "approve", "note": "Approved.", "expected_version": stored["version"]},

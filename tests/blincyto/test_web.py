@@ -3,10 +3,12 @@ table), the new-request form (only the questions that can still matter) and the 
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 
 import pytest
-from tests.web.conftest import Site, form_values
+from tests.received import dated_today, months_on
+from tests.web.conftest import PEOPLE_FORM, Site, form_values
 from tests.web.pdftext import pdf_text
 
 from priorauth import service
@@ -36,7 +38,14 @@ def site(tmp_path):
 def submit(site, policy: str, facts: dict, dosing: dict | None = None):
     with site.db.session() as session:
         who = service.authenticate(session, site.token("submitter", "clinic-a"))
-        return service.submit_request(session, who, policy, facts, "standard", dosing=dosing)
+        # A stored request is decided on the day received: the example's dates are moved to today.
+        return service.submit_request(session, who, policy, dated_today(facts), "standard", dosing=dosing)
+
+
+def long_day(day) -> str:
+    """How a letter writes a date: `March 2, 2026`."""
+    day = dt.date.fromisoformat(str(day))
+    return f"{day.strftime('%B')} {day.day}, {day.year}"
 
 
 def text_of(html: str) -> str:
@@ -94,7 +103,7 @@ def test_the_new_request_form_asks_only_what_can_still_matter(site):
     bad = client.post("/web/requests", data={**values, "mrd_percent": "150", "action": "submit"})
     assert bad.status_code == 422 and 'aria-invalid="true"' in bad.text
     created = client.post("/web/requests", data={**values, "complete_remission": "first", "mrd_percent": "0.1",
-                                                 "action": "submit"}, follow_redirects=False)
+                                                 "action": "submit", **PEOPLE_FORM}, follow_redirects=False)
     assert created.status_code == 303
     case = text_of(client.get(created.headers["location"]).text)
     assert "The request was submitted." in case and "Approved" in case
@@ -105,7 +114,8 @@ def test_letters_for_an_approval_and_a_denial(site):
     assert approved.status == "approved"
     reviewer = site.client("reviewer", "plan")
     letter = text_of(reviewer.get(f"/web/requests/{approved.id}/letter").text)
-    assert "Authorized from March 2, 2026 through September 1, 2026." in letter
+    start = approved.received_on
+    assert f"Authorized from {long_day(start)} through {long_day(months_on(start.isoformat(), 6))}." in letter
     assert "Up to 4 treatment cycles under this authorization." in letter
     assert "Up to 980 billable units of J9039 in any 42-day period." in letter
     assert "This authorization cannot be extended beyond this period." in letter
@@ -129,7 +139,8 @@ def test_a_renewal_letter_counts_the_cycles_of_this_authorization(site):
         "first_authorization_date": "2025-10-01", "cycles_received": 7, "complete_remission": "second",
         "unacceptable_toxicity": False})
     letter = text_of(site.client("reviewer", "plan").get(f"/web/requests/{renewal.id}/letter").text)
-    assert "Authorized from June 15, 2026 through December 14, 2026." in letter
+    start = renewal.received_on
+    assert f"Authorized from {long_day(start)} through {long_day(months_on(start.isoformat(), 6))}." in letter
     assert "Up to 2 treatment cycles under this authorization." in letter
     assert "Up to 980 billable units of J9039 in any 84-day period." in letter
     assert "This authorization cannot be extended beyond this period." in letter  # 7 + 2 = 9: the course is done

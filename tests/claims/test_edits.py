@@ -39,12 +39,15 @@ def test_exactly_63_units_is_within_the_limit(rules):
     assert out["b"]["rolling_units"] == 63 and out["b"]["edits"] == []
 
 
-def test_cycle_boundaries_day_21_opens_the_next_cycle_day_20_does_not(rules):
-    # starts on days 0, 21, 42, ...: the 7th cycle opens on day 126
-    rows = [line(f"s{k}", "M1", 21 * k, 5) for k in range(7)] + [line("x", "M1", 20, 5), line("y", "M1", 127, 5)]
+def test_cycle_boundaries_follow_the_schedule_21_days_then_28(rules):
+    # Section V: cycle 1 is 21 days, later cycles 28: starts on days 0, 21, 49, ...; the 7th opens on day 161
+    starts = [0, 21, 49, 77, 105, 133, 161]
+    rows = [line(f"s{k}", "M1", d, 5) for k, d in enumerate(starts)]
+    rows += [line("x", "M1", 20, 5), line("z", "M1", 48, 5), line("y", "M1", 162, 5)]
     out, _ = audit(rows, rules)
     assert [out[f"s{k}"]["cycle"] for k in range(7)] == [1, 2, 3, 4, 5, 6, 7]
     assert out["x"]["cycle"] == 1  # day 21 of cycle 1 still belongs to it
+    assert out["z"]["cycle"] == 2  # day 28 of cycle 2 too (the old 21-day rule opened cycle 3 on day 22)
     assert out["y"]["cycle"] == 7
     assert "CYCLE_LIMIT" in out["s6"]["edits"] and "CYCLE_LIMIT" in out["y"]["edits"]
     assert "CYCLE_LIMIT" not in out["s5"]["edits"]
@@ -73,7 +76,8 @@ def test_members_are_kept_apart(rules):
         ("00008-0100-1", False),  # 5-4-1 padded
         ("00008010001", False),
         (" 00008-0100-01 ", False),
-        ("0008010001", True),  # 10 digits without hyphens: ambiguous
+        ("0008010001", False),  # 10 bare digits: the one reading that is the policy's product (4-4-2)
+        ("0008-0100-1", True),  # 4-4-1 is no NDC shape
         ("00069-0100-01", True),
         ("00008-0101-01", True),
         ("garbage", True),
@@ -238,10 +242,10 @@ def test_summary_counts_edits_and_units_at_risk(rules):
     assert s.lines_with_edits == 1 and s.units_at_risk == 10 and s.members == 1
 
 
-def test_members_sharing_a_hash_prefix_fall_back_to_exact_codes():
+def test_members_sharing_a_hash_prefix_are_kept_apart_without_exact_codes():
     import polars as pl
 
-    from priorauth.claims.polars_engine import _sorted_keys
+    from priorauth.claims.polars_engine import DAY_BITS, _sorted_keys
 
     h1 = pl.Series([5 << 30, 5 << 30, 5 << 30], dtype=pl.UInt64)  # same prefix for two members
     h2 = pl.Series([1, 2, 1], dtype=pl.UInt64)
@@ -252,4 +256,7 @@ def test_members_sharing_a_hash_prefix_fall_back_to_exact_codes():
         return pl.Series([0, 1, 0], dtype=pl.UInt32)
 
     order, keys = _sorted_keys(h1, h2, pl.Series([30, 30, 31], dtype=pl.Int64), exact)
-    assert called and order.to_list() == [0, 2, 1]
+    member = (keys // (1 << DAY_BITS)).to_list()
+    by_row = dict(zip(order.to_list(), member, strict=True))
+    assert by_row[0] == by_row[2] != by_row[1]  # rows 0 and 2 are one member, row 1 another
+    assert not called  # a million members share prefixes now and then: exact codes cost minutes

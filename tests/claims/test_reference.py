@@ -10,7 +10,7 @@ from priorauth.claims import ClaimRules, audit_claims
 from priorauth.claims import vector_codes as vc
 from priorauth.claims.reference import audit_reference
 from priorauth.claims.synth import synth_claims
-from priorauth.core._codes import NdcError, ndc_matches, normalize_icd10, normalize_ndc
+from priorauth.core._codes import NdcError, match_ndc, normalize_icd10, normalize_ndc
 
 
 @pytest.mark.parametrize("seed", [0, 1, 2])
@@ -78,15 +78,27 @@ def _python_icd10(value):
         return None
 
 
+def _python_match(value, patterns):
+    try:
+        return match_ndc(value, patterns) is not None
+    except NdcError:
+        return False
+
+
+# one product; and two whose 10-digit forms collide (0008010001 reads as either)
+PATTERN_SETS = [("00008-0100-xx",), ("00008-0100-xx", "00080-1000-xx"), ("1234x-0x00-0x",)]
+
+
 @settings(max_examples=300, deadline=None)
-@given(st.lists(NDC_LIKE, min_size=1, max_size=20))
+@given(st.lists(st.one_of(NDC_LIKE, st.from_regex(r"\A\s?[0-9]{10}\s?\Z")), min_size=1, max_size=20))
 def test_vectorised_ndc_agrees_with_codes_py(values):
     got = pl.DataFrame({"v": values}, schema={"v": pl.String}).select(
-        n=vc.ndc11(pl.col("v")), ok=vc.ndc_matches_any(vc.ndc11(pl.col("v")), ("00008-0100-xx",))
+        vc.ndc11(pl.col("v")).alias("n"),
+        *[vc.ndc_ok(pl.col("v"), p).alias(f"ok{i}") for i, p in enumerate(PATTERN_SETS)],
     )
-    expected = [_python_ndc(v) for v in values]
-    assert got["n"].to_list() == expected
-    assert got["ok"].to_list() == [e is not None and ndc_matches(e, "00008-0100-xx") for e in expected]
+    assert got["n"].to_list() == [_python_ndc(v) for v in values]
+    for i, patterns in enumerate(PATTERN_SETS):
+        assert got[f"ok{i}"].to_list() == [_python_match(v, patterns) for v in values]
 
 
 @settings(max_examples=300, deadline=None)
@@ -94,3 +106,7 @@ def test_vectorised_ndc_agrees_with_codes_py(values):
 def test_vectorised_icd10_agrees_with_codes_py(values):
     got = pl.DataFrame({"v": values}, schema={"v": pl.String}).select(vc.icd10(pl.col("v"))).to_series()
     assert got.to_list() == [_python_icd10(v) for v in values]
+
+
+def test_the_whitespace_set_is_pythons():
+    assert vc.WHITESPACE == "".join(chr(c) for c in range(0x110000) if chr(c).isspace())

@@ -18,6 +18,9 @@ EDGE_CASES = [
     line("e8", None, "2025-02-30", -1),
     line("e9", "E2", "07/01/2025", "1.5"),
     line("e10", "E3", 40, 5),
+    line("e11", "E3", 41, 5, modifier=None),  # neither JW nor JZ
+    line("e12", "E3", 42, 4, modifier=None),  # administered amount of a dose with waste ...
+    line("e13", "E3", 42, 1, modifier="JW"),  # ... and its discarded remainder
 ]
 EDGE_CASES += [line(f"c{k}", "E1", 21 * k, 5) for k in range(7)]
 

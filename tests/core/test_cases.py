@@ -27,7 +27,11 @@ def test_case(case):
     digests = {v.version: v.digest for v in priorauth.load_policy(case["request"]["policy"]).versions}
     assert result["policy_digest"] == digests[result["policy_version"]]
     if "reasons" in expect:
-        assert [r["criterion"] for r in result["reasons"]] == expect["reasons"]
+        wanted = [r if isinstance(r, str) else r["criterion"] for r in expect["reasons"]]
+        assert [r["criterion"] for r in result["reasons"]] == wanted
+        for got, want in zip(result["reasons"], expect["reasons"], strict=True):
+            if isinstance(want, dict):  # where the reason sits: its branch and its `any` group
+                assert {k: got[k] for k in want} == want
     if "missing_facts" in expect:
         assert result["missing_facts"] == expect["missing_facts"]
     if result["decision"] == "approved":
@@ -42,6 +46,8 @@ def test_case(case):
         else:
             for key, value in expect["routing"].items():
                 assert result["routing"][key] == value, key
+    for key, value in (expect.get("dose_check") or {}).items():
+        assert result["dose_check"][key] == value, key
     statuses = {"approved": "met", "denied": "not_met", "pended": "unknown"}
     if result["decision"] in statuses:
         assert {r["status"] for r in result["reasons"]} <= {statuses[result["decision"]]}

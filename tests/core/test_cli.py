@@ -56,6 +56,21 @@ def test_explain_prints_a_tree_with_marks_and_sections():
     assert "pediatric_single_agent" in proc.stdout and "§III" in proc.stdout
 
 
+def test_explain_groups_reasons_by_branch_and_reads_alternatives_as_one_of():
+    request = json.loads((EXAMPLES / "pended-comorbidities-unknown.json").read_text())
+    request["facts"]["substantial_comorbidities"] = True
+    proc = run("evaluate", "--explain", "-", stdin=json.dumps(request))
+    assert proc.returncode == 0, proc.stderr
+    lines = [line.rstrip() for line in proc.stdout.splitlines()]
+    adult = lines.index("  Adult B-cell precursor ALL:")
+    assert lines[adult + 1 : adult + 3] == [
+        "    - One of:", "      - Relapsed or refractory disease with a listed regimen:"]
+    assert ("          - ✘ not met Rituximab is not added to the regimen. (Section III) [fc_no_rituximab]"
+            in lines[adult:])
+    assert lines.index("  Pediatric B-cell precursor ALL:") > adult
+    assert any(line.endswith("one of:") and "fc_rituximab" in line for line in lines)  # the trace too
+
+
 @pytest.mark.parametrize(
     ("stdin", "field"),
     [

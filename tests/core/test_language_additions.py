@@ -329,3 +329,34 @@ def test_without_authorizations_the_parameters_are_required():
     with pytest.raises(PolicyError) as info:
         policy(authorizations="")
     assert "'authorization_months' is needed" in str(info.value)
+
+
+# --- `not_stated`: a fact that can only contradict a choice (issue 12: rituximab on a single agent) ---
+
+NOT_STATED = CRITERIA.replace(
+    "{id: score_in_range, section: III, text: Score 2 to 5., between: {fact: score, at_least: 2, at_most: 5}}",
+    "{id: not_c, section: III, text: Setting c is not stated., not_stated: {setting: c}}",
+)
+
+
+def test_not_stated_is_met_when_absent_or_other_and_fails_only_on_the_stated_value():
+    version = policy(criteria=NOT_STATED, authorizations=AUTHORIZATIONS.replace(", setting: [a]}", "}"))
+    runtime = version.runtime
+
+    def decide_here(**facts):
+        return evaluate_facts(_as_policy(version), {"request_date": "2026-03-01", "request_type": "initial", **facts})
+
+    absent = decide_here()
+    assert absent.decision is Decision.APPROVED and absent.missing_facts == ()  # never asked: absent states nothing
+    assert decide_here(setting="a").decision is Decision.APPROVED
+    denied = decide_here(setting="c")
+    assert denied.decision is Decision.DENIED and [r.criterion for r in denied.reasons] == ["not_c"]
+    for facts in ({}, {"setting": "a"}, {"setting": "c"}):  # the generated code and the plain loop agree
+        valid = {"request_date": dt.date(2026, 3, 1), "request_type": "initial", **facts}
+        assert runtime.criteria.evaluate(valid, runtime.params) == runtime.criteria.evaluate_by_loop(
+            valid, runtime.params)
+
+
+def test_not_stated_names_a_value_of_the_fact():
+    with pytest.raises(PolicyError, match="not one of the values"):
+        policy(criteria=NOT_STATED.replace("not_stated: {setting: c}", "not_stated: {setting: z}"))

@@ -151,7 +151,7 @@ def test_engine_denial_goes_to_review_and_a_reviewer_denial_is_not_certified(cli
     bundle["entry"][1]["resource"]["item"][4]["answer"] = [{"valueBoolean": False}]  # cd22_positive
     r = client.post("/fhir/Claim/$submit", json=bundle, headers=submitter)
     response = r.json()["entry"][0]["resource"]
-    assert review_action(r.json()) == "A4" and "CD22" in response["processNote"][0]["text"]
+    assert review_action(r.json()) == "A4" and "CD22" not in r.text  # withheld until a clinician decides
     ref = response["preAuthRef"]
     version = client.get(f"/v1/requests/{ref}", headers=reviewer).json()["version"]
     client.post(
@@ -164,6 +164,41 @@ def test_engine_denial_goes_to_review_and_a_reviewer_denial_is_not_certified(cli
     r = client.post("/fhir/Claim/$inquire", json=inquiry, headers=submitter)
     assert review_action(r.json()) == "A3"
     assert r.json()["entry"][0]["resource"]["processNote"][-1]["text"] == "Reviewer: CD22-negative disease."
+
+
+def test_a_denial_note_lists_the_criteria_not_met_by_branch_with_alternatives_as_one_of(client, auth, fhir_example):
+    """Issue 12: the processNote gives every branch's failures; an `any` group reads "One of:", not as
+    requirements that must all be met."""
+    submitter, reviewer = auth("submitter"), auth("reviewer")
+    bundle = fhir_example("pas-submit-complete")
+    (regimen,) = [i for i in bundle["entry"][1]["resource"]["item"] if i["linkId"] == "regimen"]
+    regimen["answer"][0]["valueCoding"]["code"] = "other"
+    ref = client.post("/fhir/Claim/$submit", json=bundle, headers=submitter).json()["entry"][0]["resource"][
+        "preAuthRef"]
+    version = client.get(f"/v1/requests/{ref}", headers=reviewer).json()["version"]
+    client.post(f"/v1/requests/{ref}/review", headers=reviewer,
+                json={"action": "deny", "note": "Unlisted regimen.", "expected_version": version})
+    inquiry = fhir_example("pas-inquire")
+    inquiry["entry"][0]["resource"]["identifier"] = [{"system": systems.PRE_AUTH_REF, "value": ref}]
+    r = client.post("/fhir/Claim/$inquire", json=inquiry, headers=submitter)
+    note = r.json()["entry"][0]["resource"]["processNote"][0]["text"]
+    assert note.splitlines() == [
+        "Denied by a clinical reviewer. Criteria not met:",
+        "Adult B-cell precursor ALL:",
+        "  - One of:",
+        "    - Relapsed or refractory disease with a listed regimen:",
+        "      - One of:",
+        "        - Used as single agent therapy (without rituximab):",
+        "          - Used as a single agent. (Section III)",
+        "        - Used with mini-hyper-CVD (with or without blinatumomab) in Ph-negative disease:",
+        "          - The regimen is mini-hyper-CVD. (Section III)",
+        "        - Used with a tyrosine kinase inhibitor in Ph-positive disease:",
+        "          - The regimen combines the drug with a TKI. (Section III)",
+        "    - Frontline consolidation with mini-hyper-CVD in Ph-negative disease:",
+        "      - The drug is used as frontline consolidation. (Section III)",
+        "Pediatric B-cell precursor ALL:",
+        "  - The patient is younger than 18. (Section III)",
+    ]
 
 
 def test_resubmitting_the_same_claim_returns_the_same_authorization(client, auth, fhir_example):

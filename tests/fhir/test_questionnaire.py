@@ -57,7 +57,10 @@ def test_item_types_and_answer_options_come_from_the_policy_file():
 def test_only_relevant_questions_show():
     items = items_by_link()
     assert "enableWhen" not in items["line_of_business"]
-    assert conditions(items["with_rituximab"]) == {("disease_setting", "=", "frontline_consolidation")}
+    # Rituximab: asked in frontline consolidation (the note) and with a single agent for relapsed or
+    # refractory disease (single agent plus rituximab is not single agent): given as an expression.
+    assert conditions(items["with_rituximab"]) == {("disease_setting", "=", "frontline_consolidation"),
+                                                   ("regimen", "=", "single_agent")}
     assert conditions(items["substantial_comorbidities"]) == {("disease_setting", "=", "frontline_consolidation")}
     assert conditions(items["first_authorization_date"]) == {("request_type", "=", "renewal")}
     assert conditions(items["cycles_received"]) == {("request_type", "=", "renewal")}
@@ -136,6 +139,8 @@ def test_a_shown_question_is_answerable_in_the_questionnaire():
     rel = POLICY.runtime.relevance
     assert holds(rel["with_rituximab"], {"disease_setting": "frontline_consolidation"})
     assert not holds(rel["with_rituximab"], {"disease_setting": "relapsed_refractory"})
+    assert holds(rel["with_rituximab"], {"disease_setting": "relapsed_refractory", "regimen": "single_agent"})
+    assert not holds(rel["with_rituximab"], {"disease_setting": "relapsed_refractory", "regimen": "mini_hyper_cvd"})
 
 
 @pytest.mark.parametrize(

@@ -8,9 +8,10 @@ import uuid
 from importlib import resources
 
 import pytest
+from tests.received import dated_today
 
 PG_ADMIN_URL = os.environ.get("PRIORAUTH_TEST_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
-TABLES = ("audit_events", "pas_submissions", "coverage_requests", "cds_clients", "api_tokens")
+TABLES = ("web_sessions", "audit_events", "pas_submissions", "coverage_requests", "cds_clients", "api_tokens")
 
 
 @pytest.fixture(scope="session")
@@ -48,7 +49,7 @@ def database_url(request, tmp_path):
         if exists:
             conn.execute("SET session_replication_role = replica")
             conn.execute(f"TRUNCATE {', '.join(TABLES)}")
-            conn.execute("UPDATE audit_head SET seq = 0, hash = repeat('0', 64)")
+            conn.execute("UPDATE audit_head SET seq = 0, hash = repeat('0', 64), key_id = NULL")
 
 
 @pytest.fixture
@@ -58,9 +59,10 @@ def sqlite_url(tmp_path):
 
 @pytest.fixture
 def example():
-    """example(name) -> a bundled example request (policy + facts)."""
+    """example(name) -> a bundled example request (policy + facts), its dates moved so that its
+    request date is today (a stored submission is decided on the day received)."""
 
     def load(name: str) -> dict:
-        return json.loads((resources.files("priorauth") / "examples" / f"{name}.json").read_text())
+        return dated_today(json.loads((resources.files("priorauth") / "examples" / f"{name}.json").read_text()))
 
     return load

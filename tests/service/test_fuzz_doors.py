@@ -9,6 +9,7 @@ from urllib.parse import quote
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from tests.web.live import sign_in
 
 FACT_KEYS = ["request_type", "request_date", "birth_date", "diagnosis", "icd10_codes", "cd22_positive", "x\x00"]
 scalars = st.one_of(
@@ -60,7 +61,7 @@ def test_web_queue_and_forms_never_5xx(app, token):
     from fastapi.testclient import TestClient
 
     web = TestClient(app, raise_server_exceptions=False)
-    signed = web.post("/web/signin", data={"token": token("submitter"), "next": "/web/requests"})
+    signed = sign_in(web, token("submitter"))
     assert signed.status_code == 200
 
     @RUN

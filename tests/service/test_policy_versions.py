@@ -12,6 +12,7 @@ from tests.policy_fixtures import (
     policy_path_with_extra_question,
     policy_path_with_next_version,
 )
+from tests.received import dated_today, months_on
 
 from priorauth import service
 from priorauth.core import PolicyRegistry, policy_registry, use_registry
@@ -54,7 +55,7 @@ def _read(db, token, request_id):
 
 
 def test_a_stored_request_keeps_its_explanation_under_later_versions(db, token, tmp_path, registry):
-    stored = _submit(db, token, RITUXIMAB_AT_67)
+    stored = _submit(db, token, dated_today(RITUXIMAB_AT_67))
     bundled = policy_registry().get("besponsa").first
     assert (stored.policy_version, stored.policy_digest, stored.status) == ("2025-06-24", bundled.digest,
                                                                            "awaiting_review")
@@ -86,11 +87,12 @@ def test_a_stored_request_keeps_its_explanation_under_later_versions(db, token, 
     assert _statuses(gone.trace) == original and gone.newer_version is None
 
 
-def test_a_request_dated_after_the_next_version_is_decided_and_stored_under_it(db, token, tmp_path, registry):
+def test_a_request_received_after_the_next_version_is_decided_and_stored_under_it(db, token, tmp_path, registry):
     registry(PolicyRegistry([policy_path_with_next_version(tmp_path)]))
-    stored = _submit(db, token, dict(RITUXIMAB_AT_67, request_date="2026-07-01"))
+    stored = _submit(db, token, dated_today(RITUXIMAB_AT_67))  # received today, after 2026-07-01
     assert (stored.policy_version, stored.status) == (NEXT, "approved")
-    assert stored.authorization["max_units"] == 72 and stored.authorization["end"] == "2026-10-31"
+    assert stored.authorization["max_units"] == 72
+    assert stored.authorization["end"] == months_on(stored.received_on.isoformat(), 4)
     assert stored.policy_digest == policy_registry().get("besponsa").latest.digest
 
 
@@ -107,7 +109,8 @@ def test_the_rest_api_decides_a_policy_from_the_path_as_if_bundled(tmp_path, reg
         assert r.status_code == 200, r.text
         assert r.json()["missing_facts"] == ["hepatic_function_checked"]
         checked = dict(facts, hepatic_function_checked=True)
-        r = client.post("/v1/requests", json={"policy": "besponsa_plus", "facts": checked}, headers=headers)
+        r = client.post("/v1/requests", json={"policy": "besponsa_plus", "facts": dated_today(checked)},
+                        headers=headers)
         assert r.status_code == 201, r.text
         assert (r.json()["policy"], r.json()["status"]) == ("besponsa_plus", "approved")
         policies = client.get("/v1/policies", headers=headers).json()["policies"]
@@ -139,7 +142,8 @@ def test_the_rest_api_decides_the_next_version_and_a_same_id_copy_from_the_path(
     registry(PolicyRegistry([policy_path_with_extra_question(tmp_path / "same", "besponsa")]))
     with TestClient(create_app(settings, db)) as client:
         unchecked = dict(facts, hepatic_function_checked=False)
-        r = client.post("/v1/requests", json={"policy": "besponsa", "facts": unchecked}, headers=auth("submitter"))
+        r = client.post("/v1/requests", json={"policy": "besponsa", "facts": dated_today(unchecked)},
+                        headers=auth("submitter"))
         assert r.status_code == 201 and r.json()["status"] == "awaiting_review"
         # The submitter does not see the recommendation before review (H1); the reviewer does.
         seen = client.get(f"/v1/requests/{r.json()['id']}", headers=auth("reviewer", "plan")).json()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from tests.received import months_on
 
 from priorauth import service
 from priorauth.core._errors import RequestError
@@ -137,9 +138,11 @@ def test_reviewer_approval_of_an_engine_denial_carries_the_policy_period(client,
     assert denied["status"] == "awaiting_review" and denied["determination"] is None  # withheld from the submitter
     r = review(client, reviewer, denied)
     assert r.status_code == 200, r.text
+    start = denied["received_on"]
+    end = months_on(start, 6)
     assert r.json()["authorization"] == {
-        "start": "2026-03-02",  # the request date, as for an engine approval
-        "end": "2026-09-01",
+        "start": start,  # the request date (the day received), as for an engine approval
+        "end": end,
         "max_cycles": 6,
         "max_units": 63,
         "unit_window_days": 21,
@@ -151,7 +154,7 @@ def test_reviewer_approval_of_an_engine_denial_carries_the_policy_period(client,
         client, reviewer, submit(client, submitter, example("denied-pediatric-combination")),
         "approve_with_modification", modification={"max_units": 40},
     ).json()["authorization"]
-    assert modified["max_units"] == 40 and modified["end"] == "2026-09-01" and modified["max_cycles"] == 6
+    assert modified["max_units"] == 40 and modified["end"] == end and modified["max_cycles"] == 6
 
 
 def test_reviewer_approval_without_request_date_starts_on_the_decision_date(client, auth, example):

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
+from tests.received import dated_today
 
 from priorauth import service
 from priorauth.core import PolicyRegistry, policy_registry, use_registry
@@ -16,9 +17,19 @@ from priorauth.http.app import create_app
 from priorauth.service.settings import Settings
 from priorauth.store.db import Database
 
+from .live import sign_in
+
 
 def example_facts(name: str) -> dict:
-    return json.loads((resources.files("priorauth") / "examples" / f"{name}.json").read_text())["facts"]
+    """An example's facts, dated so that the request date is today (stored requests are decided on the day received)."""
+    return dated_today(json.loads((resources.files("priorauth") / "examples" / f"{name}.json").read_text())["facts"])
+
+
+# What the new-request form requires besides the questions: the patient, the prescriber (a valid NPI), a contact.
+PEOPLE_FORM = {
+    "patient_name": "Ada Lovelace", "member_id": "M-1001", "prescriber_name": "Dr. Grace Hopper",
+    "prescriber_npi": "1234567893", "contact_name": "Office of Dr. Hopper", "contact_phone": "503-555-0100",
+}
 
 
 def form_values(facts: dict) -> dict[str, str]:
@@ -56,7 +67,7 @@ class Site:
 
     def client(self, role: str, org: str = "clinic-a") -> TestClient:
         client = TestClient(self.app)
-        response = client.post("/web/signin", data={"token": self.token(role, org), "next": "/web/requests"})
+        response = sign_in(client, self.token(role, org))
         assert response.status_code == 200
         client.csrf = csrf_of(response.text)  # type: ignore[attr-defined]
         return client

@@ -6,6 +6,7 @@ Used by the browser tests and by scripts/screenshots.py.
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -19,6 +20,16 @@ CHROMIUM_ARGS = [
     "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
     "--disable-sync", "--no-first-run",
 ]
+
+
+def sign_in(client, token: str, next: str = "/web/requests", **kwargs):
+    """Sign in as a browser does: fetch the form (its CSRF field and pre-session cookie), then post the token.
+
+    `client` is a TestClient or an httpx.Client keeping cookies; returns the POST's response."""
+    page = client.get("/web/signin")
+    match = re.search(r'name="csrf" value="([0-9a-f]{32})"', page.text)
+    assert match, "no CSRF field on the sign-in form"
+    return client.post("/web/signin", data={"token": token, "next": next, "csrf": match.group(1)}, **kwargs)
 
 
 def chromium_missing() -> str | None:
@@ -68,8 +79,8 @@ class LiveServer:
         finally:
             db.dispose()
 
-    def start(self) -> LiveServer:
-        env = {**os.environ, "DATABASE_URL": self.url_db, "PRIORAUTH_SQLITE_SYNCHRONOUS": "NORMAL"}
+    def start(self, **env_overrides: str) -> LiveServer:
+        env = {**os.environ, "DATABASE_URL": self.url_db, "PRIORAUTH_SQLITE_SYNCHRONOUS": "NORMAL", **env_overrides}
         with open(self.log, "wb") as log:
             self.process = subprocess.Popen(
                 [*priorauth_command(), "serve", "--port", str(self.port), "--database-url", self.url_db],
@@ -99,3 +110,11 @@ class LiveServer:
 
 def launch_chromium(playwright):
     return playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+
+
+def fill_people(page, patient: str) -> None:
+    """The new-request form's people: patient and member id, prescriber and NPI, a contact."""
+    for field, value in (("patient_name", patient), ("member_id", "M-2024-77"), ("prescriber_name", "Dr. Grace Hopper"),
+                         ("prescriber_npi", "1234567893"), ("contact_name", "Front desk"),
+                         ("contact_phone", "503-555-0100")):
+        page.locator(f"#{field}").fill(value)

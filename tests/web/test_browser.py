@@ -5,8 +5,9 @@ from __future__ import annotations
 import re
 
 import pytest
+from tests.received import dated_today
 
-from .live import LiveServer, chromium_missing, launch_chromium
+from .live import LiveServer, chromium_missing, fill_people, launch_chromium
 
 reason = chromium_missing()
 if reason:
@@ -58,10 +59,11 @@ def test_story_submit_pended_add_fact_reviewer_denies_letter_lists_reason(server
     state = "In which US state or territory does the member live (two-letter code)?"
     expect(submitter.get_by_label(state)).to_have_count(0)
 
-    submitter.get_by_label("Name").fill("Browser Test Patient")
+    # The patient, prescriber and contact are required; the request date is not asked (the day received).
+    fill_people(submitter, "Browser Test Patient")
+    expect(submitter.locator("#request_date")).to_have_count(0)
     request_type = "Is this an initial request or a renewal of an existing authorization?"
     submitter.get_by_label(request_type).select_option("initial")
-    submitter.get_by_label("On what date is the request decided (ages are computed on it)?").fill("2026-03-02")
     # Once the request is known to be initial, the renewal questions go away.
     expect(submitter.get_by_label("Renewal: how many treatment cycles have already been given?")).to_have_count(0)
     submitter.get_by_label("What is the patient's date of birth?").fill("1966-11-02")
@@ -98,12 +100,21 @@ def test_story_submit_pended_add_fact_reviewer_denies_letter_lists_reason(server
     reviewer = sign_in(browser, server, server.token("reviewer", "plan"))
     # By role: get_by_label("Status") also matches the sort control, whose options include "Status".
     reviewer.get_by_role("combobox", name=re.compile("^Status")).select_option("awaiting_review")
+    row = reviewer.get_by_role("row", name=re.compile(request_id))
+    expect(row).to_contain_text("Browser Test Patient")
+    expect(row).to_contain_text("Member ID M-2024-77")
+    expect(row).to_contain_text("Dr. Grace Hopper")
+    # The queue fits a 1366 px laptop: no column is cut off or scrolled out of sight.
+    wrap = reviewer.locator("#results .table-wrap")
+    assert wrap.evaluate("w => w.querySelector('table').scrollWidth <= w.clientWidth")
+    expect(reviewer.get_by_role("columnheader", name="Received (UTC)")).to_be_in_viewport()
     reviewer.get_by_role("link", name=request_id).click()
     recommendation = reviewer.get_by_role("region", name="Engine recommendation")
     expect(recommendation).to_contain_text("Denied")
     expect(recommendation).to_contain_text("The patient has no substantial comorbidities.")
     expect(reviewer.get_by_role("region", name="Criteria")).to_contain_text("✘ not met")
-    expect(reviewer.get_by_role("region", name="Audit timeline")).to_contain_text("Information added by submitter")
+    timeline = reviewer.get_by_role("region", name="Audit timeline")
+    expect(timeline).to_contain_text("Information added by browser test (submitter, clinic-a)")
 
     # A denial without a note is refused; with one it is saved.
     reviewer.get_by_role("button", name="Deny").click()
@@ -113,11 +124,14 @@ def test_story_submit_pended_add_fact_reviewer_denies_letter_lists_reason(server
     expect(reviewer.get_by_text("Your decision was saved.")).to_be_visible()
     expect(reviewer.get_by_role("heading", level=1)).to_contain_text("Denied")
 
-    # The letter lists each reason with its section.
+    # The letter lists each reason with its section, grouped by branch, alternatives as "One of".
     reviewer.get_by_role("link", name="Determination letter").click()
-    reasons = reviewer.locator("#denial-reasons li")
-    expect(reasons).to_have_count(2)
-    expect(reasons.nth(1)).to_have_text("The patient has no substantial comorbidities. (Policy Section III.)")
+    reasons = reviewer.locator("#denial-reasons")
+    expect(reasons.locator("h3")).to_have_text(["Adult B-cell precursor ALL", "Pediatric B-cell precursor ALL"])
+    expect(reasons.locator("li.one-of").last).to_contain_text(
+        "One of:Rituximab is not added to the regimen. (Policy Section III.)")
+    expect(reasons.locator("li", has_text=re.compile("^The patient has no substantial comorbidities"))).to_have_text(
+        "The patient has no substantial comorbidities. (Policy Section III.)")
     expect(reviewer.get_by_role("heading", name="How to appeal")).to_be_visible()
 
     # The submitter sees the same decision and letter.
@@ -142,12 +156,12 @@ def test_second_reviewer_sees_a_conflict_message(server, browser):
     db = Database.open(server.url_db)
     with db.session() as session:
         who = service.authenticate(session, token)
-        stored = service.submit_request(session, who, "besponsa", {
+        stored = service.submit_request(session, who, "besponsa", dated_today({
             "request_type": "initial", "request_date": "2026-03-02", "birth_date": "2016-07-21",
             "diagnosis": "b_cell_precursor_all", "icd10_codes": ["C91.02"], "cd22_positive": True,
             "prior_inotuzumab": False, "baseline_ecg_normal": True, "ecg_monitoring_planned": True,
             "disease_setting": "relapsed_refractory", "regimen": "mini_hyper_cvd", "ph_status": "negative",
-        })
+        }))  # a stored request is dated the day received
     db.dispose()
     first = sign_in(browser, server, server.token("reviewer", "plan-a"))
     second = sign_in(browser, server, server.token("reviewer", "plan-b"))

@@ -10,7 +10,7 @@ import pytest
 
 from priorauth import service
 from priorauth.core import load_policy
-from priorauth.web.forms import facts_form_values, humanize
+from priorauth.web.forms import fact_label, facts_form_values, humanize
 from priorauth.web.forms import read_form as read_policy_form
 
 from .conftest import NEWER, NEWER_QUESTION
@@ -87,7 +87,8 @@ def test_preview_is_the_engine_decision(policy):
     assert "substantial_comorbidities" in visible(pended)
     denied = read_form(policy, {**example_form("pended-comorbidities-unknown"), "substantial_comorbidities": "true"})
     assert denied.determination.decision.value == "denied"
-    assert {r.criterion for r in denied.determination.reasons} == {"fc_no_rituximab", "fc_no_comorbidities"}
+    assert {r.criterion for r in denied.determination.reasons if r.any_of == "fc_rituximab"} == {
+        "fc_no_rituximab", "fc_no_comorbidities"}
     approved = read_form(policy, example_form("approved-adult-relapsed"))
     assert approved.determination.decision.value == "approved"
 
@@ -163,3 +164,19 @@ def test_without_a_principal_there_is_no_preview(version):
     state = read_policy_form(version, {"cd22_positive": "false"})
     assert state.version is version and state.determination is None and not state.errors
     assert state.raw == {"cd22_positive": False}
+
+
+@pytest.mark.parametrize(("fact", "words"), [
+    ("dosing.doses[1].day", "the day of dose 2"),
+    ("dosing.doses[0].mg", "the amount (mg) of dose 1"),
+    ("dosing.doses[2].units", "the HCPCS units of dose 3"),
+    ("dosing.weight_kg", "the weight (kg)"),
+    ("dosing.bsa_m2", "the body surface area (m²)"),
+    ("dosing.cycle", "the cycle number"),
+])
+def test_fact_label_puts_dosing_fields_in_words(fact, words):
+    assert fact_label(fact, {}) == words
+
+
+def test_fact_label_prefers_the_question():
+    assert fact_label("age", {"age": "How old is the patient?"}) == "How old is the patient?"

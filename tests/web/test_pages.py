@@ -6,7 +6,10 @@ import logging
 
 from fastapi.testclient import TestClient
 
-from .conftest import NEWER, NEWER_CRITERION, NEWER_QUESTION, example_facts, form_values
+from priorauth import service
+
+from .conftest import NEWER, NEWER_CRITERION, NEWER_QUESTION, PEOPLE_FORM, example_facts, form_values
+from .live import sign_in
 from .pdftext import pdf_text
 
 PENDED = "pended-comorbidities-unknown"
@@ -17,11 +20,10 @@ def test_pages_need_sign_in_and_a_valid_token(site):
     response = client.get("/web/requests?status=pended", follow_redirects=False)
     assert response.status_code == 303
     assert response.headers["location"] == "/web/signin?next=%2Fweb%2Frequests%3Fstatus%3Dpended"
-    bad = client.post("/web/signin", data={"token": "pa_not-a-token", "next": "/web/requests"})
+    bad = sign_in(client, "pa_not-a-token")
     assert bad.status_code == 401 and "not valid" in bad.text
     # An address outside the pages is never a redirect target after sign-in.
-    good = client.post("/web/signin", data={"token": site.token("reviewer", "plan"), "next": "https://evil.example/"},
-                       follow_redirects=False)
+    good = sign_in(client, site.token("reviewer", "plan"), next="https://evil.example/", follow_redirects=False)
     assert good.headers["location"] == "/web/requests"
     cookie = good.headers["set-cookie"].lower()
     assert "httponly" in cookie and "samesite=lax" in cookie
@@ -35,7 +37,7 @@ def test_posts_without_a_session_go_to_sign_in_and_store_nothing(site):
                        follow_redirects=False)
     assert live.status_code == 204 and live.headers["hx-redirect"].startswith("/web/signin?next=")
     reviewer = TestClient(site.app)
-    reviewer.post("/web/signin", data={"token": site.token("reviewer", "plan"), "next": "/web/requests"})
+    sign_in(reviewer, site.token("reviewer", "plan"))
     assert "0 requests" in reviewer.get("/web/requests").text
 
 
@@ -118,7 +120,15 @@ def test_new_request_form_preview_and_submit(site):
     assert 'id="member_state"' in medicare.text and 'id="cd22_positive-true"' in medicare.text  # answered stays
     # Without the page's CSRF token nothing is accepted.
     assert client.post("/web/requests/preview", data={**values, "csrf": "0" * 32}).status_code == 403
-    created = client.post("/web/requests", data={**values, "action": "submit", "patient_name": "Ada Lovelace"},
+    # The patient, the prescriber and a contact are required: without the prescriber nothing is stored.
+    without = {k: v for k, v in PEOPLE_FORM.items() if not k.startswith("prescriber")}
+    refused = client.post("/web/requests", data={**values, **without, "action": "submit"})
+    assert refused.status_code == 422 and "prescriber: required" in refused.text
+    bad_npi = client.post("/web/requests", data={**values, **PEOPLE_FORM, "prescriber_npi": "1234567890",
+                                                 "action": "submit"})
+    assert bad_npi.status_code == 422 and "prescriber.npi" in bad_npi.text and "check digit" in bad_npi.text
+    assert "0 requests" in client.get("/web/requests").text
+    created = client.post("/web/requests", data={**values, **PEOPLE_FORM, "action": "submit"},
                           follow_redirects=False)
     assert created.status_code == 303
     case = client.get(created.headers["location"]).text
@@ -147,7 +157,7 @@ def test_story_pended_information_denial_with_note_and_letter(site):
     reviewer = site.client("reviewer", "plan")
     case = reviewer.get(f"/web/requests/{stored.id}").text
     assert "Engine recommendation" in case and "The patient has no substantial comorbidities." in case
-    assert "Information added by submitter" in case
+    assert "Information added by a submitter of clinic-a" in case  # a token without a name: never its id
     no_note = reviewer.post(f"/web/requests/{stored.id}/review", data={
         "csrf": reviewer.csrf, "expected_version": "2", "action": "deny", "note": " "})
     assert no_note.status_code == 422 and "A denial needs a note" in no_note.text
@@ -234,23 +244,25 @@ def test_case_page_says_which_version_decided_a_stored_request(site, load_newer_
     assert f"version of {decided.version}" in pdf and NEWER_CRITERION not in pdf
 
 
-def test_new_request_is_asked_and_decided_under_the_version_in_force_on_its_date(site, load_newer_version):
-    load_newer_version()
+def test_new_request_is_asked_and_decided_under_the_version_in_force_on_the_day_received(site, load_newer_version):
+    load_newer_version()  # in force from 2026-07-01, before today
     client = site.client("submitter")
+    page = client.get("/web/requests/new").text
+    assert 'id="request_date"' not in page and "dated the day it is received" in page  # not asked
     values = {**form_values(example_facts(PENDED)), "policy": "besponsa", "csrf": client.csrf}
-    before = client.post("/web/requests/preview", data=values).text  # request date 2026-03-02
-    assert "Under policy version 2025-06-24." in before
-    assert "Does the patient have substantial comorbidities?" in before and NEWER_QUESTION not in before
-    later = {**values, "request_date": "2026-07-15"}
-    after = client.post("/web/requests/preview", data=later).text
-    assert f"Under policy version {NEWER}." in after and NEWER_QUESTION in after
-    created = client.post("/web/requests", data={**later, "action": "submit"}, follow_redirects=False)
+    # A request date sent anyway is not read: the form decides as of today, under today's version.
+    early = {**values, "request_date": "2026-03-02"}
+    preview = client.post("/web/requests/preview", data=early).text
+    assert f"Under policy version {NEWER}." in preview and NEWER_QUESTION in preview
+    created = client.post("/web/requests", data={**early, **PEOPLE_FORM, "action": "submit"}, follow_redirects=False)
     assert created.status_code == 303
     case = client.get(created.headers["location"]).text
     assert f"decided under policy version {NEWER}, digest" in case and 'id="version-notice"' not in case
-    # A date before the first version is refused next to the date; nothing is stored.
-    early = client.post("/web/requests", data={**values, "request_date": "2020-01-02", "action": "submit"})
-    assert early.status_code == 422 and "before the first version of policy besponsa" in early.text
+    request_id = created.headers["location"].rsplit("/", 1)[-1].split("?")[0]
+    with site.db.session() as session:
+        stored = service.get_request(session, service.authenticate(session, site.token("submitter", "clinic-a")),
+                                     request_id)
+    assert stored.facts["request_date"] == stored.received_on.isoformat()
     assert "1 request," in client.get("/web/requests").text
 
 
@@ -258,11 +270,18 @@ def test_no_phi_in_logs(site, caplog):
     caplog.set_level(logging.DEBUG)
     client = site.client("submitter")
     values = {**form_values(example_facts(PENDED)), "birth_date": "1931-07-04", "policy": "besponsa",
-              "csrf": client.csrf, "action": "submit", "patient_name": "Zebulon Quixote"}
+              "csrf": client.csrf, "action": "submit", **PEOPLE_FORM, "patient_name": "Zebulon Quixote",
+              "prescriber_name": "Dr. Ottoline Vashti", "contact_email": "hester.quayle@clinic.example"}
     created = client.post("/web/requests", data=values, follow_redirects=False)
     client.get(created.headers["location"])
-    logged = "\n".join(r.getMessage() for r in caplog.records)
+    client.get("/web/requests", params={"name": "zebulon", "member_id": PEOPLE_FORM["member_id"]})
+    client.post("/web/requests", data={**values, "prescriber_npi": "1234567890"})  # refused: the NPI's check digit
+    # The server's records (the test client's own httpx lines name the URL it asked for, query string and all).
+    logged = "\n".join(r.getMessage() for r in caplog.records if r.name != "httpx")
     assert "Zebulon" not in logged and "1931-07-04" not in logged
+    for value in ("Ottoline", "hester.quayle", PEOPLE_FORM["member_id"], PEOPLE_FORM["prescriber_npi"], "1234567890",
+                  PEOPLE_FORM["contact_phone"]):
+        assert value not in logged
 
 
 def test_static_files_are_served(site):

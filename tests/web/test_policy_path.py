@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 from tests.policy_fixtures import policy_path_with_extra_question
-from tests.web.conftest import example_facts, form_values
+from tests.web.conftest import PEOPLE_FORM, example_facts, form_values
 
 from priorauth.core import PolicyRegistry, policy_registry, use_registry
 
@@ -29,7 +29,7 @@ def test_the_form_asks_and_decides_a_copy_under_a_new_id(with_copy, site):
     preview = client.post("/web/requests/preview", data=values)
     assert "Pended: information needed" in preview.text and "Was liver function checked within 30 days" in preview.text
     created = client.post("/web/requests", data={**values, "hepatic_function_checked": "false", "action": "submit",
-                                                 "patient_name": "Ada Lovelace"}, follow_redirects=False)
+                                                 **PEOPLE_FORM}, follow_redirects=False)
     assert created.status_code == 303
     location = created.headers["location"]
     case = client.get(location).text

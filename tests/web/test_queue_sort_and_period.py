@@ -2,11 +2,19 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import re
+
+from tests.received import months_on
 
 from .conftest import example_facts
 
 PENDED = "pended-comorbidities-unknown"
+
+
+def long_day(day: dt.date) -> str:
+    """`March 2, 2026`: how a letter writes a date."""
+    return f"{day.strftime('%B')} {day.day}, {day.year}"
 
 
 def listed(html: str) -> list[str]:
@@ -40,7 +48,9 @@ def test_reviewer_approval_of_an_engine_denial_letter_states_the_policy_period(s
         follow_redirects=False)
     assert done.status_code == 303
     letter = site.client("submitter").get(f"/web/requests/{stored.id}/letter").text
-    assert "Authorized from March 2, 2026 through September 1, 2026." in letter
+    start = stored.received_on
+    end = dt.date.fromisoformat(months_on(start.isoformat(), 6))
+    assert f"Authorized from {long_day(start)} through {long_day(end)}." in letter
     assert "Up to 6 treatment cycles in all." in letter
     assert "Up to 63 billable units of J9229 in any 21-day period." in letter
     assert "The reviewer changed" not in letter

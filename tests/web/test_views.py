@@ -7,7 +7,7 @@ import datetime as dt
 from priorauth.core import evaluate_facts, load_policy
 from priorauth.web.case import audit_lines, final_outcome, review_problem, version_notice
 from priorauth.web.queue import QueueQuery, queue_result
-from priorauth.web.views import criteria_tree, time_left, tree_counts
+from priorauth.web.views import criteria_tree, sentence, time_left
 
 NOW = dt.datetime(2026, 3, 2, 12, 0, tzinfo=dt.UTC)
 
@@ -27,8 +27,9 @@ def test_criteria_tree_from_the_stored_trace_keeps_sections_and_marks():
     initial = tree.children[0]
     assert initial.children[0].criterion == "is_initial"
     assert (initial.children[0].status_label, initial.children[0].citation) == ("met", "§III")
-    counts = tree_counts(tree)
-    assert counts["met"] >= 1 and counts["not_met"] >= 1 and counts["unknown"] > 5
+    # Collapsed, the tree shows the paths still unknown; the met request kind is off them.
+    assert tree.on_path and not initial.children[0].on_path
+    assert any(c.on_path for c in initial.children if c.status == "unknown")
     assert criteria_tree(det.trace) == tree  # the object and its stored dict give the same tree
 
 
@@ -78,20 +79,38 @@ def test_audit_timeline_in_words_with_repeated_views_counted():
                 "detail": detail}
 
     questions = {"substantial_comorbidities": "Does the patient have substantial comorbidities?"}
+    people = {"tok_s": {"name": "Sam Intake", "role": "submitter", "org": "clinic"},
+              "tok_r": {"name": "Dr Ada Reviewer", "role": "reviewer", "org": "plan"}}
+    criteria = {"fc_no_rituximab": "Rituximab is not added to the regimen."}
     lines = audit_lines([
         event("create", "tok_s", "submitter", "clinic", urgency="standard", facts=["a", "b"]),
         event("decision", "engine", "engine", "system", decision="pended", status="pended",
               missing_facts=["substantial_comorbidities"]),
         event("read"), event("read"), event("read"),
         event("information", "tok_s", "submitter", "clinic", facts=["substantial_comorbidities"]),
+        event("decision", "engine", "engine", "system", decision="denied", status="awaiting_review",
+              reasons=["fc_no_rituximab"]),
         event("review", action="deny", note="Not met."),
-    ], questions)
+        event("read", "tok_unnamed", "reviewer", "plan"),
+    ], questions, people, criteria)
     texts = [line["text"] for line in lines]
-    assert texts[0] == "Submitted by submitter tok_s (clinic) (standard), 2 facts given"
-    assert texts[1].startswith("Engine decision: pended") and "substantial comorbidities?" in texts[1]
-    assert texts[2] == "Viewed 3 times by reviewer tok_r (plan)"
-    assert texts[3] == "Information added by submitter tok_s (clinic): Does the patient have substantial comorbidities?"
-    assert texts[4] == "Denied by reviewer tok_r (plan): “Not met.”"
+    assert texts[0] == "Submitted by Sam Intake (submitter, clinic): standard, 2 facts given"
+    assert texts[1].startswith("Engine decision: Pended") and "substantial comorbidities?" in texts[1]
+    assert texts[2] == "Viewed 3 times by Dr Ada Reviewer (reviewer, plan)"
+    assert texts[3] == ("Information added by Sam Intake (submitter, clinic): "
+                        "Does the patient have substantial comorbidities?")
+    assert texts[4] == ("Engine decision: Denied; status Awaiting clinical review; "
+                        "criteria not met: Rituximab is not added to the regimen")
+    assert texts[5] == "Denied by Dr Ada Reviewer (reviewer, plan): “Not met.”"
+    assert texts[6] == "Viewed by a reviewer of plan"  # a token without a name: never its id
+    assert not any("tok_" in t or "fc_no" in t for t in texts)
+
+
+def test_a_sentence_ending_in_a_name_with_a_period_gets_one_full_stop():
+    assert sentence("Route it to Medicare jurisdiction L: Novitas Solutions, Inc.") == (
+        "Route it to Medicare jurisdiction L: Novitas Solutions, Inc.")
+    assert sentence("Route it to Medicare jurisdiction J: Palmetto GBA ") == (
+        "Route it to Medicare jurisdiction J: Palmetto GBA.")
 
 
 def test_tree_opens_on_the_branches_behind_the_decision():
@@ -114,8 +133,10 @@ def test_tree_opens_on_the_branches_behind_the_decision():
         return None
 
     assert find(tree, "fc_rituximab").expanded  # leads to the reasons
-    assert not find(tree, "pediatric").expanded  # a branch that does not apply stays closed
-    assert not find(tree, "renewal_request").expanded
+    assert find(tree, "pediatric").expanded  # its failed age is a reason too (every branch that could apply)
+    assert not find(tree, "renewal_request").expanded  # a request kind that cannot apply stays closed
+    # Collapsed, the failing paths show and the met criteria on them do not.
+    assert find(tree, "fc_rituximab").on_path and not find(tree, "is_initial").on_path
     assert tree.expanded
 
 

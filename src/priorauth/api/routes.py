@@ -101,7 +101,7 @@ async def submit(
         str | None, Header(max_length=255, description="Retries with the same key return the first result")
     ] = None,
 ) -> JSONResponse:
-    req = envelope(raw, ("policy", "facts", "urgency", "patient", "dosing"), ("policy",))
+    req = envelope(raw, ("policy", "facts", "urgency", "patient", "prescriber", "contact", "dosing"), ("policy",))
     urgency = req.get("urgency", "standard")
     if not isinstance(urgency, str):
         raise RequestError("urgency", "not one of standard, expedited")
@@ -119,10 +119,12 @@ async def submit(
                 idempotency_key,
                 req.get("patient"),
                 req.get("dosing"),
+                req.get("prescriber"),
+                req.get("contact"),
             )
 
     stored = await run_in_threadpool(store)
-    # Identifiers and outcomes only: facts and patient details are PHI and never logged.
+    # Identifiers and outcomes only: facts, patient, prescriber and contact are PHI and never logged.
     log.info(
         "request %s %s: %s under %s %s",
         stored.id,
@@ -162,12 +164,16 @@ def list_requests(
     due_before: Annotated[dt.datetime | None, Query(description="ISO 8601 date-time with offset")] = None,
     submitter: Annotated[str | None, Query(max_length=100, description="submitting organisation")] = None,
     overdue: Annotated[bool | None, Query(description="still open after the due time")] = None,
+    member_id: Annotated[str | None, Query(max_length=64, description="the patient's member id, exactly")] = None,
+    name: Annotated[str | None, Query(max_length=200, description="part of the patient's name, any case")] = None,
     limit: Annotated[int, Query(ge=1, le=service.MAX_PAGE)] = 50,
     offset: Annotated[int, Query(ge=0, le=2**31)] = 0,
 ) -> JSONResponse:
     if due_before is not None and due_before.tzinfo is None:
         raise RequestError("due_before", "needs a UTC offset (e.g. 2026-03-09T00:00:00Z)")
-    filters = service.RequestFilters(_statuses(status), policy, due_before, submitter, overdue, urgency)
+    filters = service.RequestFilters(
+        _statuses(status), policy, due_before, submitter, overdue, urgency, member_id or None, name or None
+    )
     page = service.list_requests(session, principal, filters, service.Page(limit, offset, sort))
     return JSONResponse(page.to_dict(role=principal.role))
 
@@ -217,6 +223,21 @@ def review(request_id: str, principal: PrincipalDep, session: SessionDep, raw: J
     return JSONResponse(stored.to_dict(role=principal.role))
 
 
+@router.post(
+    "/requests/{request_id}/request-date",
+    summary="A reviewer back-dates an open request (further than submitters may); it is decided again",
+    openapi_extra=body("RequestDateChange"),
+    responses={**BODY_ERRORS, **NOT_FOUND, **CONFLICT},
+)
+def backdate(request_id: str, principal: PrincipalDep, session: SessionDep, raw: JsonBody) -> JSONResponse:
+    req = envelope(raw, ("request_date", "note", "expected_version"), ("request_date", "note", "expected_version"))
+    stored = service.backdate_request(
+        session, principal, request_id, req["request_date"], req["note"], req["expected_version"]
+    )
+    log.info("request %s back-dated: %s (version %d)", stored.id, stored.status, stored.version)
+    return JSONResponse(stored.to_dict(role=principal.role))
+
+
 @router.get("/requests/{request_id}/audit", summary="The audit trail of one request", responses={**ERRORS, **NOT_FOUND})
 def request_audit(request_id: str, principal: PrincipalDep, session: SessionDep) -> JSONResponse:
     return JSONResponse({"events": service.audit_events(session, principal, request_id)})
@@ -257,9 +278,13 @@ def metrics(principal: PrincipalDep, session: SessionDep) -> JSONResponse:
     responses=BODY_ERRORS,
 )
 def create_token(principal: PrincipalDep, session: SessionDep, raw: JsonBody) -> JSONResponse:
-    req = envelope(raw, ("role", "org", "label"), ("role", "org"))
+    req = envelope(raw, ("role", "org", "label", "expires_in"), ("role", "org"))
     label = req.get("label", "")
-    issued = service.create_token(session, req["role"], req["org"], label, principal=principal)
+    expires = req.get("expires_in")
+    if expires is not None and not isinstance(expires, str):
+        raise RequestError("expires_in", "expected text such as 90d, 12h or 30m")
+    issued = service.create_token(session, req["role"], req["org"], label, principal=principal,
+                                  expires_in=service.parse_expires_in(expires) if expires is not None else None)
     return JSONResponse(issued.to_dict(), status_code=201)
 
 

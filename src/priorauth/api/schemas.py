@@ -11,7 +11,13 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr, create_model
 
 from priorauth.core import PolicyVersion, dosing_model, load_policy, policy_ids
-from priorauth.service import AuthorizationModification, PatientDetails, ReviewAction
+from priorauth.service import (
+    AuthorizationModification,
+    ContactDetails,
+    PatientDetails,
+    PrescriberDetails,
+    ReviewAction,
+)
 
 # Named so that create_model's field tuples hold a type alias, which type checkers read as a type form.
 Urgency = Literal["standard", "expedited"]
@@ -55,11 +61,15 @@ def body_models() -> dict[str, type[BaseModel]]:
     submit = create_model(
         "CoverageRequestSubmission",
         __config__=strict,
-        __doc__="A request to store and decide; `patient` is not used in decisions and is never logged.",
+        __doc__="A request to store and decide, on the day received (a `request_date` in the facts may be at "
+        "most 3 days earlier, by default); `patient`, `prescriber` and `contact` are not used in decisions and "
+        "are never logged.",
         policy=(policy_type, ...),
         facts=(facts_type, Field(default_factory=dict)),
         urgency=(Urgency, "standard"),
         patient=(PatientDetails | None, None),
+        prescriber=(PrescriberDetails | None, None),
+        contact=(ContactDetails | None, None),
         dosing=(dosing_type, None),
     )
     information = create_model(
@@ -78,6 +88,15 @@ def body_models() -> dict[str, type[BaseModel]]:
         expected_version=(StrictInt, Field(ge=1)),
         modification=(AuthorizationModification | None, None),
     )
+    request_date = create_model(
+        "RequestDateChange",
+        __config__=strict,
+        __doc__="A reviewer's back-dating of an open request: the new request date, why (stored, never audited "
+        "as text), and the version the reviewer read.",
+        request_date=(StrictStr, Field(description="YYYY-MM-DD, not after the day received")),
+        note=(StrictStr, Field(min_length=1, max_length=4000)),
+        expected_version=(StrictInt, Field(ge=1)),
+    )
     token = create_model(
         "TokenRequest",
         __config__=strict,
@@ -85,8 +104,10 @@ def body_models() -> dict[str, type[BaseModel]]:
         role=(Role, ...),
         org=(StrictStr, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")),
         label=(StrictStr, Field(default="", max_length=200)),
+        expires_in=(StrictStr | None, Field(default=None, pattern=r"^\s*[0-9]{1,7}[dhm]\s*$",
+                                            description="Valid for this long (90d, 12h, 30m); else until revoked")),
     )
-    return {m.__name__: m for m in (evaluate, submit, information, review, token)}
+    return {m.__name__: m for m in (evaluate, submit, information, review, request_date, token)}
 
 
 def components() -> dict[str, Any]:

@@ -134,7 +134,7 @@ class VersionPlan:
     def _check(self, leaf: Node) -> None:
         if leaf.operator not in LEAVES:
             raise Unsupported(f"operator {leaf.operator!r} has no column form")
-        if leaf.operator == "equals":
+        if leaf.operator in ("equals", "not_stated"):
             comparable(self.kinds[leaf.argument[0]], leaf.argument[1])
         elif leaf.operator == "in":
             for value in leaf.argument[1]:
@@ -182,6 +182,12 @@ def _equals(plan: VersionPlan, node: Node, d: Dialect) -> Any:
     value = d.col(fact)
     possible, literal = comparable(plan.kinds[fact], expected)
     return d.eq(value, literal) if possible else d.known(value, d.const(False))
+
+
+def _not_stated(plan: VersionPlan, node: Node, d: Dialect) -> Any:
+    fact, stated = node.argument
+    possible, literal = comparable(plan.kinds[fact], stated)
+    return d.not_(d.fill_false(d.eq(d.col(fact), literal))) if possible else d.const(True)
 
 
 def _in(plan: VersionPlan, node: Node, d: Dialect) -> Any:
@@ -245,6 +251,7 @@ def _at_least(plan: VersionPlan, node: Node, d: Dialect) -> Any:
 
 LEAVES = {
     "equals": _equals,
+    "not_stated": _not_stated,
     "in": _in,
     "age_at_least": _age(True),
     "age_below": _age(False),
@@ -267,7 +274,10 @@ FACTS_PER_MASK = 60
 def walk_columns(plan: VersionPlan, d: Dialect, status: Callable[[int], Any]) -> list[dict[str, Any]]:
     """The walks `pattern_keys` reads, as columns by depth (each level reads only the one before):
     `_a<i>` node i's ancestors are all unknown, `_m<i>` / `_f<i>` the approval / denial walk
-    visits it, `_n<i>` it is an `any` whose every branch fails on its guard."""
+    visits it, `_n<i>` it is the root `any` and every kind of request fails on its guard.
+    The denial walk is the engine's: under the root `any`, the kinds of request that do not
+    fail on their guard; under any other `any`, every alternative; under an `all`, its failed
+    guards if any, else every failed child."""
     nodes = plan.nodes
     met = {n.index: d.fill_false(status(n.index)) for n in nodes}
     failed = {n.index: d.fill_false(~status(n.index)) for n in nodes}
@@ -298,13 +308,24 @@ def walk_columns(plan: VersionPlan, d: Dialect, status: Callable[[int], Any]) ->
                 for c in node.children:
                     level[f"_m{c}"] = met_walk & met[c] & ~earlier
                     earlier = earlier | met[c]
-                    applicable.append(~fails_on_guard(c))
-                    level[f"_f{c}"] = fail_walk & applicable[-1]
-                level[f"_n{i}"] = fail_walk & ~d.fill_false(d.any_of(applicable))
+                    if i == plan.root:
+                        applicable.append(~fails_on_guard(c))
+                        level[f"_f{c}"] = fail_walk & applicable[-1]
+                    else:
+                        level[f"_f{c}"] = fail_walk
+                if i == plan.root:
+                    level[f"_n{i}"] = fail_walk & ~d.fill_false(d.any_of(applicable))
+            elif node.operator == "all":
+                guards = [failed[c] for c in node.children if nodes[c].guard]
+                guard_failed = d.fill_false(d.any_of(guards)) if guards else false
+                for c in node.children:
+                    level[f"_m{c}"] = met_walk
+                    visited = fail_walk & failed[c]
+                    level[f"_f{c}"] = visited if nodes[c].guard else visited & ~guard_failed
             else:
                 for c in node.children:
                     level[f"_m{c}"] = met_walk
-                    level[f"_f{c}"] = fail_walk & failed[c] if node.operator == "all" else false
+                    level[f"_f{c}"] = false
             below += list(node.children)
         if level:
             levels.append(level)
@@ -322,9 +343,8 @@ def pattern_keys(plan: VersionPlan, vocabulary: list[str], d: Dialect, status: C
     - `_r`: the root's status.
     - Reasons of an approval: the nodes the engine's approval walk visits (every child of
       `all` and `not`, the first met child of `any`).
-    - Reasons of a denial: the nodes its denial walk visits (failed children of `all`,
-      children of `any` that do not fail on a guard) and each `any` whose every branch
-      fails on its guard.
+    - Reasons of a denial: the nodes its denial walk visits (`walk_columns`) and whether
+      the root `any` is itself the reason (every kind of request fails on its guard).
     - Missing facts (root unknown): the status of every node whose ancestors are all unknown
       (the residual never looks below a decided node, and decided values do not change as
       unknown facts are filled in), which facts those nodes' unknown leaves read are
@@ -335,7 +355,7 @@ def pattern_keys(plan: VersionPlan, vocabulary: list[str], d: Dialect, status: C
     root = status(plan.root)
     root_open, root_met = d.is_null(root), d.fill_false(root)
     keys: dict[str, Any] = {"_r": d.status_code(root)}
-    anys = {n.index for n in nodes if n.operator == "any"}
+    anys = {plan.root} if nodes[plan.root].operator == "any" else set()
     for k in range(0, len(nodes), NODES_PER_KEY):
         parts = []
         for j, node in enumerate(nodes[k : k + NODES_PER_KEY]):

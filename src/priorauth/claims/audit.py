@@ -17,16 +17,25 @@ Engine = Literal["polars", "spark"]
 Source = str | Path | pl.DataFrame
 
 
-def summarize(lines: pl.DataFrame, errors: list[RowError], rows_read: int, engine: str) -> AuditSummary:
-    """Counts over audited lines (with their units and member columns), without copying them."""
-    flagged = pl.col("edits").list.len() > 0
+def summarize(
+    lines: pl.DataFrame, errors: list[RowError], rows_read: int, engine: str, members: int | None = None
+) -> AuditSummary:
+    """Counts over audited lines (with their units, and a member column unless `members` is given),
+    without copying them. Lines with a `mask` column (the Polars engine) are counted from its bits."""
     policy = pl.col("cycle").is_not_null()
+    if "mask" in lines.columns:  # the Polars engine: edits as bits
+        flagged = pl.col("mask") > 0
+        per_edit = [(pl.col("mask") & (1 << i) > 0).sum().alias(code) for i, code in enumerate(EDIT_CODES)]
+    else:
+        flagged = pl.col("edits").list.len() > 0
+        per_edit = [pl.col("edits").list.contains(code).sum().alias(code) for code in EDIT_CODES]
+    member_count = pl.lit(members) if members is not None else pl.col("member").filter(policy).n_unique()
     counts = lines.select(
-        *[pl.col("edits").list.contains(code).sum().alias(code) for code in EDIT_CODES],
+        *per_edit,
         flagged.sum().alias("flagged"),
         pl.col("units").filter(flagged).sum().alias("at_risk"),
         policy.sum().alias("policy"),
-        pl.col("member").filter(policy).n_unique().alias("members"),
+        member_count.alias("members"),
     ).row(0, named=True)
     by_policy = lines.filter(policy).group_by("policy").len().sort("policy")
     return AuditSummary(
@@ -62,6 +71,7 @@ def audit_claims(
     Raises ClaimInputError when nothing can be audited (unreadable file, missing columns).
     """
     rules = claim_rules(policy)
+    members = None
     if engine == "spark":
         from priorauth.claims.spark_engine import audit_spark_to_polars
 
@@ -76,14 +86,14 @@ def audit_claims(
         if progress:
             progress("read")
         try:
-            lines, errors = audit_frames(frame, rules, auth_frame, progress)
+            lines, errors, members = audit_frames(frame, rules, auth_frame, progress)
         except pl.exceptions.PolarsError as exc:  # a file that fails while being read
             first_line = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
             raise ClaimInputError(f"{claims}: cannot read ({first_line})") from None
         rows_read = lines.height + len({e.row for e in errors if e.source == "claims"})
     else:
         raise ValueError(f"unknown engine {engine!r} (polars or spark)")
-    summary = summarize(lines, errors, rows_read, engine)
+    summary = summarize(lines, errors, rows_read, engine, members)
     return AuditResult(
         lines=lines.select(OUTPUT_COLUMNS),
         errors=[e for e in errors if e.source == "claims"],

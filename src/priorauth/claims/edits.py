@@ -81,6 +81,12 @@ EDITS: tuple[ClaimEdit, ...] = (
         "JW (drug discarded) and JZ (no drug discarded) were both billed for the member on the "
         "same day (Section II; CMS JW/JZ modifier policy).",
     ),
+    ClaimEdit(
+        "WASTE_MODIFIER_MISSING",
+        "VI",
+        "The line reports neither JW nor JZ and no line of the member's same day reports JW "
+        "(Section VI `billing.modifiers.claim_edit`: CMS JW/JZ policy for single-dose vials).",
+    ),
 )
 
 EDIT_CODES: tuple[str, ...] = tuple(e.code for e in EDITS)
@@ -130,6 +136,42 @@ def covered_diagnoses(version: PolicyVersion) -> frozenset[str]:
     return frozenset(code for c in lists if c.system == "icd-10-cm" for code in c.codes)
 
 
+def cycle_lengths(version: PolicyVersion) -> tuple[int, ...]:
+    """Per cycle number 1..n (n for every later cycle), the days from a cycle's start before the next
+    cycle may start, from the Section V schedules: the shortest `length_days` of the schedules for
+    that cycle (whatever their `when`), and never before the label window of its last scheduled dose
+    has passed (`dosing.day_window.days_late`). Empty for a policy without dosing rules."""
+    dosing = version.dosing
+    if dosing is None:
+        return ()
+    window = getattr(dosing, "day_window", None)
+    late = int(getattr(window, "days_late", 0) or 0)
+    last = max(max(s.cycles.first, s.cycles.last or 0) for s in dosing.schedules)
+    out = []
+    for cycle in range(1, last + 1):
+        covering = [s for s in dosing.schedules if s.cycles.contains(cycle)] or [dosing.schedules[-1]]
+        out.append(min(max(s.length_days, s.dose_days[-1] + (late if s.dose_days[-1] > 1 else 0)) for s in covering))
+    return tuple(out)
+
+
+def modifier_required(versions: tuple[PolicyVersion, ...]) -> DatedLimit:
+    """1 on the dates a policy line must report JW or JZ: the version in force (before the first: the
+    first) has `billing.modifiers.claim_edit.required` and the date is on or after its `since`."""
+
+    def on(day: int) -> int:
+        version = versions[0]
+        for v in versions:
+            if day_number(v.effective) <= day:
+                version = v
+        rule = version.billing.modifiers.claim_edit
+        return int(rule is not None and rule.required and day >= day_number(rule.since))
+
+    breaks = {day_number(v.effective) for v in versions}
+    breaks |= {day_number(r.since) for v in versions if (r := v.billing.modifiers.claim_edit) is not None}
+    days = (-(10**7), *sorted(breaks))  # before every date: as on the earliest
+    return DatedLimit("modifier_required", days, tuple(on(d) for d in days))
+
+
 @dataclass(frozen=True)
 class BranchLimits:
     """The limits of one authorization branch of a policy (its `authorizations` entry): a line under
@@ -161,6 +203,11 @@ class ClaimRules:
     max_cycles: DatedLimit
     window_days: int
     waste_counts: DatedLimit  # 1 while JW units count toward max_units, 0 while they do not
+    # 1 on dates a line must report JW or JZ (WASTE_MODIFIER_MISSING), 0 where the rule is off
+    modifier_required: DatedLimit = DatedLimit("modifier_required", (0,), (0,))
+    # Per cycle number (the last for every later cycle): the days from a cycle's start before the
+    # next cycle may start (its shortest schedule length); empty: `window_days` for every cycle.
+    cycle_lengths: tuple[int, ...] = ()
     branches: tuple[BranchLimits, ...] = ()
     cycle_windows: tuple[int, ...] = ()
     cycle_units: tuple[int, ...] = ()
@@ -178,7 +225,8 @@ class ClaimRules:
 
     @property
     def longest_window(self) -> int:
-        return max((self.window_days, *self.cycle_windows, *(b.window_days for b in self.branches)))
+        branch_windows = (b.window_days for b in self.branches)
+        return max((self.window_days, *self.cycle_windows, *self.cycle_lengths, *branch_windows))
 
     def branch_index(self, branch: str | None) -> int:
         """Position of a branch id in `branches`; -1 for none or another policy's."""
@@ -186,6 +234,12 @@ class ClaimRules:
             if b.branch == branch:
                 return i
         return -1
+
+    def cycle_length(self, cycle: int) -> int:
+        """Days after the start of `cycle` (a policy without branches) before the next cycle may start."""
+        if not self.cycle_lengths:
+            return self.window_days
+        return self.cycle_lengths[min(max(cycle, 1), len(self.cycle_lengths)) - 1]
 
     def fallback(self, cycle: int) -> tuple[int, int]:
         """(window, max units) of a line of `cycle` held to the Section II limit of its cycle number."""
@@ -233,6 +287,7 @@ class ClaimRules:
             "the HCPCS code": lambda v: v.billing.hcpcs.code,
             "the NDC products": lambda v: tuple(p.pattern for p in v.billing.ndc),
             "the covered diagnosis codes": covered_diagnoses,
+            "the cycle lengths": lambda v: cycle_lengths(v),
         }
         for what, get in same.items():
             if any(get(v) != get(latest) for v in versions):
@@ -251,6 +306,8 @@ class ClaimRules:
             max_cycles=dated(CYCLE_EDIT.limit_parameter),
             window_days=windows.pop(),
             waste_counts=waste,
+            modifier_required=modifier_required(versions),
+            cycle_lengths=cycle_lengths(latest),
         )
 
     @classmethod
@@ -284,6 +341,7 @@ class ClaimRules:
             max_cycles=DatedLimit("max_cycles", (first,), (last,)),
             window_days=strict.unit_window_days,
             waste_counts=DatedLimit(UNITS_EDIT.waste_parameter or "", (first,), (counts,)),
+            modifier_required=modifier_required(versions),
             branches=branches,
             cycle_windows=tuple(windows),
             cycle_units=tuple(units),

@@ -1,14 +1,17 @@
-"""The claims audit on Polars: one sort of the policy's lines, then prefix sums and searches.
+"""The claims audit on Polars: one sort of the policy's lines, then one-pass window sums and searches.
 
-Policy lines are sorted once by a packed integer key (member, day). In that order:
-- rolling units = prefix-sum difference between the end of the line's day and the
-  first line at or after day - (window - 1), found by binary search (less the same
-  difference over JW units on dates the policy does not count waste);
-- cycles = a chain of cycle starts walked for all members at once (one step per
-  cycle, not per line): from a start, the next start is the first line whose key is
-  at least start + window within the member;
-- JW/JZ on the same day = prefix sums over each (member, day) run.
-String work (ICD-10, NDC, modifiers) is done once per distinct value.
+Policy lines are sorted once by a packed integer key (member, day): the day offset in as few
+low bits as the dates need, a member hash in the rest. In that order:
+- rolling units = a rolling sum over the key (`rolling_sum_by`, window of `unit_window_days`):
+  members' keys are further apart than any window (less the same sum over JW units on dates
+  the policy does not count waste); with a window per line (limits by branch), prefix-sum
+  differences between binary-searched bounds;
+- cycles = a chain of cycle starts walked for all members at once (one step per cycle, not
+  per line): from a start, the next start is the first line whose key is at least start +
+  the cycle's length (its schedule's) within the member;
+- JW/JZ on the same day = the same rolling sum over one day.
+String work (ICD-10, NDC, modifiers) is done once per distinct value; gathers into and out
+of key order run as one select each, so they use every core.
 """
 
 from __future__ import annotations
@@ -123,7 +126,7 @@ def _bills(hcpcs: str) -> Callable[[pl.Expr], pl.Expr]:
 
 
 def _ndc_of(patterns: tuple[str, ...]) -> Callable[[pl.Expr], pl.Expr]:
-    return lambda v: vc.ndc_matches_any(vc.ndc11(v), patterns)
+    return lambda v: vc.ndc_ok(v, patterns)
 
 
 def _covered_by(codes: frozenset[str]) -> Callable[[pl.Expr], pl.Expr]:
@@ -269,28 +272,43 @@ def _prefix(values: pl.Series) -> pl.Series:
 
 
 def _sorted_keys(
-    h1: pl.Series, h2: pl.Series, day_off: pl.Series, exact_codes: Callable[[], pl.Series]
+    h1: pl.Series, h2: pl.Series, day_off: pl.Series, exact_codes: Callable[[], pl.Series], day_bits: int = DAY_BITS
 ) -> tuple[pl.Series, pl.Series]:
-    """(permutation, sorted keys) for the packed (member, day) key.
+    """(permutation, sorted keys) for the packed (member, day) key: member in the top bits, the day
+    offset in the low `day_bits` (as few as the dates need, so the member part is as wide as it can be).
 
-    The member part is the top 41 bits of one hash; a second, independent hash must be
-    constant over each member run, else (two members share the 41 bits) the exact
-    member codes from `exact_codes()` are used instead.
+    The member part is the top 63 - `day_bits` bits of one hash; a member is its two independent
+    hashes (h1, h2). The second must be constant over each member run: where it is not (two members
+    share the prefix), the members after the first of the run get prefixes no member uses and the
+    keys are sorted again; should that fail, the exact member codes from `exact_codes()` are used.
     """
-    prefix = h1 // (1 << (DAY_BITS + 1))  # keeps keys below 2**63
-    for attempt in range(2):
-        keys = prefix.cast(pl.Int64) * (1 << DAY_BITS) + day_off
+    prefix = (h1 // (1 << (day_bits + 1))).cast(pl.Int64)  # keeps keys below 2**63
+    for attempt in range(3):
+        keys = prefix * (1 << day_bits) + day_off
         order = keys.arg_sort()
         keys = keys.gather(order)
-        if attempt == 1:
+        if attempt == 2:
             return order, keys
-        member_keys = keys // (1 << DAY_BITS)
-        firsts = pl.arg_where(member_keys.diff().fill_null(1) != 0, eager=True)
+        member_keys = keys // (1 << day_bits)
         check = h2.gather(order)
-        if (check == check.gather(firsts.gather(member_keys.rle_id()))).all():
-            return order, keys
-        del member_keys, firsts, check
-        prefix = exact_codes()
+        member, second = pl.lit(member_keys), pl.lit(check)
+        if not pl.select(((member == member.shift(1)) & (second != second.shift(1))).any()).item():
+            return order, keys  # the second hash is constant over every member run
+        firsts = pl.arg_where(member_keys.diff().fill_null(1) != 0, eager=True)
+        shared = check != check.gather(firsts.gather(member_keys.rle_id()))
+        if attempt == 1:
+            prefix = exact_codes()
+            continue
+        moved = pl.DataFrame({"h1": h1.gather(order).filter(shared), "h2": check.filter(shared)}).unique(
+            maintain_order=True)
+        unused = pl.int_range(0, 2 * moved.height + 64, eager=True, dtype=pl.Int64)
+        unused = unused.filter(~unused.is_in(member_keys.gather(firsts).implode())).head(moved.height)
+        moved = moved.head(unused.len()).with_columns(new=unused)
+        at = h1.is_in(moved["h1"].implode()).arg_true()  # the lines of the members sharing a prefix
+        found = pl.DataFrame({"h1": h1.gather(at), "h2": h2.gather(at)}).join(
+            moved, on=["h1", "h2"], how="left", maintain_order="left")["new"]
+        prefix = prefix.scatter(at, found.fill_null(prefix.gather(at)))
+        del member_keys, firsts, check, shared
     raise AssertionError("unreachable")
 
 
@@ -321,33 +339,41 @@ def _branch_of_lines(
 
 def _policy_line_edits(
     p: pl.DataFrame, rules: ClaimRules, auths: pl.DataFrame | None, exact_codes: Callable[[], pl.Series]
-) -> pl.DataFrame:
-    """rolling_units, cycle, edit mask and member (h1, h2) for policy lines, in the order of `p`.
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """rolling_units, cycle and edit mask for policy lines, in the order of `p`; and the members (h1, h2).
 
     `auths` are the authorizations that apply to this policy's lines (h1, h2, start, end, branch, row).
     """
     n = p.height
     window = rules.longest_window
     if n == 0:
-        return pl.DataFrame(
-            schema={"rolling_units": pl.Int64, "cycle": pl.Int64, "mask": pl.UInt8, "h1": pl.UInt64, "h2": pl.UInt64}
-        )
+        schema = {"rolling_units": pl.Int64, "cycle": pl.Int64, "mask": pl.UInt8}
+        return pl.DataFrame(schema=schema), p.select("h1", "h2")
     day_off = (p["day"] - p["day"].min() + window + 1).cast(pl.Int64)
     last_day = day_off.max()
     assert isinstance(last_day, int)  # an Int64 column with at least one row and no nulls
     if last_day + window >= 1 << DAY_BITS:
         raise ClaimInputError("claims: service dates span more than 11,000 years")
-    order, keys = _sorted_keys(p["h1"], p["h2"], day_off, exact_codes)
+    day_bits = (last_day + window).bit_length()
+    order, keys = _sorted_keys(p["h1"], p["h2"], day_off, exact_codes, day_bits)
     del day_off
 
-    day_run, day_first, day_end = _runs(keys)
-    member_run, member_first, member_end = _runs(keys // (1 << DAY_BITS))
-    day = p["day"].gather(order)
+    def key_sums(values: pl.Series, days: int) -> pl.Series:
+        """Per line, the sum of `values` over the member's lines dated within `days` days ending on its
+        date: one pass over the sorted keys (members are further apart than any window)."""
+        frame = pl.DataFrame({"k": keys, "v": values})
+        return frame.select(pl.col("v").rolling_sum_by("k", f"{days}i", closed="right")).to_series()
+
+    member_run, member_first, member_end = _runs(keys // (1 << day_bits))
+    # every column the edits read, in key order: one select, so the gathers run in parallel
+    wanted = ["day", "units", "jw", "jz", "icd_ok", "ndc_ok"] + (["h1", "h2"] if auths is not None else [])
+    q = p.select(pl.col(wanted).gather(order))
+    day = q["day"]
 
     positions = pl.int_range(n, eager=True, dtype=pl.UInt32)
     lines = None
     if auths is not None:
-        lines = pl.DataFrame({"i": positions, "h1": p["h1"].gather(order), "h2": p["h2"].gather(order), "day": day})
+        lines = pl.DataFrame({"i": positions, "h1": q["h1"], "h2": q["h2"], "day": day})
 
     if rules.by_branch:
         # Limits per line: its authorization's branch, else the Section II limit of its cycle number.
@@ -384,6 +410,7 @@ def _policy_line_edits(
                                                .otherwise(cycle_units.gather(fallback_at))).to_series()
         max_cycles: pl.Series | int = pl.select(pl.when(has_branch).then(branch_last)
                                                 .otherwise(rules.last_cycle)).to_series()
+        day_run, day_first, day_end = _runs(keys)
         run_window: pl.Series | int = line_window.gather(day_first)
     else:
         run_window = rules.window_days
@@ -391,34 +418,45 @@ def _policy_line_edits(
         max_cycles = _limit_at(rules.max_cycles, day)
 
     # rolling units: all lines of the member with day in [day - (window - 1), day]
-    units = p["units"].gather(order)
-    window_first = keys.search_sorted(keys.gather(day_first) - (run_window - 1), side="left").gather(day_run)
-    window_end = day_end.gather(day_run)
-    prefix_units = _prefix(units)
-    rolling = prefix_units.gather(window_end) - prefix_units.gather(window_first)
-    if not rules.waste_always_counts:
-        # JW units leave the sum of lines dated while the policy does not count waste
-        prefix_jw = _prefix(units * p["jw"].gather(order).cast(pl.Int64))
-        jw_rolling = prefix_jw.gather(window_end) - prefix_jw.gather(window_first)
-        rolling = rolling - jw_rolling * (1 - _limit_at(rules.waste_counts, day))
-        del prefix_jw, jw_rolling
-    del units, prefix_units, window_first, window_end
+    units, jw = q["units"], q["jw"]
+    if isinstance(run_window, int):
+        rolling = key_sums(units, run_window)
+        if not rules.waste_always_counts:
+            # JW units leave the sum of lines dated while the policy does not count waste
+            jw_rolling = key_sums(units * jw.cast(pl.Int64), run_window)
+            rolling = rolling - jw_rolling * (1 - _limit_at(rules.waste_counts, day))
+            del jw_rolling
+    else:  # a window per line (by branch): prefix sums between binary-searched bounds
+        window_first = keys.search_sorted(keys.gather(day_first) - (run_window - 1), side="left").gather(day_run)
+        window_end = day_end.gather(day_run)
+        prefix_units = _prefix(units)
+        rolling = prefix_units.gather(window_end) - prefix_units.gather(window_first)
+        if not rules.waste_always_counts:
+            prefix_jw = _prefix(units * jw.cast(pl.Int64))
+            jw_rolling = prefix_jw.gather(window_end) - prefix_jw.gather(window_first)
+            rolling = rolling - jw_rolling * (1 - _limit_at(rules.waste_counts, day))
+            del prefix_jw, jw_rolling
+        del prefix_units, window_first, window_end
+    del units
 
     if not rules.by_branch:
-        # cycles: walk the chain of cycle starts, all members in step (one step per cycle)
+        # cycles: walk the chain of cycle starts, all members in step (one step per cycle); cycle k
+        # lasts at least its schedule's length
         starts = []
         current, current_end = member_first, member_end
+        k = 0
         while current.len():
+            k += 1
             starts.append(current)
-            following = keys.search_sorted(keys.gather(current) + rules.window_days, side="left")
+            following = keys.search_sorted(keys.gather(current) + rules.cycle_length(k), side="left")
             inside = following < current_end
             current, current_end = following.filter(inside), current_end.filter(inside)
         started = pl.zeros(n, dtype=pl.UInt32, eager=True).scatter(pl.concat(starts), 1).cum_sum()
         cycle = started - started.gather(member_first.gather(member_run)) + 1
         del started, starts
 
-    mask = (~p["icd_ok"].gather(order)).cast(pl.UInt8) * BIT["ICD10_NOT_COVERED"]
-    mask = mask | (~p["ndc_ok"].gather(order)).cast(pl.UInt8) * BIT["NDC_MISMATCH"]
+    mask = (~q["icd_ok"]).cast(pl.UInt8) * BIT["ICD10_NOT_COVERED"]
+    mask = mask | (~q["ndc_ok"]).cast(pl.UInt8) * BIT["NDC_MISMATCH"]
     mask = mask | (rolling > max_units).cast(pl.UInt8) * BIT["UNITS_OVER_LIMIT"]
     mask = mask | (cycle > max_cycles).cast(pl.UInt8) * BIT["CYCLE_LIMIT"]
 
@@ -436,24 +474,20 @@ def _policy_line_edits(
         outside = authorized & ~positions.is_in(inside.implode())
         mask = mask | outside.cast(pl.UInt8) * BIT["OUTSIDE_AUTHORIZATION"]
 
-    line_first, line_end = day_first.gather(day_run), day_end.gather(day_run)
-
-    def on_same_day(flag: str) -> pl.Series:
-        billed = _prefix(p[flag].gather(order))
-        return (billed.gather(line_end) - billed.gather(line_first)) > 0
-
-    mask = mask | (on_same_day("jw") & on_same_day("jz")).cast(pl.UInt8) * BIT["WASTE_MODIFIER"]
+    jz = q["jz"]
+    del q
+    day_jw = key_sums(jw.cast(pl.UInt32), 1) > 0  # JW on a line of the member's same day
+    mask = mask | (day_jw & (key_sums(jz.cast(pl.UInt32), 1) > 0)).cast(pl.UInt8) * BIT["WASTE_MODIFIER"]
+    required = _limit_at(rules.modifier_required, day)
+    if not isinstance(required, int) or required:
+        bare = ~(jw | jz | day_jw)
+        missing = bare if isinstance(required, int) else bare & (required == 1)
+        mask = mask | missing.cast(pl.UInt8) * BIT["WASTE_MODIFIER_MISSING"]
 
     back = pl.zeros(n, dtype=pl.UInt32, eager=True).scatter(order, pl.int_range(n, eager=True, dtype=pl.UInt32))
-    return pl.DataFrame(
-        {
-            "rolling_units": rolling.gather(back),
-            "cycle": cycle.gather(back).cast(pl.Int64),
-            "mask": mask.gather(back),
-            "h1": p["h1"],
-            "h2": p["h2"],
-        }
-    )
+    in_key_order = pl.DataFrame({"rolling_units": rolling, "cycle": cycle.cast(pl.Int64), "mask": mask})
+    members = p.select(pl.col("h1", "h2").gather(order.gather(member_first)))
+    return in_key_order.select(pl.all().gather(back)), members
 
 
 def audit_lines(
@@ -462,8 +496,9 @@ def audit_lines(
     rules: tuple[ClaimRules, ...],
     auths: pl.DataFrame | None,
     exact_codes: Callable[[pl.Series], pl.Series],
-) -> pl.DataFrame:
-    """Output lines (row, claim_id, rolling_units, cycle, edits, units, member, policy) in row order.
+) -> tuple[int, pl.DataFrame]:
+    """The number of members with policy lines, and the output lines (row, claim_id, rolling_units,
+    cycle, edits, units, mask, policy) in row order: `mask` holds the edits as bits (BIT).
 
     `good` holds row, claim_id, units, policy (the position in `rules`, -1 for other codes);
     `policy_lines[k]` the numbers and flags of the lines of policy k.
@@ -472,25 +507,30 @@ def audit_lines(
     rolling = pl.repeat(None, n, dtype=pl.Int64, eager=True)
     cycles = pl.repeat(None, n, dtype=pl.Int64, eager=True)
     masks = pl.zeros(n, dtype=pl.UInt8, eager=True)
-    h1 = pl.repeat(None, n, dtype=pl.UInt64, eager=True)
-    h2 = pl.repeat(None, n, dtype=pl.UInt64, eager=True)
-    for k, (r, p) in enumerate(zip(rules, policy_lines, strict=True)):
-        at = (good["policy"] == k).arg_true()
-        if at.len() == 0:
+    members = []
+    for k, r in enumerate(rules):
+        count = policy_lines[k].height
+        if count == 0:
             continue
+        at = (good["policy"] == k).arg_true()
         rows = good["row"].gather(at)
         applying = None
         if auths is not None:
             applying = auths.filter(pl.col("hcpcs").is_null() | (pl.col("hcpcs") == r.hcpcs))
-        edits = _policy_line_edits(p, r, applying, partial(exact_codes, rows))
+        edits, policy_members = _policy_line_edits(policy_lines[k], r, applying, partial(exact_codes, rows))
+        members.append(policy_members)
+        policy_lines[k] = policy_lines[k].clear()  # frees the policy's numbers once audited
+        if count == n:  # every line is this policy's: no scatter
+            rolling, cycles, masks = edits["rolling_units"], edits["cycle"], edits["mask"]
+            continue
         rolling = rolling.scatter(at, edits["rolling_units"])
         cycles = cycles.scatter(at, edits["cycle"])
         masks = masks.scatter(at, edits["mask"])
-        h1 = h1.scatter(at, edits["h1"])
-        h2 = h2.scatter(at, edits["h2"])
-    ids = pl.Series([r.policy_id for r in rules], dtype=pl.String)
+
+    ids = pl.Series([r.policy_id for r in rules], dtype=pl.Enum([r.policy_id for r in rules]))
     index = good["policy"].cast(pl.Int64)
-    return pl.DataFrame(
+    member_count = pl.concat(members).unique().height if members else 0
+    return member_count, pl.DataFrame(
         {
             "row": good["row"].cast(pl.Int64),
             "claim_id": good["claim_id"],
@@ -498,7 +538,7 @@ def audit_lines(
             "cycle": cycles,
             "edits": EDIT_LISTS.gather(masks),
             "units": good["units"],
-            "member": pl.DataFrame({"h1": h1, "h2": h2}).to_struct("member"),
+            "mask": masks,
             "policy": pl.select(pl.when(index >= 0).then(ids.gather(index.clip(lower_bound=0)))).to_series(),
         }
     )
@@ -509,9 +549,9 @@ def audit_frames(
     rules: ClaimRules | tuple[ClaimRules, ...],
     authorizations: pl.LazyFrame | pl.DataFrame | None = None,
     progress: Progress | None = None,
-) -> tuple[pl.DataFrame, list[RowError]]:
+) -> tuple[pl.DataFrame, list[RowError], int]:
     """Validate and audit claims (a lazy scan or a frame) under each policy of `rules`, each line
-    under the policy of its HCPCS code; returns (lines, errors)."""
+    under the policy of its HCPCS code; returns (lines, errors, members with policy lines)."""
     every = rules if isinstance(rules, tuple) else (rules,)
     claims = claims.lazy()
     good, errors = validate_claims(claims, every)
@@ -527,12 +567,15 @@ def audit_frames(
         members = claims.select(_text("member_id", schema["member_id"])).collect().to_series()
         return members.gather(rows - 1).cast(pl.Categorical(pl.Categories.random())).to_physical()
 
+    columns = ("h1", "h2", "day", "units", "ndc_ok", "icd_ok", "jw", "jz")
+    counts = good["policy"].value_counts()
+    only = counts["policy"][0] if counts.height == 1 else None  # every line one policy's: no filtered copy
     policy_lines = [
-        good.select("h1", "h2", "day", "units", "ndc_ok", "icd_ok", "jw", "jz").filter(good["policy"] == k)
+        good.select(columns) if k == only else good.select(columns).filter(good["policy"] == k)
         for k in range(len(every))
     ]
     good = good.select("row", "claim_id", "units", "policy")  # frees the hashes and flags
-    lines = audit_lines(good, policy_lines, every, auths, exact_codes)
+    members, lines = audit_lines(good, policy_lines, every, auths, exact_codes)
     if progress:
         progress("edits")
-    return lines, sorted(errors, key=error_order)
+    return lines, sorted(errors, key=error_order), members

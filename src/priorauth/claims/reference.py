@@ -28,7 +28,7 @@ from priorauth.claims.schema import (
     RowError,
     error_order,
 )
-from priorauth.core import NdcError, ndc_matches, normalize_icd10, normalize_ndc
+from priorauth.core import NdcError, match_ndc, normalize_icd10
 
 
 def _text(value: Any) -> str | None:
@@ -159,13 +159,13 @@ def _covered(icd10: str | None, covered: frozenset[str]) -> bool:
 
 
 def _ndc_ok(ndc: str | None, patterns: tuple[str, ...]) -> bool:
+    """The core's one NDC reading (`match_ndc`), shared with the dose check."""
     if ndc is None:
         return False
     try:
-        ndc11 = normalize_ndc(ndc)
+        return match_ndc(ndc, patterns) is not None
     except NdcError:
         return False
-    return any(ndc_matches(ndc11, p) for p in patterns)
 
 
 def _modifiers(modifier: str | None) -> set[str]:
@@ -228,12 +228,13 @@ def _audit_policy(
 
         def window_of(day: int, cycle: int) -> int:
             if not rules.by_branch:
-                return rules.window_days
+                return rules.cycle_length(cycle)
             branch = branch_on(day)
             return branch.window_days if branch else rules.fallback(cycle)[0]
 
-        # Cycle of each distinct service day: a day at least the current cycle's length (its
-        # window) after the current cycle's start opens the next cycle.
+        # Cycle of each distinct service day: a day at least the current cycle's length after the
+        # current cycle's start opens the next cycle (the length of its schedule, or by branch: its
+        # window). Doses within the label window of the cycle's scheduled days stay in it.
         cycle_of_day: dict[int, int] = {}
         cycle_start: int | None = None
         length = 0
@@ -280,5 +281,11 @@ def _audit_policy(
                     edits.append("OUTSIDE_AUTHORIZATION")
             if {"JW", "JZ"} <= modifiers_of_day[day]:
                 edits.append("WASTE_MODIFIER")
+            if (
+                rules.modifier_required.at_day(day)
+                and not {"JW", "JZ"} & _modifiers(line["modifier"])
+                and "JW" not in modifiers_of_day[day]
+            ):
+                edits.append("WASTE_MODIFIER_MISSING")
             results[line["row"]] = {"rolling_units": rolling, "cycle": cycle, "edits": edits}
     return results

@@ -268,6 +268,22 @@ def _ndc11(col: Column) -> Column:
     return out
 
 
+def _ndc_ok(col: Column, patterns: tuple[str, ...]) -> Column:
+    """codes.match_ndc as a column (see vector_codes.ndc_ok)."""
+    regex = "|".join(f"(?:{vc.ndc_pattern_regex(p)})" for p in patterns) or "$^"
+    text = _strip(col)
+    readings = (
+        F.concat(F.lit("0"), F.substring(text, 1, 4), F.lit("-"), F.substring(text, 5, 4), F.lit("-"),
+                 F.substring(text, 9, 2)),
+        F.concat(F.substring(text, 1, 5), F.lit("-0"), F.substring(text, 6, 3), F.lit("-"), F.substring(text, 9, 2)),
+        F.concat(F.substring(text, 1, 5), F.lit("-"), F.substring(text, 6, 4), F.lit("-0"), F.substring(text, 10, 1)),
+    )
+    matching = sum((F.coalesce(r.rlike(regex), F.lit(False)).cast("int") for r in readings), F.lit(0))
+    return F.coalesce(
+        F.when(text.rlike("^[0-9]{10}$"), matching == 1).otherwise(_ndc11(col).rlike(regex)), F.lit(False)
+    )
+
+
 def _limit_at(limit: DatedLimit, day: Column) -> Column:
     value = F.lit(limit.values[0])
     for effective, v in zip(limit.effective_days, limit.values, strict=True):
@@ -275,8 +291,10 @@ def _limit_at(limit: DatedLimit, day: Column) -> Column:
     return value
 
 
-def _cycles(policy: DataFrame, window: int) -> DataFrame:
-    """(member, day, cycle): a day at least `window` days after the cycle's start opens the next."""
+def _cycles(policy: DataFrame, rules: ClaimRules) -> DataFrame:
+    """(member, day, cycle): a day at least the running cycle's length (ClaimRules.cycle_length) after
+    its start opens the next."""
+    lengths = rules.cycle_lengths or (rules.window_days,)
     days = policy.select("member", F.col("day").cast("long").alias("day")).distinct()
     per_member = days.groupBy("member").agg(F.sort_array(F.collect_list("day")).alias("days"))
     numbered = per_member.select(
@@ -284,9 +302,13 @@ def _cycles(policy: DataFrame, window: int) -> DataFrame:
         "days",
         F.expr(
             f"aggregate(days, named_struct('start', CAST(-4611686018427387904 AS BIGINT), 'n', 0, "
-            f"'cycles', CAST(array() AS ARRAY<INT>)), (acc, d) -> IF(d >= acc.start + {window}, "
-            f"named_struct('start', d, 'n', acc.n + 1, 'cycles', array_append(acc.cycles, acc.n + 1)), "
-            f"named_struct('start', acc.start, 'n', acc.n, 'cycles', array_append(acc.cycles, acc.n))))"
+            f"'len', CAST(0 AS BIGINT), 'cycles', CAST(array() AS ARRAY<INT>)), (acc, d) -> "
+            f"IF(d >= acc.start + acc.len, named_struct('start', d, 'n', acc.n + 1, "
+            f"'len', CAST(element_at(array({', '.join(map(str, lengths))}), "
+            f"least(acc.n + 1, {len(lengths)})) AS BIGINT), "
+            f"'cycles', array_append(acc.cycles, acc.n + 1)), "
+            f"named_struct('start', acc.start, 'n', acc.n, 'len', acc.len, "
+            f"'cycles', array_append(acc.cycles, acc.n))))"
         ).cycles.alias("cycles"),
     )
     pairs = numbered.select("member", F.explode(F.arrays_zip("days", "cycles")).alias("p"))
@@ -375,7 +397,6 @@ def _audit_policy(policy: DataFrame, rules: ClaimRules, auths: DataFrame | None)
         F.split(F.coalesce("icd10", F.lit("")), ";"),
         lambda x: F.coalesce(F.array_contains(covered, _icd10(x)), F.lit(False)),
     )
-    ndc_regex = "|".join(f"(?:{vc.ndc_pattern_regex(p)})" for p in rules.ndc_patterns) or "$^"
     if rules.by_branch:
         lines = _branch_limits(policy, auths, rules)
         # rolling units: each line's own window over the member's per-day totals (days per member are few)
@@ -398,13 +419,16 @@ def _audit_policy(policy: DataFrame, rules: ClaimRules, auths: DataFrame | None)
             jw_units = F.sum(F.when(modifiers("JW") == 1, F.col("units")).otherwise(F.lit(0))).over(by_member_day)
             rolling = F.when(_limit_at(rules.waste_counts, F.col("day")) == 0, rolling - jw_units).otherwise(rolling)
         lines = policy.withColumn("rolling_units", rolling.cast("long")).join(
-            _cycles(policy, window), ["member", "day"], "left")
+            _cycles(policy, rules), ["member", "day"], "left")
         over_units = F.col("rolling_units") > _limit_at(rules.max_units, F.col("day"))
         over_cycles = F.col("cycle") > _limit_at(rules.max_cycles, F.col("day"))
+    day_jw = F.max(modifiers("JW")).over(same_day)
+    bare = (modifiers("JW") == 0) & (modifiers("JZ") == 0) & (day_jw == 0)
     lines = (
-        lines.withColumn("waste", (F.max(modifiers("JW")).over(same_day) * F.max(modifiers("JZ")).over(same_day)) > 0)
+        lines.withColumn("waste", (day_jw * F.max(modifiers("JZ")).over(same_day)) > 0)
+        .withColumn("missing", bare & (_limit_at(rules.modifier_required, F.col("day")) == 1))
         .withColumn("icd_ok", icd_ok)
-        .withColumn("ndc_ok", F.coalesce(_ndc11(F.col("ndc")).rlike(ndc_regex), F.lit(False)))
+        .withColumn("ndc_ok", _ndc_ok(F.col("ndc"), rules.ndc_patterns))
     )
     conditions = {
         "ICD10_NOT_COVERED": ~F.col("icd_ok"),
@@ -412,6 +436,7 @@ def _audit_policy(policy: DataFrame, rules: ClaimRules, auths: DataFrame | None)
         "UNITS_OVER_LIMIT": over_units,
         "CYCLE_LIMIT": over_cycles,
         "WASTE_MODIFIER": F.col("waste"),
+        "WASTE_MODIFIER_MISSING": F.col("missing"),
     }
     if auths is not None:
         members = auths.select("member").distinct().withColumn("has_auth", F.lit(True))

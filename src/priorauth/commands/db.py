@@ -42,6 +42,7 @@ def record_restore(db: Any, source: str) -> tuple[int, int]:
 def register(app: typer.Typer) -> None:
     db_app = typer.Typer(help="The database: schema migrations, backup and restore.", no_args_is_help=True)
     app.add_typer(db_app, name="db")
+    register_roles(db_app)
 
     @db_app.command("upgrade")
     def upgrade(
@@ -185,3 +186,96 @@ def register(app: typer.Typer) -> None:
         if keep is not None:
             typer.echo(f"the database it replaced is kept as {keep}")
         typer.echo(f"audit trail intact up to event {events} (the backup's last); restore recorded as event {seq}")
+
+
+# What the service's PostgreSQL role may do: everything it needs, nothing that rewrites the audit trail.
+# audit_events: read and append only; audit_head: read and move forward (migration 0006's trigger).
+# Not the tables' owner, so it cannot ALTER, DISABLE TRIGGER, DROP or TRUNCATE them.
+APP_ROLE_PRIVILEGES = {"audit_events": "SELECT, INSERT", "audit_head": "SELECT, UPDATE", "alembic_version": "SELECT"}
+APP_ROLE_DEFAULT = "SELECT, INSERT, UPDATE, DELETE"
+
+
+def app_role_statements(role: str, database: str, tables: list[str]) -> list[str]:
+    """The SQL that gives `role` the service's privileges on `tables` (idempotent: revokes everything first)."""
+    quoted = '"' + role.replace('"', '""') + '"'
+    statements = [
+        f'GRANT CONNECT ON DATABASE "{database}" TO {quoted}',
+        f"GRANT USAGE ON SCHEMA public TO {quoted}",
+        f"REVOKE ALL ON ALL TABLES IN SCHEMA public FROM {quoted}",
+        f"REVOKE CREATE ON SCHEMA public FROM {quoted}",
+    ]
+    for table in tables:
+        statements.append(f"GRANT {APP_ROLE_PRIVILEGES.get(table, APP_ROLE_DEFAULT)} ON {table} TO {quoted}")
+    statements.append(f"GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA public TO {quoted}")
+    return statements
+
+
+def grant_app_role(url: str, role: str) -> list[str]:
+    """Create `role` (LOGIN, no password) if missing and grant it the service's privileges; returns the SQL run.
+
+    Run as the tables' owner after every `priorauth db upgrade`. Refuses a role that is a superuser
+    or owns any of the tables: either could disable the audit trail's triggers.
+    """
+    from sqlalchemy import inspect, text
+
+    from priorauth.store.db import make_engine
+    from priorauth.store.errors import StoreError
+
+    if not role or len(role) > 63 or not role.replace("_", "").isalnum() or role[0].isdigit():
+        raise StoreError("role: expected a PostgreSQL role name (letters, digits and _, at most 63)")
+    engine = make_engine(url)
+    try:
+        if engine.dialect.name != "postgresql":
+            raise StoreError("db grant-app-role: only for PostgreSQL (SQLite has no roles: protect the file)")
+        with engine.begin() as conn:
+            tables = sorted(inspect(conn).get_table_names(schema="public"))
+            if "audit_events" not in tables:
+                raise StoreError("db grant-app-role: the database is not migrated; run `priorauth db upgrade` first")
+            found = conn.execute(text("SELECT rolsuper FROM pg_roles WHERE rolname = :r"), {"r": role}).one_or_none()
+            owned = conn.execute(
+                text("SELECT tablename FROM pg_tables WHERE schemaname = 'public' AND tableowner = :r"), {"r": role}
+            ).scalars().all()
+            if found is not None and found[0]:
+                raise StoreError(f"role {role} is a superuser: it could disable the audit triggers; use another role")
+            if owned:
+                raise StoreError(f"role {role} owns {', '.join(sorted(owned))}: the service's role must own no table")
+            create = f'CREATE ROLE "{role}" LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE'
+            statements = [] if found is not None else [create]
+            database = conn.execute(text("SELECT current_database()")).scalar_one()
+            statements += app_role_statements(role, database, tables)
+            for statement in statements:
+                conn.execute(text(statement))
+    finally:
+        engine.dispose()
+    return statements
+
+
+def register_roles(db_app: typer.Typer) -> None:
+    @db_app.command("grant-app-role")
+    def grant_app_role_command(
+        role: Annotated[str, typer.Argument(help="The role `priorauth serve` connects as (created if missing).")],
+        database_url: Annotated[str | None, URL_OPTION] = None,
+        show: Annotated[bool, typer.Option("--show", help="Print the SQL it ran.")] = False,
+    ) -> None:
+        """PostgreSQL: let ROLE run the service without owning anything (run as the owner, after each upgrade).
+
+        ROLE may read and write the requests, tokens and sessions, append to audit_events and move
+        audit_head forward; it cannot UPDATE, DELETE or TRUNCATE audit events, ALTER a table or
+        disable a trigger. Give it a password with ALTER ROLE ... PASSWORD when not on trust auth.
+        """
+        from priorauth.cli import fail, user_errors
+        from priorauth.store.db import database_url as resolve
+        from priorauth.store.db import display_url
+
+        url = resolve(database_url)
+        try:
+            with user_errors():
+                statements = grant_app_role(url, role)
+        except typer.Exit:
+            raise
+        except Exception as exc:  # noqa: BLE001 - one line, no traceback
+            fail(f"db grant-app-role: {type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else 'failed'}")
+        if show:
+            typer.echo(";\n".join(statements) + ";")
+        typer.echo(f"{display_url(url)}: role {role} may run the service (it owns nothing; audit_events: "
+                   "SELECT, INSERT only)")

@@ -24,6 +24,8 @@ import typer
 from priorauth.commands.db import URL_OPTION
 
 DEMO_PATIENTS = ["Demo Patient One", "Demo Patient Two", "Demo Patient Three", "Demo Patient Four", "Demo Patient Five"]
+DEMO_PRESCRIBER = {"name": "Dr. Demo Prescriber", "npi": "1234567893"}  # a valid NPI check digit (CMS's example)
+DEMO_CONTACT = {"name": "Demo Clinic front desk", "phone": "503-555-0100"}
 DEMO_ENV = "PRIORAUTH_DEMO"
 WALKTHROUGH = Path("scripts") / "walkthrough.sh"
 LOG_FORMATS = ("text", "json")
@@ -119,7 +121,7 @@ def seed_demo(url: str) -> dict[str, str]:
 
     db = Database.open(url)
     tokens: dict[str, str] = {}
-    today = dt.date.today()
+    today = dt.datetime.now(dt.UTC).date()  # the service dates a submission by the day (UTC) it receives it
     with db.session() as session:
         for role, org in (("submitter", "demo-clinic"), ("reviewer", "demo-plan"), ("admin", "demo-plan")):
             tokens[role] = service.create_token(session, role, org, label="demo").secret
@@ -133,7 +135,9 @@ def seed_demo(url: str) -> dict[str, str]:
                 request["facts"],
                 "expedited" if i % 2 else "standard",
                 idempotency_key=f"demo-{today.isoformat()}-{name}",  # one set a day, replayed on restarts
-                patient={"name": DEMO_PATIENTS[i % len(DEMO_PATIENTS)]},
+                patient={"name": DEMO_PATIENTS[i % len(DEMO_PATIENTS)], "member_id": f"DEMO-{i + 1:04d}"},
+                prescriber=DEMO_PRESCRIBER,
+                contact=DEMO_CONTACT,
             )
     db.dispose()
     return tokens
@@ -168,6 +172,27 @@ def demo_instructions(base: str, tokens: dict[str, str], url: str) -> str:
     if WALKTHROUGH.is_file():
         lines.append(f"a first session, in another terminal: {walkthrough}  (prints each command before it runs)")
     return "\n".join(lines)
+
+
+def _audit_key(url: str, demo: bool) -> None:
+    """The demo writes var/audit.key (mode 0600) when no key is set; a keyed trail without its key stops the start."""
+    from priorauth.cli import user_errors
+    from priorauth.service.audit import KEY_ENV, KEY_FILE_ENV, check_key, generate_key_file
+    from priorauth.store.db import Database
+
+    with user_errors():
+        made = generate_key_file() if demo else None
+        db = Database.existing(url)
+        try:
+            with db.session() as session:
+                key = check_key(session)
+        finally:
+            db.dispose()
+    if made is not None:
+        typer.echo(f"audit key: new, written to {made} (mode 0600; keep a copy, `audit verify` needs it)")
+    if key is None:
+        typer.echo(f"warning: no audit key ({KEY_ENV} or {KEY_FILE_ENV}): audit events are hashed but not keyed",
+                   err=True)
 
 
 def _setting(value: Any, env: str, default: Any) -> Any:
@@ -256,6 +281,7 @@ def register(app: typer.Typer) -> None:
             raise
         except Exception as exc:  # noqa: BLE001 - one line, no traceback
             fail(f"database: cannot open or migrate {display_url(url)} ({type(exc).__name__})")
+        _audit_key(url, demo)
         base = f"http://{host if ':' not in host else f'[{host}]'}:{port}"
         if demo:
             os.environ[DEMO_ENV] = "1"  # the sign-in page says where the demo tokens are

@@ -19,25 +19,35 @@ def register(app: typer.Typer) -> None:
         role: Annotated[str, typer.Option(help="submitter, reviewer or admin.")],
         org: Annotated[str, typer.Option(help="The organisation the token acts for.")],
         label: Annotated[str, typer.Option(help="A note on who holds it.")] = "",
+        expires_in: Annotated[
+            str | None, typer.Option(help="Valid this long: 90d, 12h or 30m (default: until revoked).")
+        ] = None,
         database_url: Annotated[str | None, URL_OPTION] = None,
     ) -> None:
         """Issue a token in the service's database; its secret is printed once and stored only as a hash."""
         from priorauth.cli import fail
         from priorauth.core import RequestError
-        from priorauth.service import create_token
+        from priorauth.service.auth import create_token, parse_expires_in
 
+        try:
+            lifetime = parse_expires_in(expires_in) if expires_in is not None else None
+        except RequestError as exc:
+            fail(str(exc))
+            return
         db = open_existing(database_url)
         try:
             with db.session() as session:
-                issued = create_token(session, role, org, label)
+                issued = create_token(session, role, org, label, expires_in=lifetime)
         except RequestError as exc:
             fail(str(exc))
             return
         finally:
             db.dispose()
         typer.echo(issued.secret)
+        until = f", expires {issued.expires_at.isoformat(timespec='seconds')}" if issued.expires_at else ""
         typer.echo(
-            f"token {issued.id}: role {issued.role}, org {issued.org} (the secret above is shown once)", err=True
+            f"token {issued.id}: role {issued.role}, org {issued.org}{until} (the secret above is shown once)",
+            err=True,
         )
 
     @tokens_app.command("list")

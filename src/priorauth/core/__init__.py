@@ -20,6 +20,7 @@ if TYPE_CHECKING:
         NdcError,
         icd10_code_set,
         icd10_exists,
+        match_ndc,
         ndc_matches,
         ndc_readings,
         normalize_county,
@@ -29,7 +30,7 @@ if TYPE_CHECKING:
         normalize_state,
     )
     from priorauth.core._dates import age_on, months_after
-    from priorauth.core._determination import AuthorizationPeriod, Decision, Determination, Reason, Routing, TraceNode
+    from priorauth.core._determination import AuthorizationPeriod, Decision, Determination, Routing, TraceNode
     from priorauth.core._dosing import (
         BodySurfaceArea,
         DoseCheck,
@@ -78,6 +79,7 @@ if TYPE_CHECKING:
         use_registry,
     )
     from priorauth.core._policy.version import PolicyVersion
+    from priorauth.core._reasons import Alternative, OneOf, Reason, ReasonBranch, group_reasons, reason_lines
     from priorauth.core._relevance import Condition, Relevance, holds
     from priorauth.core._request import parse_request, parse_request_json
 
@@ -96,6 +98,7 @@ _WHERE = {
     "NdcError": "priorauth.core._codes",
     "icd10_code_set": "priorauth.core._codes",
     "icd10_exists": "priorauth.core._codes",
+    "match_ndc": "priorauth.core._codes",
     "ndc_matches": "priorauth.core._codes",
     "ndc_readings": "priorauth.core._codes",
     "normalize_county": "priorauth.core._codes",
@@ -108,7 +111,12 @@ _WHERE = {
     "AuthorizationPeriod": "priorauth.core._determination",
     "Decision": "priorauth.core._determination",
     "Determination": "priorauth.core._determination",
-    "Reason": "priorauth.core._determination",
+    "Reason": "priorauth.core._reasons",
+    "Alternative": "priorauth.core._reasons",
+    "OneOf": "priorauth.core._reasons",
+    "ReasonBranch": "priorauth.core._reasons",
+    "group_reasons": "priorauth.core._reasons",
+    "reason_lines": "priorauth.core._reasons",
     "Routing": "priorauth.core._determination",
     "TraceNode": "priorauth.core._determination",
     "BodySurfaceArea": "priorauth.core._dosing",
@@ -184,6 +192,7 @@ def __dir__() -> list[str]:
 __all__ = [
     "POLICY_PATH_ENV",
     "US_STATES_AND_TERRITORIES",
+    "Alternative",
     "AuthorizationPeriod",
     "BodySurfaceArea",
     "BranchTerms",
@@ -199,6 +208,7 @@ __all__ = [
     "ErrorCode",
     "Facts",
     "NdcError",
+    "OneOf",
     "Policy",
     "PolicyError",
     "PolicyRegistry",
@@ -206,6 +216,7 @@ __all__ = [
     "PriorAuthError",
     "Question",
     "Reason",
+    "ReasonBranch",
     "Relevance",
     "RequestError",
     "Routing",
@@ -223,12 +234,14 @@ __all__ = [
     "evaluate",
     "evaluate_facts",
     "field_name",
+    "group_reasons",
     "holds",
     "icd10_code_set",
     "icd10_exists",
     "load_policy",
     "load_policy_file",
     "load_policy_folder",
+    "match_ndc",
     "months_after",
     "ndc_matches",
     "ndc_readings",
@@ -249,6 +262,7 @@ __all__ = [
     "parse_request_json",
     "plan_doses",
     "problem_text",
+    "reason_lines",
     "policy_ids",
     "policy_registry",
     "strictest_terms",

@@ -5,6 +5,7 @@ from __future__ import annotations
 import importlib.util
 import re
 import warnings
+from collections.abc import Iterable
 from functools import cache
 from pathlib import Path
 
@@ -141,10 +142,25 @@ def ndc_readings(value: str) -> list[str]:
     single reading that matches; `normalize_ndc` refuses the ambiguous form.
     """
     text = value.strip()
-    if text.isdigit() and len(text) == 10:
+    if text.isascii() and text.isdigit() and len(text) == 10:
         return [f"0{text[:4]}-{text[4:8]}-{text[8:]}", f"{text[:5]}-0{text[5:8]}-{text[8:]}",
                 f"{text[:5]}-{text[5:9]}-0{text[9:]}"]
     return [normalize_ndc(value)]
+
+
+def match_ndc(value: str, patterns: Iterable[str]) -> str | None:
+    """The 11-digit 5-4-2 reading of an NDC that matches one of `patterns` (`00008-0100-xx`), or None.
+
+    The one NDC reading of every door (claim edits and the dose check). Hyphenated forms and
+    11 digits have one reading. Ten digits without hyphens have three (4-4-2, 5-3-2 or 5-4-1
+    with the hyphens left out); the one that matches a pattern is taken, and two matching
+    readings (two products of the list) are ambiguous: NdcError, as for a malformed NDC.
+    """
+    patterns = tuple(patterns)
+    matches = [r for r in ndc_readings(value) if any(ndc_matches(r, p) for p in patterns)]
+    if len(matches) > 1:
+        raise NdcError("10 digits without hyphens are ambiguous; write the NDC with hyphens")
+    return matches[0] if matches else None
 
 
 _HCPCS = re.compile(r"^[A-V][0-9]{4}$")

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 from priorauth.core._logic import MET, NOT_MET, UNKNOWN, Truth, all_of, any_of, negate
 from priorauth.core._operators import OPERATORS, LeafTest, Params, Witnesses
 from priorauth.core._policy.criteria import Criterion
+from priorauth.core._reasons import OneOfStep, Reason
 
 if TYPE_CHECKING:
     from priorauth.core._facts import Facts
@@ -33,6 +34,15 @@ class CompiledNode:
     witnesses: Witnesses | None
 
 
+@dataclass(frozen=True, slots=True)
+class Placement:
+    """Where a criterion sits for its reasons: its branch and the `any` groups down to it."""
+
+    branch: str | None
+    branch_text: str | None
+    steps: tuple[OneOfStep, ...]
+
+
 class CompiledCriteria:
     """A version's criteria tree ready to evaluate many times."""
 
@@ -47,6 +57,7 @@ class CompiledCriteria:
         kinds = {"all": 1, "any": 2, "not": 3}
         self._plan = [(n.index, kinds.get(n.operator, 0), n.children, n.test) for n in self.nodes]
         self._whole_tree = _generate_evaluator(self)
+        self.placement = _placements(self)
         # Results that depend only on this tree and the statuses (engine reasons, residuals): kept here,
         # with the tree, so no other version's tree ever answers for it.
         self.reasons_cache: dict[tuple, Any] = {}
@@ -64,6 +75,13 @@ class CompiledCriteria:
         index = len(self.nodes)
         self.nodes.append(CompiledNode(index, node, node.operator, children, start, reads, subtree, test, witnesses))
         return index
+
+    def reason(self, node: CompiledNode, status: Truth) -> Reason:
+        """The reason a criterion gives, with its branch and `any` groups."""
+        c, place = node.criterion, self.placement[node.index]
+        last = place.steps[-1] if place.steps else None
+        return Reason(c.id, c.section, status, c.text, place.branch, place.branch_text,
+                      last.group if last else None, last.alternative if last else None, place.steps)
 
     def evaluate(self, facts: Facts, params: Params, upto: CompiledNode | None = None) -> list[Truth]:
         """Status of every node (of the subtree `upto`, if given), in post-order."""
@@ -86,6 +104,46 @@ class CompiledCriteria:
             else:
                 statuses[index] = negate(statuses[children[0]])
         return statuses
+
+
+def _selects_by_guard(criteria: CompiledCriteria, node: CompiledNode) -> bool:
+    """A guarded alternative: a guard itself, or an `all` with a guard among its children."""
+    if node.criterion.guard:
+        return True
+    return node.operator == "all" and any(criteria.nodes[c].criterion.guard for c in node.children)
+
+
+def _placements(criteria: CompiledCriteria) -> list[Placement]:
+    """Each node's branch and `any` groups.
+
+    An `any` with a guarded alternative is a branching; the root's alternatives, when the root
+    is one, are the kinds of request (initial, renewal). A criterion's branch is its
+    alternative of the first branching below the kinds of request (adult, pediatric), else
+    its kind of request; every `any` between the branch and the criterion is a group it is
+    (part of) one alternative of.
+    """
+    nodes = criteria.nodes
+    root = criteria.root.index
+    branching = {n.index for n in nodes
+                 if n.operator == "any" and any(_selects_by_guard(criteria, nodes[c]) for c in n.children)}
+    out: list[Placement] = [Placement(None, None, ())] * len(nodes)
+    stack: list[tuple[int, tuple[tuple[int, int], ...]]] = [(root, ())]
+    while stack:
+        index, path = stack.pop()
+        chosen = [k for k, (group, _) in enumerate(path) if group in branching]
+        if chosen and path[chosen[0]][0] == root and len(chosen) > 1:
+            chosen = chosen[1:]
+        at = chosen[0] if chosen else -1
+        branch = nodes[path[at][1]].criterion if chosen else None
+        steps = tuple(
+            OneOfStep(nodes[g].criterion.id, nodes[g].criterion.text, nodes[a].criterion.id, nodes[a].criterion.text)
+            for g, a in path[at + 1 :]
+        )
+        out[index] = Placement(branch.id if branch else None, branch.text if branch else None, steps)
+        node = nodes[index]
+        for child in node.children:
+            stack.append((child, (*path, (index, child)) if node.operator == "any" else path))
+    return out
 
 
 def _generate_evaluator(criteria: CompiledCriteria) -> Callable[[Facts, Params], list[Truth]]:

@@ -1,4 +1,4 @@
-"""What a decision says: Determination, Reason, AuthorizationPeriod, Routing, TraceNode."""
+"""What a decision says: Determination, AuthorizationPeriod, Routing, TraceNode (Reason: core._reasons)."""
 
 from __future__ import annotations
 
@@ -9,6 +9,8 @@ from enum import Enum
 from typing import Any
 
 from priorauth.core._logic import Truth
+from priorauth.core._reasons import Reason as Reason  # noqa: PLC0414 - re-exported: decisions name it here
+from priorauth.core._reasons import reasons_text
 
 
 class Decision(str, Enum):  # noqa: UP042 - str mixin keeps json.dumps(decision) working
@@ -20,27 +22,6 @@ class Decision(str, Enum):  # noqa: UP042 - str mixin keeps json.dumps(decision)
 
 # Enum .value goes through a descriptor; this lookup is several times faster in to_dict.
 _VALUES: dict[Enum, str] = {member: member.value for enum in (Truth, Decision) for member in enum}
-
-
-@dataclass(frozen=True, slots=True)
-class Reason:
-    """One criterion behind a decision, with the policy section it comes from."""
-
-    criterion: str
-    section: str
-    status: Truth
-    text: str
-    # The JSON form, built once: reasons are shared between decisions, to_dict copies it.
-    _json: dict[str, str] = field(init=False, repr=False, compare=False)
-
-    def __post_init__(self) -> None:
-        json_form = {
-            "criterion": self.criterion, "section": self.section, "status": self.status.value, "text": self.text
-        }
-        object.__setattr__(self, "_json", json_form)
-
-    def to_dict(self) -> dict[str, str]:
-        return self._json.copy()
 
 
 @dataclass(frozen=True, slots=True)
@@ -178,4 +159,5 @@ class Determination:
             "authorization": self.authorization.to_dict() if self.authorization else None,
             "routing": self.routing.to_dict() if self.routing else None,
             "dose_check": self.dose_check.to_dict() if self.dose_check is not None else None,
+            "reasons_text": reasons_text(self.reasons),
         }

@@ -103,15 +103,10 @@ def _decided_reasons(criteria: CompiledCriteria, statuses: list[Truth], root_sta
     return cached
 
 
-def _reason(node: CompiledNode, status: Truth) -> Reason:
-    c = node.criterion
-    return Reason(c.id, c.section, status, c.text)
-
-
 def _met_reasons(criteria: CompiledCriteria, node: CompiledNode, statuses: list[Truth]) -> Iterator[Reason]:
     """The leaves that carry the approval: every child of `all`, the first met child of `any`."""
     if not node.children:
-        yield _reason(node, MET)
+        yield criteria.reason(node, MET)
         return
     children = [criteria.nodes[i] for i in node.children]
     if node.operator == "any":
@@ -130,27 +125,31 @@ def _fails_on_guard(criteria: CompiledCriteria, node: CompiledNode, statuses: li
 
 
 def _failed_reasons(criteria: CompiledCriteria, node: CompiledNode, statuses: list[Truth]) -> Iterator[Reason]:
-    """Each criterion that is definitely not met and decides the failure.
+    """Each criterion that is definitely not met, for every branch that could have applied.
 
-    A branch of an `any` that fails on its guard (it does not apply to this request)
-    is not a reason; when every branch fails that way, the `any` itself is.
+    Only a kind of request (an alternative of the root `any`: initial, renewal) that fails on
+    its guard does not apply and is left out; when every kind fails that way, the root is the
+    reason. Every other alternative is listed: an `all` that fails on a guard by its failed
+    guards alone (why that branch does not fit this request), any other by each failed child.
     """
     if not node.children:
-        yield _reason(node, NOT_MET)
+        yield criteria.reason(node, NOT_MET)
         return
     children = [criteria.nodes[i] for i in node.children]
     if node.operator == "all":
-        for child in children:
-            if statuses[child.index] is NOT_MET:
-                yield from _failed_reasons(criteria, child, statuses)
+        failed = [c for c in children if statuses[c.index] is NOT_MET]
+        guards = [c for c in failed if c.criterion.guard]
+        for child in guards or failed:
+            yield from _failed_reasons(criteria, child, statuses)
     elif node.operator == "any":
-        applicable = [c for c in children if not _fails_on_guard(criteria, c, statuses)]
-        if not applicable:
-            yield _reason(node, NOT_MET)
-        for child in applicable:
+        if node is criteria.root:
+            children = [c for c in children if not _fails_on_guard(criteria, c, statuses)]
+            if not children:
+                yield criteria.reason(node, NOT_MET)
+        for child in children:
             yield from _failed_reasons(criteria, child, statuses)
     else:
-        yield _reason(node, NOT_MET)
+        yield criteria.reason(node, NOT_MET)
 
 
 def _dedupe(reasons: Iterator[Reason]) -> Iterator[Reason]:

@@ -27,6 +27,7 @@ class ErrorCode(StrEnum):
     MISSING_MEASUREMENT = "missing_measurement"
     IMPLAUSIBLE_MEASUREMENT = "implausible_measurement"
     MISSING_RESPONSE = "missing_response"
+    REQUEST_DATE_OUT_OF_WINDOW = "request_date_out_of_window"
     # claims
     CLAIMS_INPUT_INVALID = "claims_input_invalid"
     # policy documents (the plan's text a version file is made from)

@@ -129,6 +129,42 @@ class Equals(LeafOperator):
         return Inline(f"U if {v} is None else (M if {v} == {key} else F)", constants=((key, expected),))
 
 
+class NotStated(LeafOperator):
+    """`not_stated: {fact: value}`: met unless the fact is stated with that value.
+
+    For a fact that can only contradict a choice made by another fact (rituximab added to a
+    "single agent" regimen): an absent fact contradicts nothing, so the leaf is never unknown
+    and never asks for its fact.
+    """
+
+    name = "not_stated"
+
+    def parse(self, argument: Any) -> tuple[str, Any]:
+        return _single_fact(argument, "value")
+
+    def reads(self, argument: tuple[str, Any], version: PolicyVersion) -> tuple[str, ...]:
+        return (argument[0],)
+
+    def problems(self, argument: tuple[str, Any], version: PolicyVersion) -> Iterator[str]:
+        return _choice_problems(version, argument[0], [argument[1]])
+
+    def compile(self, argument: tuple[str, Any], version: PolicyVersion) -> tuple[LeafTest, Witnesses | None]:
+        fact, stated = argument
+
+        def test(facts: Facts, params: Params) -> Truth:
+            value = facts.get(fact)
+            return NOT_MET if value is not None and value == stated else MET
+
+        return test, None
+
+    def inline(self, argument: tuple[str, Any], local: dict[str, str], version: PolicyVersion, key: str):
+        fact, stated = argument
+        v = local[fact]
+        if isinstance(stated, bool):
+            return Inline(f"F if {v} is {stated!r} else M")
+        return Inline(f"F if {v} is not None and {v} == {key} else M", constants=((key, stated),))
+
+
 class In(LeafOperator):
     """`in: {fact: [values]}`: met when the fact has one of the values."""
 
@@ -594,7 +630,7 @@ class Todo(LeafOperator):
 
 OPERATORS: dict[str, LeafOperator] = {
     op.name: op
-    for op in (Equals(), In(), AgeAtLeast(), AgeBelow(), CodesIn(), WithinMonths(), BelowParameter(), AtLeast(),
-               PeriodNotOver(), Between(), Todo())
+    for op in (Equals(), NotStated(), In(), AgeAtLeast(), AgeBelow(), CodesIn(), WithinMonths(), BelowParameter(),
+               AtLeast(), PeriodNotOver(), Between(), Todo())
 }
 COMPOSITE_OPERATORS = ("all", "any", "not")

@@ -13,9 +13,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from priorauth.core._criteria import CompiledCriteria, CompiledNode
-from priorauth.core._determination import Reason
 from priorauth.core._facts import Facts
 from priorauth.core._logic import MET, NOT_MET, UNKNOWN, Truth
+from priorauth.core._reasons import Reason
 
 # Beyond this many combinations of unknown facts sharing a subtree, the missing-fact
 # set is the union of the children's (a superset; never reached by the bundled policies).
@@ -87,8 +87,7 @@ def _unknown_reasons(criteria: CompiledCriteria, statuses: list[Truth], essentia
                 live = False
                 break
         if live:
-            c = node.criterion
-            yield Reason(c.id, c.section, UNKNOWN, c.text)
+            yield criteria.reason(node, UNKNOWN)
 
 
 def _residual(

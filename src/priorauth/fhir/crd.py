@@ -41,6 +41,8 @@ from priorauth.core import (
     PriorAuthError,
     RequestError,
     authorization_for,
+    group_reasons,
+    reason_lines,
     validate_facts,
     version_for,
 )
@@ -478,7 +480,7 @@ def coverage_information(
             _reason(why),
         ]
     elif det.decision is Decision.DENIED:
-        why = "; ".join(f"{r.text} (section {r.section})" for r in det.reasons)
+        why = "\n".join(reason_lines(group_reasons(det.reasons)))  # by branch, alternatives as "One of:"
         ext += [_sub("covered", valueCode="not-covered"), _reason(why)]
     else:
         covered = "covered" if det.decision is Decision.APPROVED else "conditional"

@@ -26,13 +26,14 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
-from priorauth.core import ErrorCode, Policy, PolicyVersion, RequestError, normalize_icd10
+from priorauth.core import ErrorCode, Policy, PolicyVersion, RequestError, group_reasons, normalize_icd10, reason_lines
 from priorauth.fhir import systems
 from priorauth.fhir.orders import concept_is_drug, policies
 from priorauth.fhir.prefill import read_record
 from priorauth.fhir.questionnaire import answered_version, response_answers, validate_answers
 from priorauth.fhir.resources import invalid, parse
 from priorauth.service import StoredRequest
+from priorauth.service.records import WITHHELD_NOTE
 
 EXPEDITED_PRIORITIES = {"stat"}
 ROOT = "Bundle.entry[0].resource"
@@ -257,6 +258,59 @@ def _patient_details(patient: dict[str, Any] | None, members: list[str]) -> dict
     return details or None
 
 
+def _practitioners(claim: dict[str, Any], resources: dict[str, dict[str, Any]]) -> list[tuple[str, dict[str, Any]]]:
+    """(path, Practitioner) of Claim.provider, then of each Claim.careTeam[].provider, through a PractitionerRole."""
+    out = []
+    refs = [(f"{ROOT}.provider", claim.get("provider"))] + [
+        (f"{ROOT}.careTeam[{i}].provider", c.get("provider")) for i, c in enumerate(claim.get("careTeam") or [])
+    ]
+    for path, ref in refs:
+        target = _resolve(resources, ref, "Practitioner", "PractitionerRole")
+        if target is not None and target["resourceType"] == "PractitionerRole":
+            target = _resolve(resources, target.get("practitioner"), "Practitioner")
+        if target is not None:
+            out.append((path, target))
+    return out
+
+
+def _human_name(resource: dict[str, Any]) -> str:
+    names = resource.get("name") or []
+    if not names or not isinstance(names[0], dict):
+        return ""
+    n = names[0]
+    text = n.get("text") or " ".join([*(n.get("prefix") or []), *(n.get("given") or []), n.get("family") or ""])
+    return " ".join(str(text).split())[:200]
+
+
+def _prescriber_details(claim: dict[str, Any], resources: dict[str, dict[str, Any]]) -> dict[str, Any] | None:
+    """The prescriber: the first Practitioner with an NPI (system us-npi) among Claim.provider and the care team.
+    PHI like the patient's; its NPI's check digit is verified when the request is stored."""
+    for _path, practitioner in _practitioners(claim, resources):
+        npi = next((str(i["value"]) for i in practitioner.get("identifier") or []
+                    if i.get("system") == systems.NPI and i.get("value")), None)
+        if npi is not None:
+            return {"name": _human_name(practitioner) or "(name not given)", "npi": npi}
+    return None
+
+
+def _contact_details(claim: dict[str, Any], resources: dict[str, dict[str, Any]]) -> dict[str, Any] | None:
+    """Who to contact: Claim.enterer (or else the prescriber) with a phone or email in its telecom; None without."""
+    for ref in (claim.get("enterer"), claim.get("provider")):
+        who = _resolve(resources, ref, "Practitioner", "PractitionerRole")
+        if who is None:
+            continue
+        person: dict[str, Any] | None = who
+        if who["resourceType"] == "PractitionerRole":
+            person = _resolve(resources, who.get("practitioner"), "Practitioner")
+        telecom = [t for t in [*(who.get("telecom") or []), *((person or {}).get("telecom") or [])] if t.get("value")]
+        phone = next((str(t["value"])[:40] for t in telecom if t.get("system") == "phone"), None)
+        email = next((str(t["value"])[:254] for t in telecom if t.get("system") == "email"), None)
+        name = _human_name(person or who)
+        if name and (phone or email):
+            return {k: v for k, v in (("name", name), ("phone", phone), ("email", email)) if v}
+    return None
+
+
 @dataclass
 class PasSubmission:
     """A PAS request Bundle, read: what the service needs to store and decide it.
@@ -275,6 +329,8 @@ class PasSubmission:
     urgency: str = "standard"
     idempotency_key: str | None = None
     patient: dict[str, Any] | None = None
+    prescriber: dict[str, Any] | None = None
+    contact: dict[str, Any] | None = None
     members: list[str] = field(default_factory=list)
     providers: list[str] = field(default_factory=list)
     refusal: str | None = None
@@ -313,12 +369,24 @@ def read_submission(bundle: Any, received: dt.date, decision_day: dt.date | None
         urgency="expedited" if priority & EXPEDITED_PRIORITIES else "standard",
         idempotency_key=_claim_key(claim),
         patient=_patient_details(patient, members),
+        prescriber=_prescriber_details(claim, resources),
+        contact=_contact_details(claim, resources),
         members=members,
         providers=provider_ids(claim, resources),
     )
     if policy is None:
         submission.refusal = items[0].refusal
         return submission
+    # A request decided here names its patient (name and member id) and its prescriber (NPI).
+    if not (submission.patient or {}).get("name"):
+        raise invalid(f"{ROOT}.patient", "the Patient's name is required", "required")
+    if not (submission.patient or {}).get("member_id"):
+        raise invalid(f"{ROOT}.patient", "the member id is required: a Patient identifier (type MB) or "
+                      "Coverage.subscriberId", "required")
+    if submission.prescriber is None:
+        raise invalid(f"{ROOT}.provider", "the prescriber is required: a Practitioner (Claim.provider or "
+                      f"careTeam, directly or through a PractitionerRole) with an NPI identifier ({systems.NPI})",
+                      "required")
     responses = []
     for info in claim.get("supportingInfo") or []:
         response = _resolve(resources, info.get("valueReference"), "QuestionnaireResponse")
@@ -446,6 +514,12 @@ def review_action(stored: StoredRequest, requested_units: float | None) -> str:
     return "A4"
 
 
+def _failed_criteria(det: dict[str, Any], version: PolicyVersion | None) -> str:
+    """The criteria not met, grouped by indication branch with "One of:" groups (the core's one rendering)."""
+    failed = [r for r in det.get("reasons") or [] if r.get("status") == "not_met"]
+    return "\n".join(reason_lines(group_reasons(failed, version)))
+
+
 def _notes(stored: StoredRequest, action: str, requested: float | None) -> list[str]:
     # Said under the version that decided the request; without it (not in the store), without its texts.
     policy = stored.decided_under
@@ -459,8 +533,8 @@ def _notes(stored: StoredRequest, action: str, requested: float | None) -> list[
             else:
                 notes.append(f"Information needed: {fact}")
     elif stored.status == "awaiting_review":
-        failed = "; ".join(f"{r['text']} (section {r['section']})" for r in det.get("reasons") or [])
-        notes.append(f"Referred to a clinical reviewer. Criteria not met as submitted: {failed}")
+        failed = _failed_criteria(det, policy)
+        notes.append(f"Referred to a clinical reviewer. Criteria not met as submitted:\n{failed}")
     elif stored.status == "not_applicable":
         routing = det.get("routing")
         if routing:
@@ -471,7 +545,8 @@ def _notes(stored: StoredRequest, action: str, requested: float | None) -> list[
         else:
             notes.append("Not decided under this policy (Medicare); name the member's state to learn the contractor.")
     elif stored.status == "denied":
-        notes.append("Denied by a clinical reviewer.")
+        failed = _failed_criteria(det, policy)
+        notes.append("Denied by a clinical reviewer." + (f" Criteria not met:\n{failed}" if failed else ""))
     else:
         auth = stored.authorization or {}
         notes.append(
@@ -555,11 +630,14 @@ class ItemAnswer:
     notes: list[str]
 
 
-def _item_answers(items: list[SubmittedItem], stored: StoredRequest | None) -> list[ItemAnswer]:
+def _item_answers(items: list[SubmittedItem], stored: StoredRequest | None, withheld: bool = False) -> list[ItemAnswer]:
     out = []
     for item in items:
         if item.policy is None or stored is None:
             out.append(ItemAnswer(item, "A3", [item.refusal or "Not decided by this service."]))
+            continue
+        if withheld:  # the engine's recommendation waits for a clinician: only "in review" (A4)
+            out.append(ItemAnswer(item, "A4", [f"In clinical review: {WITHHELD_NOTE}."]))
             continue
         action = review_action(stored, item.quantity)
         out.append(ItemAnswer(item, action, _notes(stored, action, item.quantity)))
@@ -586,13 +664,16 @@ def claim_response_bundle(
     inquiry: bool = False,
     submitted_claim: str | None = None,
     now: dt.datetime | None = None,
+    role: str | None = None,
 ) -> dict[str, Any]:
     """The PAS response Bundle (or inquiry response Bundle): the ClaimResponse first, then the request
     Bundle's entries it refers to (patient, insurer, requestor).
 
     The decision of each item is `extension-reviewAction` on `ClaimResponse.item.adjudication`; a
     modified item (A6) also has an `addItem` with what is authorised. `submitted_claim` is the
-    submission's Claim.identifier key (`system|value`), for an inquiry's `request`.
+    submission's Claim.identifier key (`system|value`), for an inquiry's `request`. `role` is the
+    caller's: a submitter hears A4 "in clinical review" until a clinician decides
+    (`StoredRequest.withheld_from`), never the engine's recommendation or its reasons.
     """
     now = (now or dt.datetime.now(dt.UTC)).replace(microsecond=0)
     claim = request_bundle["entry"][0]["resource"]
@@ -600,7 +681,7 @@ def claim_response_bundle(
     period = {"start": auth["start"], "end": auth["end"]} if stored and stored.status == "approved" and auth else None
     number = stored.id if stored is not None else None
     refs, related = _related(request_bundle, claim)
-    answers = _item_answers(items, stored)
+    answers = _item_answers(items, stored, stored is not None and stored.withheld_from(role))
     notes: list[dict[str, Any]] = []
     response_items: list[dict[str, Any]] = []
     added: list[dict[str, Any]] = []

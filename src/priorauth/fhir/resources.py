@@ -17,7 +17,7 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 from pydantic_core import ErrorDetails
 
-from priorauth.core import ErrorCode, PriorAuthError
+from priorauth.core import ErrorCode, PriorAuthError, unknown_key
 
 MAX_ISSUES = 5
 _LOADED: set[str] = set()  # resource types whose model `model_class` has loaded
@@ -176,8 +176,25 @@ def parse(raw: Any, expected: str | tuple[str, ...], root: str | None = None) ->
     except ValidationError as exc:
         issues = []
         for err in exc.errors(include_url=False)[:MAX_ISSUES]:
-            issues.append(Issue(_path(where, tuple(err["loc"])), _diagnostics(err, err.get("input"))))
+            loc = tuple(err["loc"])
+            if err["type"] == "extra_forbidden" and loc:  # never echo an unknown key: it may be a patient's name
+                known = unknown_key(_path(where, loc[:-1]), _at(raw, loc[:-1]), loc[-1], "unknown element")
+                issues.append(Issue(known.field, known.problem))
+                continue
+            issues.append(Issue(_path(where, loc), _diagnostics(err, err.get("input"))))
         raise FhirInputError(issues) from None
+
+
+def _at(raw: Any, loc: tuple[Any, ...]) -> Any:
+    """The value at a pydantic location inside `raw` (None when the location does not resolve)."""
+    for part in loc:
+        if isinstance(part, str) and part.startswith("function-"):
+            continue
+        try:
+            raw = raw[part]
+        except (KeyError, IndexError, TypeError):
+            return None
+    return raw
 
 
 def dump(model: BaseModel) -> dict[str, Any]:

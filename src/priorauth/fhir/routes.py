@@ -19,7 +19,7 @@ from starlette.concurrency import run_in_threadpool
 
 from priorauth import __version__ as priorauth_version
 from priorauth import service
-from priorauth.core import ErrorCode, RequestError, load_policy, policy_ids
+from priorauth.core import ErrorCode, RequestError, load_json, load_policy, policy_ids
 from priorauth.fhir import cds_clients, crd, dtr, openapi, pas, pas_store, systems
 from priorauth.fhir.questionnaire import build_questionnaire, facts_from_response
 from priorauth.fhir.resources import FhirInputError, Issue, invalid, operation_outcome, parse, preload
@@ -81,13 +81,14 @@ def _error_response(exc: Exception) -> Response:
 
 
 async def _json(request: Request, root: str) -> Any:
+    """The body parsed by the one bounded JSON parser (depth limit); an OperationOutcome naming `root` otherwise."""
     raw = await request.body()
     if not raw:
         raise invalid(root, "a JSON body is required", "required")
     try:
-        return orjson.loads(raw)
-    except orjson.JSONDecodeError:
-        raise invalid(root, "not valid JSON", "structure") from None
+        return load_json(raw, root)
+    except RequestError as exc:
+        raise invalid(root, exc.problem, "structure") from None
 
 
 async def _principal(request: Request) -> Principal:
@@ -170,19 +171,15 @@ async def cds_service(service_id: str, request: Request) -> Response:
         return _hook_json({"error": str(exc), "code": str(exc.code)}, exc.status, {"WWW-Authenticate": "Bearer"})
     raw = await request.body()
     try:
-        body = orjson.loads(raw) if raw else None
+        body = load_json(raw, "request") if raw.strip() else None
         if crd.needs_ehr(body):  # reads the EHR's FHIR server: off the event loop
             answer = await run_in_threadpool(crd.answer_hook, who, service_id, body, public_base(request))
         else:
             answer = crd.answer_hook(who, service_id, body, public_base(request))
-    except orjson.JSONDecodeError:
-        return _hook_json(
-            {"error": "request: not valid JSON", "field": "request", "code": str(ErrorCode.INVALID_JSON)}, 400
-        )
     except crd.HookError as exc:
         return _hook_json(exc.to_dict(), exc.status)
     except RequestError as exc:
-        return _hook_json({"error": str(exc), **exc.to_dict()}, 422)
+        return _hook_json({"error": str(exc), **exc.to_dict()}, 400 if exc.code == ErrorCode.INVALID_JSON else 422)
     except ServiceError as exc:
         return _hook_json({"error": str(exc), "code": str(exc.code)}, exc.status)
     return _hook_json(answer, 200)
@@ -336,9 +333,12 @@ def _submit(db: Any, who: Principal, bundle: dict[str, Any], today: dt.date) -> 
             submission.urgency,
             idempotency_key=submission.idempotency_key,
             patient=submission.patient,
+            prescriber=submission.prescriber,
+            contact=submission.contact,
+            require=("patient", "prescriber"),
         )
         pas_store.record_submission(session, stored.id, who.org, submission)
-    return pas.claim_response_bundle(bundle, submission.items, stored, submission.pas_version)
+    return pas.claim_response_bundle(bundle, submission.items, stored, submission.pas_version, role=who.role)
 
 
 def _inquiry_matches(session: Any, who: Principal, inquiry: pas.Inquiry) -> list[tuple[Any, Any]]:
@@ -402,7 +402,11 @@ def _inquire(db: Any, who: Principal, bundle: dict[str, Any]) -> dict[str, Any]:
         # for the items that were submitted (the inquiry's own items when the submission was not through PAS).
         items = record.items if record is not None else pas.inquiry_items(inquiry, stored.policy)
         key = record.claim_identifier if record is not None else None
-        bundles.append(pas.claim_response_bundle(bundle, items, stored, version, inquiry=True, submitted_claim=key))
+        bundles.append(
+            pas.claim_response_bundle(
+                bundle, items, stored, version, inquiry=True, submitted_claim=key, role=who.role
+            )
+        )
     if not bundles and version != "2.2.1":
         raise invalid(
             "Bundle.entry[0].resource",
@@ -426,7 +430,8 @@ async def claim_submit(request: Request) -> Response:
     try:
         who = await _principal(request)
         bundle = await _json(request, "Bundle")
-        return fhir(await run_in_threadpool(_submit, request.app.state.db, who, bundle, dt.date.today()))
+        received = dt.datetime.now(dt.UTC).date()  # the day received (UTC), as the service dates a submission
+        return fhir(await run_in_threadpool(_submit, request.app.state.db, who, bundle, received))
     except (FhirInputError, RequestError, ServiceError) as exc:
         return _error_response(exc)
 

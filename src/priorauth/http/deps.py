@@ -75,12 +75,12 @@ def _authenticate(db: Database, token: str | None) -> Principal:
 
 
 async def principal(request: Request) -> Principal:
-    """The authenticated caller (401 problem otherwise); verified tokens are cached briefly."""
+    """The authenticated caller (401 problem otherwise); verified tokens are cached briefly, never past their expiry."""
     token = bearer_token(request)
     cache: TokenCache = request.app.state.token_cache
     digest = token_digest(token) if token else ""
     hit = cache.get(digest) if token else None
-    if hit is not None:
+    if hit is not None and not hit.expired():
         return hit
     who = await run_in_threadpool(_authenticate, request.app.state.db, token)
     cache.put(digest, who)

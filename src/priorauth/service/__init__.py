@@ -22,6 +22,9 @@ facts, call these functions and render the result. Stable API (docs/service.md):
         service.review_request(session, reviewer, req.id, "deny", "note", expected_version=req.version)
         service.audit_events(session, reviewer, req.id)
         service.metrics(session, who)
+        web = service.open_session(session, issued.secret, idle=..., lifetime=...)  # web sign-in; web.id to the cookie
+        service.resume_session(session, web.id, idle=...)                    # -> Principal
+        service.end_session(session, web.id)                                 # sign-out
     service.evaluate_request(who, policy_id, facts, dosing=None)   # -> Determination, nothing stored
 
 Rules: every function checks the principal's role (Forbidden) and organisation
@@ -32,7 +35,15 @@ a stable `code` and the HTTP `status` the REST door uses.
 """
 
 from priorauth.service.audit import ChainVerification, verify_chain
-from priorauth.service.auth import IssuedToken, authenticate, create_token, list_tokens, revoke_token, token_digest
+from priorauth.service.auth import (
+    IssuedToken,
+    authenticate,
+    create_token,
+    list_tokens,
+    parse_expires_in,
+    revoke_token,
+    token_digest,
+)
 from priorauth.service.errors import (
     Forbidden,
     IdempotencyKeyReused,
@@ -45,7 +56,7 @@ from priorauth.service.errors import (
 from priorauth.service.metrics import metrics
 from priorauth.service.policies import get_policy, list_policies, policy_questions
 from priorauth.service.principal import ENGINE, ROLES, SYSTEM, Principal
-from priorauth.service.queries import audit_events, get_request, list_requests, request_by_idempotency_key
+from priorauth.service.queries import audit_events, get_request, list_requests, people, request_by_idempotency_key
 from priorauth.service.records import (
     MAX_PAGE,
     OPEN_STATUSES,
@@ -54,16 +65,20 @@ from priorauth.service.records import (
     STATUSES,
     URGENCIES,
     AuthorizationModification,
+    ContactDetails,
     Page,
     PatientDetails,
+    PrescriberDetails,
     RequestFilters,
     RequestPage,
     ReviewAction,
     StoredRequest,
 )
+from priorauth.service.sessions import OpenedSession, end_session, open_session, resume_session
 from priorauth.service.settings import Settings
 from priorauth.service.workflow import (
     add_information,
+    backdate_request,
     evaluate_request,
     policy_authorization,
     review_request,
@@ -82,12 +97,15 @@ __all__ = [
     "URGENCIES",
     "AuthorizationModification",
     "ChainVerification",
+    "ContactDetails",
     "Forbidden",
     "IdempotencyKeyReused",
     "IssuedToken",
     "NotFound",
+    "OpenedSession",
     "Page",
     "PatientDetails",
+    "PrescriberDetails",
     "Principal",
     "RequestFilters",
     "RequestPage",
@@ -101,17 +119,23 @@ __all__ = [
     "add_information",
     "audit_events",
     "authenticate",
+    "backdate_request",
     "create_token",
+    "end_session",
     "evaluate_request",
     "get_policy",
     "get_request",
     "list_policies",
     "list_requests",
     "list_tokens",
+    "parse_expires_in",
     "metrics",
+    "open_session",
+    "people",
     "policy_authorization",
     "policy_questions",
     "request_by_idempotency_key",
+    "resume_session",
     "review_request",
     "revoke_token",
     "submit_request",

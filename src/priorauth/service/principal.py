@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
 
 from priorauth.service.errors import Forbidden
@@ -11,12 +12,17 @@ ROLES = ("submitter", "reviewer", "admin")
 
 @dataclass(frozen=True, slots=True)
 class Principal:
-    """Who is calling: the token's id, role and organisation."""
+    """Who is calling: the token's id, role and organisation (and when the token expires, if it does)."""
 
     token_id: str
     role: str
     org: str
     label: str = ""
+    expires_at: dt.datetime | None = None
+
+    def expired(self, now: dt.datetime | None = None) -> bool:
+        """Whether the token behind this principal has expired."""
+        return self.expires_at is not None and self.expires_at <= (now or dt.datetime.now(dt.UTC))
 
     def require(self, *roles: str) -> None:
         """Forbidden unless this principal has one of `roles`."""

@@ -24,11 +24,12 @@ from priorauth.service.records import (
     StoredRequest,
     check_moment,
     check_text,
+    name_key,
     snapshot,
     utc_now,
     visible_row,
 )
-from priorauth.store.models import CoverageRequest
+from priorauth.store.models import ApiToken, CoverageRequest
 
 
 def get_request(session: Session, principal: Principal, request_id: str) -> StoredRequest:
@@ -119,6 +120,16 @@ def list_requests(
         conditions.append(CoverageRequest.policy_id == filters.policy)
     if due_before is not None:
         conditions.append(CoverageRequest.due_at < due_before)
+    # Patient search (PHI: the terms are neither logged nor audited). The member id is matched exactly
+    # (index ix_request_member_due); a name by any part of it, in any case, while the sort's index orders.
+    if filters.member_id is not None:
+        check_text("member_id", filters.member_id)
+        conditions.append(CoverageRequest.member_id == filters.member_id.strip())
+    if filters.name is not None:
+        check_text("name", filters.name)
+        key = name_key(filters.name)
+        if key is not None:
+            conditions.append(CoverageRequest.patient_name_key.contains(key, autoescape=True))
     if filters.overdue is not None:
         open_ = CoverageRequest.status.in_(OPEN_STATUSES)
         late = open_ & (CoverageRequest.due_at < utc_now())
@@ -146,3 +157,16 @@ def audit_events(session: Session, principal: Principal, request_id: str) -> lis
     principal.require("reviewer", "admin")
     visible_row(session, principal, request_id)
     return request_events(session, request_id)
+
+
+def people(session: Session, principal: Principal, token_ids: list[str]) -> dict[str, dict[str, str]]:
+    """Token id -> the token's name (its label), role and organisation, for showing who acted.
+
+    Reviewers and admins only (the audit timeline and the decided-by line of the case page).
+    """
+    principal.require("reviewer", "admin")
+    wanted = sorted({t for t in token_ids if isinstance(t, str) and t.startswith("tok_")})
+    if not wanted:
+        return {}
+    rows = session.execute(select(ApiToken).where(ApiToken.id.in_(wanted))).scalars()
+    return {r.id: {"name": r.label, "role": r.role, "org": r.org} for r in rows}

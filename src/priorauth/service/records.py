@@ -44,6 +44,42 @@ class PatientDetails(BaseModel):
     member_id: StrictStr | None = Field(default=None, min_length=1, max_length=64)
 
 
+class PrescriberDetails(BaseModel):
+    """The prescribing clinician: name and 10-digit NPI (its check digit is verified on submission). PHI."""
+
+    model_config = ConfigDict(extra="forbid")
+    name: StrictStr = Field(min_length=1, max_length=200)
+    # Checked on submission (10 digits, then the check digit), so the problem is said in words.
+    npi: StrictStr = Field(description="10 digits, the last the NPI check digit",
+                           json_schema_extra={"pattern": "^[0-9]{10}$"})
+
+
+class ContactDetails(BaseModel):
+    """Who at the submitting office to reach about the request: a name and a phone number and/or an email."""
+
+    model_config = ConfigDict(extra="forbid")
+    name: StrictStr = Field(min_length=1, max_length=200)
+    phone: StrictStr | None = Field(default=None, min_length=1, max_length=40)
+    email: StrictStr | None = Field(default=None, min_length=3, max_length=254)
+
+
+def npi_check_digit_ok(npi: str) -> bool:
+    """The NPI check digit: Luhn over "80840" (the card issuer prefix) and the first nine digits."""
+    if len(npi) != 10 or not npi.isascii() or not npi.isdigit():
+        return False
+    total = 0
+    for i, ch in enumerate(reversed("80840" + npi[:9])):
+        d = int(ch) * (2 if i % 2 == 0 else 1)
+        total += d - 9 if d > 9 else d
+    return (10 - total % 10) % 10 == int(npi[9])
+
+
+def name_key(name: str | None) -> str | None:
+    """A name as the queue searches it: lower case, single spaces."""
+    key = " ".join(name.split()).lower()[:200] if name else ""
+    return key or None
+
+
 class AuthorizationModification(BaseModel):
     """What a reviewer changes when approving with modification; at least one field."""
 
@@ -58,6 +94,8 @@ class AuthorizationModification(BaseModel):
 class RequestFilters:
     """Filters of `list_requests`; None means any. `submitter` is the submitting organisation.
 
+    `member_id` and `name` search by patient (PHI: never logged or audited).
+
     `status` is one status or a tuple of them (any of them matches), e.g. OPEN_STATUSES.
     """
 
@@ -67,6 +105,8 @@ class RequestFilters:
     submitter: str | None = None
     overdue: bool | None = None
     urgency: str | None = None
+    member_id: str | None = None  # the patient's member id, exactly
+    name: str | None = None  # part of the patient's name, any case
 
 
 @dataclass(frozen=True)
@@ -107,6 +147,9 @@ class StoredRequest:
     review_action: str | None
     review_note: str | None
     dosing: dict[str, Any] | None = None
+    prescriber: dict[str, Any] | None = None
+    contact: dict[str, Any] | None = None
+    backdating: dict[str, Any] | None = None
     replayed: bool = False
     policy_digest: str = ""
     # The exact policy version that decided (loaded from the store by digest), and the
@@ -132,6 +175,11 @@ class StoredRequest:
         """The full criteria tree under the version that decided."""
         tree = self.redecided().trace
         return tree.to_dict() if tree is not None else None
+
+    @property
+    def received_on(self) -> dt.date:
+        """The day (UTC) the service received the request: the request date unless a reviewer back-dated it."""
+        return self.created_at.astimezone(dt.UTC).date()
 
     @property
     def final(self) -> bool:
@@ -164,6 +212,10 @@ class StoredRequest:
             "facts": self.facts,
             "dosing": self.dosing,
             "patient": self.patient,
+            "prescriber": self.prescriber,
+            "contact": self.contact,
+            "received_on": self.received_on.isoformat(),
+            "backdated": self.backdating,
             "determination": self.determination,
             "engine_decision": self.engine_decision,
             "authorization": self.authorization,
@@ -234,6 +286,9 @@ def snapshot(session: Session, row: CoverageRequest, replayed: bool = False) -> 
         review_action=row.review_action,
         review_note=row.review_note,
         dosing=row.dosing,
+        prescriber=row.prescriber,
+        contact=row.contact,
+        backdating=row.backdating,
         replayed=replayed,
         policy_digest=row.policy_digest or (decided.digest if decided is not None else ""),
         decided_under=decided,

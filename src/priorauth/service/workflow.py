@@ -47,10 +47,14 @@ from priorauth.service.records import (
     REVIEW_ACTIONS,
     URGENCIES,
     AuthorizationModification,
+    ContactDetails,
     PatientDetails,
+    PrescriberDetails,
     StoredRequest,
     check_text,
     jsonable,
+    name_key,
+    npi_check_digit_ok,
     snapshot,
     utc_now,
     visible_row,
@@ -80,15 +84,92 @@ def _validation_field(prefix: str, exc: ValidationError, raw: Any) -> RequestErr
     return pydantic_problem(prefix, exc.errors(include_url=False, include_input=False)[0], raw)
 
 
-def _patient(raw: Any) -> dict[str, Any] | None:
+PEOPLE = ("patient", "prescriber", "contact")
+_PHONE = set("0123456789+-(). ")
+
+
+def _details(name: str, model: Any, raw: Any) -> dict[str, Any] | None:
     if raw is None:
         return None
     if not isinstance(raw, dict):
-        raise RequestError("patient", "expected an object")
+        raise RequestError(name, "expected an object")
     try:
-        return PatientDetails.model_validate(raw).model_dump(exclude_none=True) or None
+        return model.model_validate(raw).model_dump(exclude_none=True) or None
     except ValidationError as exc:
-        raise _validation_field("patient", exc, raw) from None
+        raise _validation_field(name, exc, raw) from None
+
+
+def _people(patient: Any, prescriber: Any, contact: Any, require: tuple[str, ...] = ()) -> dict[str, Any]:
+    """The patient, prescriber and contact checked (PHI: errors name the field, never the value).
+
+    `require` names the parts a door requires (the web form and PAS: all of the patient and the
+    prescriber; the web form also the contact); `/v1/requests` requires none.
+    """
+    out = {
+        "patient": _details("patient", PatientDetails, patient),
+        "prescriber": _details("prescriber", PrescriberDetails, prescriber),
+        "contact": _details("contact", ContactDetails, contact),
+    }
+    for part in require:
+        if out[part] is None:
+            raise RequestError(part, "required")
+    if "patient" in require:
+        for key in ("name", "member_id"):
+            if key not in out["patient"]:  # type: ignore[operator]
+                raise RequestError(f"patient.{key}", "required")
+    keys_of = {"patient": ("name", "member_id"), "prescriber": ("name", "npi"), "contact": ("name", "phone", "email")}
+    for part, keys in keys_of.items():
+        for key in keys:
+            value = (out[part] or {}).get(key)
+            check_text(f"{part}.{key}", value)
+            if isinstance(value, str) and not value.strip():
+                raise RequestError(f"{part}.{key}", "must not be blank")
+    if out["prescriber"] is not None:
+        npi = out["prescriber"]["npi"]
+        if len(npi) != 10 or not npi.isascii() or not npi.isdigit():
+            raise RequestError("prescriber.npi", "expected an NPI: 10 digits")
+        if not npi_check_digit_ok(npi):
+            raise RequestError("prescriber.npi", "not a valid NPI: the check digit does not match")
+    if out["contact"] is not None:
+        phone, email = out["contact"].get("phone"), out["contact"].get("email")
+        if phone is None and email is None:
+            raise RequestError("contact", "give a phone number, an email address or both")
+        if phone is not None and (not set(phone) <= _PHONE or sum(c.isdigit() for c in phone) < 7):
+            raise RequestError("contact.phone", "expected a phone number: digits, spaces, + - ( ) .")
+        if email is not None and (email.count("@") != 1 or " " in email.strip() or "." not in email.split("@")[1]):
+            raise RequestError("contact.email", "expected an email address")
+    return out
+
+
+def received_facts(policy_id: str, facts: Any, received: dt.date, window_days: int) -> Any:
+    """A stored submission's facts dated the day the service received it (docs/request-contract.md §1).
+
+    Without a decision date (`request_date` for the bundled policy) the received day is filled in.
+    A submitter's own date is kept when it is at most `window_days` before the received day (delays
+    of a clearinghouse); an earlier one, or one after the received day, is refused (a reviewer may
+    back-date: `backdate_request`). Malformed dates are left to the facts' validation.
+    """
+    if not isinstance(facts, dict):
+        return facts
+    key = load_policy(policy_id).decided_on
+    raw = facts.get(key)
+    if raw is None:
+        return {**facts, key: received.isoformat()}
+    try:
+        day = parse_iso_date(raw)
+    except ValueError:
+        return facts
+    if day > received:
+        raise RequestError(f"facts.{key}", "is after the day the service received the request",
+                           ErrorCode.REQUEST_DATE_OUT_OF_WINDOW)
+    if (received - day).days > window_days:
+        raise RequestError(
+            f"facts.{key}",
+            f"is more than {window_days} days before the day the service received the request; "
+            "leave it out (the received day is used), or ask a reviewer to back-date the request",
+            ErrorCode.REQUEST_DATE_OUT_OF_WINDOW,
+        )
+    return facts
 
 
 def evaluate_request(principal: Principal, policy_id: str, facts: Any, dosing: Any = None) -> Determination:
@@ -132,6 +213,7 @@ def _event(principal: Principal, action: str, row: CoverageRequest, at: dt.datet
         "policy_id": row.policy_id,
         "policy_version": row.policy_version,
         "detail": detail,
+        "request_row": row,  # the audit trail records the row's hash as this event left it
     }
 
 
@@ -152,10 +234,15 @@ def _decision_event(row: CoverageRequest, det: Determination, now: dt.datetime) 
     )
 
 
-def _fingerprint(policy_id: str, facts: Any, urgency: str, patient: Any, dosing: Any = None) -> str:
+def _fingerprint(
+    policy_id: str, facts: Any, urgency: str, patient: Any, dosing: Any = None, prescriber: Any = None,
+    contact: Any = None,
+) -> str:
     body = {"policy": policy_id, "facts": facts, "urgency": urgency, "patient": patient}
-    if dosing is not None:  # absent from requests stored before dosing was accepted
-        body["dosing"] = dosing
+    # Absent from requests stored before these were accepted, so their fingerprints stay the same.
+    for key, value in (("dosing", dosing), ("prescriber", prescriber), ("contact", contact)):
+        if value is not None:
+            body[key] = value
     return hashlib.sha256(json.dumps(body, sort_keys=True, default=str).encode("utf-8")).hexdigest()
 
 
@@ -182,10 +269,13 @@ def _replay(session: Session, principal: Principal, key: str, fingerprint: str) 
     return snapshot(session, row, replayed=True)
 
 
-def _create_detail(urgency: str, facts: Facts, dosing: Any) -> dict[str, Any]:
+def _create_detail(urgency: str, facts: Facts, dosing: Any, people: dict[str, Any]) -> dict[str, Any]:
     detail: dict[str, Any] = {"urgency": urgency, "facts": sorted(facts), "version": 1}
     if dosing is not None:  # names only: the values are PHI
         detail["dosing"] = sorted(dosing.model_dump(exclude_none=True))
+    given = [part for part in PEOPLE if people[part] is not None]
+    if given:  # which parts were given, never who
+        detail["people"] = given
     return detail
 
 
@@ -198,11 +288,18 @@ def submit_request(
     idempotency_key: str | None = None,
     patient: Any = None,
     dosing: Any = None,
+    prescriber: Any = None,
+    contact: Any = None,
+    require: tuple[str, ...] = (),
 ) -> StoredRequest:
     """Validate, decide and store a request (submitters only); committed before it returns.
 
     `dosing` is the request's optional dosing block (docs/request-contract.md §1a): stored
-    and decided with, so the determination carries its `dose_check`. With an
+    and decided with, so the determination carries its `dose_check`. `patient`, `prescriber`
+    and `contact` are PHI (stored, shown, never logged or audited); `require` names those the
+    door requires (see `_people`). The request is decided on the day received (UTC): a
+    submitted `request_date` must lie within the settings' window before it (`received_facts`).
+    With an
     `idempotency_key` (scoped to the submitter's organisation) a repeated call returns the
     first stored request (`replayed=True`) instead of storing another; the same key with a
     different body raises IdempotencyKeyReused. Bad input raises RequestError; nothing is stored.
@@ -212,25 +309,30 @@ def submit_request(
         raise RequestError("urgency", f"not one of {', '.join(URGENCIES)}")
     if idempotency_key is not None and not (1 <= len(idempotency_key) <= 255 and idempotency_key.isprintable()):
         raise RequestError("Idempotency-Key", "expected 1-255 printable characters")
-    if not json_depth_ok([facts, patient, dosing]):  # every door parses with core load_json; this guards callers
+    if not json_depth_ok([facts, patient, dosing, prescriber, contact]):  # doors parse with core load_json
         raise RequestError("request", "nested too deep")
-    fingerprint = _fingerprint(policy_id, facts, urgency, patient, dosing)
+    fingerprint = _fingerprint(policy_id, facts, urgency, patient, dosing, prescriber, contact)
     if idempotency_key is not None:
         replay = _replay(session, principal, idempotency_key, fingerprint)
         if replay is not None:
             return replay
-    patient_details = _patient(patient)
-    version, valid, dose_block = _decide_inputs(policy_id, facts, dosing)
+    people = _people(patient, prescriber, contact, require)
+    now = utc_now()
+    dated = received_facts(policy_id, facts, now.date(), _settings(session).request_date_window_days)
+    version, valid, dose_block = _decide_inputs(policy_id, dated, dosing)
     det = determine(version, valid, dose_block)
 
-    now = utc_now()
     row = CoverageRequest(
         id="req_" + secrets.token_hex(10),
         policy_id=version.id,
         urgency=urgency,
         version=1,
         facts=jsonable(valid),
-        patient=patient_details,
+        patient=people["patient"],
+        prescriber=people["prescriber"],
+        contact=people["contact"],
+        member_id=(people["patient"] or {}).get("member_id"),
+        patient_name_key=name_key((people["patient"] or {}).get("name")),
         dosing=dose_block.model_dump(mode="json", exclude_none=True) if dose_block is not None else None,
         submitter_org=principal.org,
         submitted_by=principal.token_id,
@@ -246,7 +348,7 @@ def submit_request(
         append_events(
             session,
             [
-                _event(principal, "create", row, now, _create_detail(urgency, valid, dose_block)),
+                _event(principal, "create", row, now, _create_detail(urgency, valid, dose_block, people)),
                 _decision_event(row, det, now),
             ],
         )
@@ -282,6 +384,13 @@ def add_information(
     if row.status != "pended":
         raise StateConflict(f"the request is {row.status}; information can be added only while it is pended")
     merged = {**row.facts, **facts}
+    key = load_policy(row.policy_id).decided_on
+    if key in facts and facts[key] != row.facts.get(key):
+        # A corrected request date keeps to the window before the day the request was received.
+        if facts[key] is None:
+            merged.pop(key)
+        window = _settings(session).request_date_window_days
+        merged = received_facts(row.policy_id, merged, row.created_at.astimezone(dt.UTC).date(), window)
     version, valid, dose_block = _decide_inputs(row.policy_id, merged, row.dosing)
     det = determine(version, valid, dose_block)
     now = utc_now()
@@ -419,6 +528,58 @@ def review_request(
         detail={"action": action, "status": row.status, "note_sha256": text_digest(note), "modification": change,
                 "version": row.version},
         at=now,
+        row=row,
+    )
+    session.commit()
+    return snapshot(session, row)
+
+
+def backdate_request(
+    session: Session, principal: Principal, request_id: str, request_date: Any, note: str, expected_version: int
+) -> StoredRequest:
+    """A reviewer sets an open request's decision date earlier than submitters may; it is decided again.
+
+    Any day up to the day received (a later one is refused); the request is decided under the
+    version in force on that day. The note (why) is stored with the request (`backdating`); the
+    audit trail keeps the fact's name and the note's SHA-256, never the text. Committed.
+    """
+    principal.require("reviewer")
+    if not isinstance(note, str) or not note.strip() or len(note) > 4000:
+        raise RequestError("note", "a note of 1-4000 characters is required")
+    check_text("note", note)
+    if isinstance(expected_version, bool) or not isinstance(expected_version, int):
+        raise RequestError("expected_version", "expected the version number the reviewer read")
+    try:
+        day = parse_iso_date(request_date)
+    except ValueError as exc:
+        raise RequestError("request_date", str(exc)) from None
+    row = visible_row(session, principal, request_id, lock=True)
+    _check_version(row, expected_version)
+    if row.status not in OPEN_STATUSES:
+        raise StateConflict(f"the request is already {row.status}; only an open request can be back-dated")
+    received = row.created_at.astimezone(dt.UTC).date()
+    if day > received:
+        raise RequestError("request_date", "is after the day the service received the request",
+                           ErrorCode.REQUEST_DATE_OUT_OF_WINDOW)
+    key = load_policy(row.policy_id).decided_on
+    previous = row.facts.get(key)
+    version, valid, dose_block = _decide_inputs(row.policy_id, {**row.facts, key: day.isoformat()}, row.dosing)
+    det = determine(version, valid, dose_block)
+    now = utc_now()
+    row.facts = jsonable(valid)
+    row.version += 1
+    row.updated_at = now
+    row.backdating = {"request_date": day.isoformat(), "previous": previous, "note": note,
+                      "by": principal.token_id, "at": now.isoformat()}
+    _apply_determination(session, row, version, det, now)
+    append_events(
+        session,
+        [
+            # The note is free text (it may name the patient): the trail keeps its SHA-256 only.
+            _event(principal, "backdate", row, now,
+                   {"facts": [key], "note_sha256": text_digest(note), "version": row.version}),
+            _decision_event(row, det, now),
+        ],
     )
     session.commit()
     return snapshot(session, row)

@@ -45,6 +45,23 @@ class ApiToken(Base):
     label: Mapped[str] = mapped_column(String(200), default="")
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
     revoked_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    expires_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+
+
+class WebSession(Base):
+    """A signed-in browser: only the SHA-256 of its random id is stored; the token it signed in with."""
+
+    __tablename__ = "web_sessions"
+    __table_args__ = (
+        Index("ix_web_sessions_token", "token_id"),
+        Index("ix_web_sessions_expires", "expires_at"),
+    )
+
+    id_sha256: Mapped[str] = mapped_column(String(64), primary_key=True)
+    token_id: Mapped[str] = mapped_column(String(32), ForeignKey("api_tokens.id"))
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    last_seen_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    expires_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
 
 
 class CoverageRequest(Base):
@@ -59,6 +76,7 @@ class CoverageRequest(Base):
         Index("ix_request_org_due", "submitter_org", "due_at", "id"),
         Index("ix_request_created", "created_at", "id"),
         Index("ix_request_urgency_due", "urgency", "due_at", "id"),
+        Index("ix_request_member_due", "member_id", "due_at", "id"),
     )
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True)
@@ -71,6 +89,14 @@ class CoverageRequest(Base):
     version: Mapped[int] = mapped_column(Integer)
     facts: Mapped[dict[str, Any]] = mapped_column(JSON)
     patient: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+    # The prescriber (name, NPI) and the submitting contact (name, phone, email); PHI like `patient`.
+    prescriber: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+    contact: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+    # Search keys of the queue: the patient's member id as given, the name lower-cased with single spaces.
+    member_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    patient_name_key: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    # A reviewer's back-dating of the request date: {request_date, previous, note, by, at}.
+    backdating: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
     dosing: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
     determination: Mapped[dict[str, Any]] = mapped_column(JSON)
     engine_decision: Mapped[str] = mapped_column(String(16))
@@ -110,10 +136,12 @@ class AuditHead(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     seq: Mapped[int] = mapped_column(Integer)
     hash: Mapped[str] = mapped_column(String(64))
+    # The id of the audit key the chain is keyed with (null: unkeyed); appends refuse another key or none.
+    key_id: Mapped[str | None] = mapped_column(String(16), nullable=True)
 
 
 class AuditEvent(Base):
-    """One audited action; `hash` covers the event and the previous hash."""
+    """One audited action; `hash` covers the event and the previous hash (HMAC under the audit key when `key_id`)."""
 
     __tablename__ = "audit_events"
     __table_args__ = (Index("ix_audit_request", "request_id", "seq"),)
@@ -128,6 +156,10 @@ class AuditEvent(Base):
     policy_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
     policy_version: Mapped[str | None] = mapped_column(String(10), nullable=True)
     detail: Mapped[dict[str, Any]] = mapped_column(JSON)
+    # SHA-256 of the coverage request row this event changed, as the service left it (null: changed none).
+    row_hash: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    # The audit key the hash is an HMAC under (null: a plain SHA-256, for events written without a key).
+    key_id: Mapped[str | None] = mapped_column(String(16), nullable=True)
     prev_hash: Mapped[str] = mapped_column(String(64))
     hash: Mapped[str] = mapped_column(String(64))
 

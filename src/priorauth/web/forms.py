@@ -6,14 +6,17 @@ the other answers still drive the preview. A question is shown when it has an
 answer or when the decision names it among the facts that can still change it:
 questions that cannot matter stay out of the way.
 
-The questions asked are those of the version in force on the request date the
-form holds (today's version until a date is entered); the preview is the
-service's decision (`service.evaluate_request`), which picks the version in force
-on that date itself. This module decides nothing.
+The new-request form does not ask the request date: a stored submission is decided
+on the day the service receives it, so the form asks the questions of the version in
+force today and previews the decision as of `received` (today). The add-information
+form asks those of the stored request's version. The preview is the service's decision
+(`service.evaluate_request`), which picks the version in force on that date itself.
+This module decides nothing.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 import re
 from collections.abc import Mapping
@@ -44,12 +47,37 @@ def humanize(value: str) -> str:
     return text[:1].upper() + text[1:]
 
 
+_DOSE_FIELD = re.compile(r"doses\[(\d+)\]\.(\w+)")
+# A dosing field's unit suffix, in words: `weight_kg` -> `weight (kg)`.
+_UNITS = {"kg": "kg", "cm": "cm", "m2": "m²", "mg": "mg", "mcg": "mcg"}
+_DOSING_NAMES = {"bsa": "body surface area", "cycle": "cycle number", "ndc": "NDC", "hcpcs": "HCPCS code",
+                 "units": "HCPCS units", "bsa_method": "BSA formula"}
+
+
+def _dosing_name(name: str) -> str:
+    """A dosing block's field name in words: `weight_kg` -> `weight (kg)`, `bsa_m2` -> `body surface area (m²)`."""
+    if name in _DOSING_NAMES:
+        return _DOSING_NAMES[name]
+    stem, _, unit = name.rpartition("_")
+    if stem and unit in _UNITS:
+        return f"{_dosing_name(stem)} ({_UNITS[unit]})"
+    if name in _UNITS:
+        return f"amount ({_UNITS[name]})"
+    text = humanize(name)
+    return text if text[1:2].isupper() else text[:1].lower() + text[1:]
+
+
 def fact_label(fact: str, questions: Mapping[str, str]) -> str:
-    """A fact in words: its question, or `Dosing: weight kg` for a field of the dosing block."""
+    """A fact in words: its question, or for a field of the dosing block a phrase such as
+    `the day of dose 2` (`dosing.doses[1].day`) or `the weight (kg)` (`dosing.weight_kg`)."""
     if fact in questions:
         return questions[fact]
     if fact.startswith("dosing."):
-        return "Dosing: " + humanize(fact.removeprefix("dosing.")).lower()
+        field = fact.removeprefix("dosing.")
+        dose = _DOSE_FIELD.fullmatch(field)
+        if dose:
+            return f"the {_dosing_name(dose[2])} of dose {int(dose[1]) + 1}"
+        return f"the {_dosing_name(field)}"
     return fact
 
 
@@ -208,6 +236,7 @@ def read_form(
     form: Mapping[str, Any],
     only: set[str] | None = None,
     principal: service.Principal | None = None,
+    received: dt.date | None = None,
 ) -> FormState:
     """Convert and validate each answer; preview the decision on the valid ones; pick the questions to show.
 
@@ -215,10 +244,16 @@ def read_form(
     date: a new request) or one PolicyVersion (a stored request's: adding information).
     With `principal`, the preview is `service.evaluate_request` on the valid answers (it
     decides under the version in force on their request date); without, there is none.
-    `only` limits the answers read to those fact ids (the add-information form).
+    `only` limits the answers read to those fact ids (the add-information form). With `received`
+    (a new request), the decision date is not asked: it is the day received, which the preview
+    assumes and the service sets when the request is stored (`raw` leaves it out).
     """
-    version = policy if isinstance(policy, PolicyVersion) else asked_version(policy, form)
-    questions = [q for q in version.questions if only is None or q.id in only]
+    if isinstance(policy, PolicyVersion):
+        version = policy
+    else:  # a new request: the version in force on the day received, else on the form's date
+        version = asked_version(policy, {policy.decided_on: received.isoformat()} if received else form)
+    dated = {version.decided_on: received.isoformat()} if received is not None else {}
+    questions = [q for q in version.questions if (only is None or q.id in only) and q.id not in dated]
     raw: dict[str, Any] = {}
     errors: dict[str, str] = {}
     texts: dict[str, str] = {}
@@ -241,9 +276,9 @@ def read_form(
     facts: Facts = {}
     determination = None
     try:
-        facts = validate_facts(version, raw)
+        facts = validate_facts(version, {**raw, **dated})
         if principal is not None:
-            determination = service.evaluate_request(principal, version.id, raw)
+            determination = service.evaluate_request(principal, version.id, {**raw, **dated})
     except RequestError as exc:
         errors[_field_of(exc, texts)] = exc.problem
     fields = [

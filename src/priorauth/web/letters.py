@@ -12,7 +12,16 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
-from priorauth.core import Determination, Policy, PolicyVersion, RequestError
+from priorauth.core import (
+    Determination,
+    OneOf,
+    Policy,
+    PolicyVersion,
+    Reason,
+    ReasonBranch,
+    RequestError,
+    group_reasons,
+)
 from priorauth.web.forms import fact_label
 
 # The plan's appeal wording. A plan deploying priorauth edits this text (docs/web.md).
@@ -70,6 +79,10 @@ class DeterminationLetter:
     # An approval whose requested doses were reduced (the engine's dose check, X12 A6).
     dose_changes: tuple[LetterReason, ...] = ()
     appeal: str = APPEAL_TEXT
+    # A denial's reasons grouped by indication branch, `any` groups as "one of" (core.group_reasons).
+    reason_groups: tuple[ReasonBranch, ...] = ()
+    # The header's people block: (label, value) lines naming the member, member id and prescriber.
+    people: tuple[tuple[str, str], ...] = ()
 
     @property
     def appeal_applies(self) -> bool:
@@ -79,6 +92,14 @@ class DeterminationLetter:
     def policy_digest_short(self) -> str:
         """The first 12 hex digits of the version's digest: enough to name it in a letter."""
         return self.policy_digest[:12]
+
+    @property
+    def reason_outline(self) -> list[dict[str, Any]]:
+        """The grouped denial reasons for the page: per branch a heading and its items; an item is a
+        requirement (`text`, `citation`) or a choice (`one_of`: alternatives, each a heading or
+        None and its items)."""
+        return [{"heading": _heading(b.text) if b.branch is not None else None, "items": _outline(b.items)}
+                for b in self.reason_groups]
 
     @property
     def outcome_text(self) -> str:
@@ -120,6 +141,21 @@ class DeterminationLetter:
         return lines
 
 
+def _heading(text: str | None) -> str | None:
+    return text.strip().rstrip(".") if text else None
+
+
+def _outline(items: tuple[Reason | OneOf, ...]) -> list[dict[str, Any]]:
+    out: list[dict[str, Any]] = []
+    for item in items:
+        if isinstance(item, Reason):
+            out.append({"text": item.text, "citation": LetterReason(item.text, item.section, item.criterion).citation})
+        else:
+            alternatives = [{"heading": _heading(a.text), "items": _outline(a.items)} for a in item.alternatives]
+            out.append({"one_of": alternatives})
+    return out
+
+
 def _long_date(value: Any) -> str:
     day = value if isinstance(value, dt.date) else dt.date.fromisoformat(str(value))
     return f"{day.strftime('%B')} {day.day}, {day.year}"
@@ -156,24 +192,28 @@ def build_letter(
     question_text: dict[str, str] | None = None,
     authorization: dict[str, Any] | None = None,
     reviewed: bool | None = None,
+    patient: dict[str, Any] | None = None,
+    prescriber: dict[str, Any] | None = None,
+    request_date: str | None = None,
 ) -> DeterminationLetter:
     """The letter for a request: `outcome` is the final decision (the engine's when not reviewed).
 
     `policy` is the version the request was decided under (for a stored request,
     `stored.decided_under`), or a Policy holding it (picked by the determination's digest).
     `determination` is a `Determination` or its contract dict (as stored); `authorization`
-    replaces the engine's period (a reviewer's modification applied).
+    replaces the engine's period (a reviewer's modification applied). `patient` and `prescriber`
+    (a stored request's, PHI) head the letter: member, member id, prescriber and NPI.
     """
     det = determination.to_dict() if isinstance(determination, Determination) else determination
     version = decided_version(policy, det)
     engine_outcome = det["decision"]
     final = outcome or engine_outcome
     reasons: tuple[LetterReason, ...] = ()
+    groups: tuple[ReasonBranch, ...] = ()
     if final == "denied":
-        reasons = tuple(
-            LetterReason(r["text"], r["section"], r["criterion"]) for r in det.get("reasons", [])
-            if r.get("status") == "not_met"
-        )
+        failed = [r for r in det.get("reasons", []) if r.get("status") == "not_met"]
+        reasons = tuple(LetterReason(r["text"], r["section"], r["criterion"]) for r in failed)
+        groups = group_reasons(failed, version)
     if final == "not_applicable":
         reasons = tuple(LetterReason(r["text"], r["section"], r["criterion"]) for r in det.get("reasons", []))
     questions = question_text or {q.id: q.text for q in version.questions}
@@ -204,7 +244,35 @@ def build_letter(
         missing=missing,
         routing=det.get("routing"),
         dose_changes=dose_changes,
+        reason_groups=groups,
+        people=people_lines(patient, prescriber, request_date),
     )
+
+
+def letter_recipient(organization: str | None, contact: dict[str, Any] | None) -> str | None:
+    """The letter's addressee: the submitting contact at its organisation (`Jamie Intake, st-olaf-oncology`)."""
+    name = (contact or {}).get("name")
+    if not name:
+        return organization
+    return f"{name}, {organization}" if organization else name
+
+
+def people_lines(
+    patient: dict[str, Any] | None, prescriber: dict[str, Any] | None, request_date: str | None = None
+) -> tuple[tuple[str, str], ...]:
+    """The letter header's people: who the request is for and who prescribed (what was given)."""
+    patient, prescriber = patient or {}, prescriber or {}
+    lines = []
+    if patient.get("name"):
+        lines.append(("Member", str(patient["name"])))
+    if patient.get("member_id"):
+        lines.append(("Member ID", str(patient["member_id"])))
+    if prescriber.get("name"):
+        npi = f" (NPI {prescriber['npi']})" if prescriber.get("npi") else ""
+        lines.append(("Prescriber", f"{prescriber['name']}{npi}"))
+    if request_date:
+        lines.append(("Request date", _long_date(request_date)))
+    return tuple(lines)
 
 
 def long_date(value: Any) -> str:

@@ -7,7 +7,9 @@ from __future__ import annotations
 
 from fpdf import FPDF
 
+from priorauth.core import reason_lines
 from priorauth.web.letters import DeterminationLetter, long_date
+from priorauth.web.views import sentence
 
 # The core PDF fonts cover Latin-1 only; these characters are written in ASCII.
 _REPLACEMENTS = {
@@ -58,6 +60,8 @@ def letter_pdf(letter: DeterminationLetter) -> bytes:
     para(f"Request number: {letter.request_id}", gap=0)
     if letter.organization:
         para(f"To: {letter.organization}", gap=0)
+    for label, value in letter.people:
+        para(f"{label}: {value}", gap=0)
     para(f"Drug: {letter.drug} (HCPCS {letter.hcpcs})", gap=0)
     para(f"Policy: {letter.policy_title}, {letter.policy_document}, version of {letter.policy_version} "
          f"(version digest {letter.policy_digest_short})", gap=4)
@@ -73,9 +77,14 @@ def letter_pdf(letter: DeterminationLetter) -> bytes:
             for reason in letter.dose_changes:
                 para(f"- {reason.requirement} (Policy {reason.citation}.)", gap=1)
     elif letter.outcome == "denied":
-        para("The request does not meet the following requirements of the policy:")
-        for i, reason in enumerate(letter.reasons, 1):
-            para(f"{i}. {reason.requirement} (Policy {reason.citation}.)", gap=1)
+        para("The request does not meet the following requirements of the policy, listed for each indication it "
+             'could be covered under. Where the policy accepts one of several options, they are listed as "One of".')
+        for line in reason_lines(letter.reason_groups):
+            depth = (len(line) - len(line.lstrip(" "))) // 2
+            pdf.set_x(pdf.l_margin + 5 * depth)
+            pdf.set_font("Helvetica", style="" if line.lstrip().startswith("-") else "B", size=10.5)
+            pdf.multi_cell(width - 5 * depth, 5.25, _latin1(line.strip()), new_x="LMARGIN", new_y="NEXT")
+            pdf.ln(0.5)
     elif letter.outcome == "pended":
         para("We cannot decide the request until we receive the following information:")
         for item in letter.missing:
@@ -84,10 +93,10 @@ def letter_pdf(letter: DeterminationLetter) -> bytes:
         for reason in letter.reasons:
             para(f"{reason.requirement} (Policy {reason.citation}.)")
         if letter.routing:
-            para(
+            para(sentence(
                 f"Send the request to Medicare jurisdiction {letter.routing['jurisdiction']}: "
-                f"{letter.routing['contractor']}."
-            )
+                f"{letter.routing['contractor']}"
+            ))
     if letter.reviewer_note:
         heading("Reviewer's note")
         para(letter.reviewer_note)

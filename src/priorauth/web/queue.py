@@ -55,6 +55,8 @@ class QueueQuery:
     policy: str | None = None
     submitter: str | None = None
     due: str | None = None  # overdue
+    member_id: str | None = None  # patient search (PHI: the access log drops query strings)
+    name: str | None = None
     sort: str = "due"
     page: int = 1
     size: int = DEFAULT_SIZE
@@ -73,12 +75,16 @@ class QueueQuery:
 
         size = number("size", DEFAULT_SIZE)
         submitter = (params.get("submitter") or "").strip()[:100] or None
+        member_id = (params.get("member_id") or "").strip()[:64] or None
+        name = " ".join((params.get("name") or "").split())[:200] or None
         return cls(
             status=pick("status", (OPEN, *service.STATUSES)),
             urgency=pick("urgency", service.URGENCIES) if urgency_filter_supported() else None,
             policy=pick("policy", policies),
             submitter=submitter,
             due=pick("due", ("overdue",)),
+            member_id=member_id,
+            name=name,
             sort=pick("sort", tuple(v for v, _ in supported_sorts())) or "due",
             page=max(1, number("page", 1)),
             size=size if size in PAGE_SIZES else DEFAULT_SIZE,
@@ -96,7 +102,8 @@ class QueueQuery:
 
     def filters(self, now: dt.datetime, role: str) -> service.RequestFilters:
         status = service.OPEN_STATUSES if self.status == OPEN else self.status
-        kwargs: dict[str, Any] = {"status": status, "policy": self.policy}
+        kwargs: dict[str, Any] = {"status": status, "policy": self.policy, "member_id": self.member_id,
+                                  "name": self.name}
         if role != "submitter":
             kwargs["submitter"] = self.submitter
         if self.due == "overdue":
@@ -126,6 +133,19 @@ class QueueRow:
     submitter: str
     created_iso: str
     created_text: str
+    patient: str = ""
+    member_id: str = ""
+    drug: str = ""
+    prescriber: str = ""
+    prescriber_npi: str = ""
+
+    @property
+    def created_date(self) -> str:
+        return self.created_text.split(" ")[0]
+
+    @property
+    def created_time(self) -> str:
+        return self.created_text.partition(" ")[2]
 
 
 @dataclass(frozen=True, slots=True)
@@ -159,6 +179,11 @@ def queue_rows(items: list[Any], now: dt.datetime) -> list[QueueRow]:
                 submitter=r.submitter_org,
                 created_iso=r.created_at.isoformat(),
                 created_text=r.created_at.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M"),
+                patient=(r.patient or {}).get("name", ""),
+                member_id=(r.patient or {}).get("member_id", ""),
+                drug=r.decided_under.drug if r.decided_under is not None else r.policy,
+                prescriber=(r.prescriber or {}).get("name", ""),
+                prescriber_npi=(r.prescriber or {}).get("npi", ""),
             )
         )
     return rows

@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import hmac
+import secrets
 from importlib import resources
 from typing import Any
 from urllib.parse import quote, urlsplit
@@ -27,7 +28,7 @@ from priorauth.service import Principal
 from priorauth.web import case as case_view
 from priorauth.web import documents as documents_view
 from priorauth.web.forms import read_form
-from priorauth.web.letters import DeterminationLetter, build_letter
+from priorauth.web.letters import DeterminationLetter, build_letter, letter_recipient
 from priorauth.web.pdf import letter_pdf
 from priorauth.web.queue import (
     OPEN,
@@ -42,7 +43,8 @@ from priorauth.web.rendering import render
 from priorauth.web.views import status_text
 
 PREFIX = "/web"
-COOKIE = "priorauth_session"
+COOKIE = "priorauth_session"  # the server-side session's random id (service.open_session), never the token
+SIGNIN_COOKIE = "priorauth_signin"  # a random pre-session value the sign-in form's CSRF field is bound to
 STATIC_TYPES = {".css": "text/css; charset=utf-8", ".js": "text/javascript; charset=utf-8"}
 STATIC_FILES = ("priorauth.css", "htmx.min.js", "print.js")
 
@@ -52,9 +54,14 @@ router = APIRouter(include_in_schema=False)
 # --- plumbing ---------------------------------------------------------------------------
 
 
-def csrf_token(token: str) -> str:
-    """A per-session form token: unguessable without the session's own secret token."""
-    return hashlib.sha256(("priorauth-web-csrf:" + token).encode()).hexdigest()[:32]
+def csrf_token(session_id: str) -> str:
+    """A per-session form token: unguessable without the session's own secret id."""
+    return hashlib.sha256(("priorauth-web-csrf:" + session_id).encode()).hexdigest()[:32]
+
+
+def signin_csrf_token(presession: str) -> str:
+    """The sign-in form's token, bound to the browser's pre-session cookie (against login CSRF)."""
+    return hashlib.sha256(("priorauth-signin-csrf:" + presession).encode()).hexdigest()[:32]
 
 
 def url(name: str, **params: Any) -> str:
@@ -72,11 +79,12 @@ class SignInRequired(PriorAuthError):
 
 
 def _signed_in(request: Request, session: Session) -> tuple[Principal, str]:
-    token = request.cookies.get(COOKIE)
+    session_id = request.cookies.get(COOKIE)
     try:
-        return service.authenticate(session, token), csrf_token(token or "")
+        who = service.resume_session(session, session_id, idle=request.app.state.settings.web_session_idle)
     except service.Unauthenticated:
         raise SignInRequired from None
+    return who, csrf_token(session_id or "")
 
 
 def _to_signin(request: Request) -> Response:
@@ -161,9 +169,25 @@ def _demo(request: Request) -> bool:
     return bool(getattr(request.app.state.settings, "demo", False))
 
 
+def _secure(request: Request) -> bool:
+    return request.url.scheme == "https"
+
+
+def _signin_page(request: Request, target: str, problem: str | None, status_code: int = 200) -> HTMLResponse:
+    """The sign-in form, with a CSRF field bound to the browser's pre-session cookie (set here if missing)."""
+    presession = request.cookies.get(SIGNIN_COOKIE) or ""
+    if len(presession) != 43:
+        presession = secrets.token_urlsafe(32)
+    response = _page("signin.html", None, "", status_code=status_code, next=target, problem=problem,
+                     demo=_demo(request), signin_csrf=signin_csrf_token(presession))
+    response.set_cookie(SIGNIN_COOKIE, presession, httponly=True, samesite="strict", secure=_secure(request),
+                        path=PREFIX + "/signin", max_age=3600)
+    return response
+
+
 @router.get(PREFIX + "/signin", name="signin")
 def signin_page(request: Request, next: str | None = None) -> HTMLResponse:
-    return _page("signin.html", None, "", next=_safe_next(next), problem=None, demo=_demo(request))
+    return _signin_page(request, _safe_next(next), None)
 
 
 # POST pages read the form on the event loop, then do everything that touches the database in
@@ -180,25 +204,37 @@ async def signin(request: Request, session: SessionDep) -> Response:
 def _signin(request: Request, session: Session, form: Any) -> Response:
     token = str(form.get("token") or "").strip()
     target = _safe_next(str(form.get("next") or ""))
+    presession = request.cookies.get(SIGNIN_COOKIE) or ""
+    given = str(form.get("csrf") or "")
+    if not presession or not hmac.compare_digest(given, signin_csrf_token(presession)):
+        return _signin_page(request, target, "The sign-in form expired. Enter your token again.", status_code=403)
+    settings = request.app.state.settings
     try:
-        service.authenticate(session, token)
+        opened = service.open_session(
+            session, token, idle=settings.web_session_idle, lifetime=settings.web_session_lifetime
+        )
     except service.Unauthenticated:
-        return _page("signin.html", None, "", status_code=401, next=target, demo=_demo(request),
-                     problem="That token is not valid (unknown or revoked). Check it and try again.")
+        return _signin_page(request, target, "That token is not valid (unknown, revoked or expired). "
+                            "Check it and try again.", status_code=401)
     response = RedirectResponse(target, status_code=303)
-    response.set_cookie(
-        COOKIE, token, httponly=True, samesite="lax", secure=request.url.scheme == "https", path="/",
-        max_age=12 * 3600,
-    )
+    max_age = max(1, int((opened.expires_at - dt.datetime.now(dt.UTC)).total_seconds()))
+    response.set_cookie(COOKIE, opened.id, httponly=True, samesite="lax", secure=_secure(request), path="/",
+                        max_age=max_age)
+    response.delete_cookie(SIGNIN_COOKIE, path=PREFIX + "/signin")
     return response
 
 
 @router.post(PREFIX + "/signout", name="signout")
-async def signout(request: Request) -> Response:
+async def signout(request: Request, session: SessionDep) -> Response:
     form = await request.form()
-    token = request.cookies.get(COOKIE)
-    if token and not _check_csrf(request, form, csrf_token(token)):
+    return await run_in_threadpool(_signout, request, session, form)
+
+
+def _signout(request: Request, session: Session, form: Any) -> Response:
+    session_id = request.cookies.get(COOKIE)
+    if session_id and not _check_csrf(request, form, csrf_token(session_id)):
         return Response("The page expired; reload it.", status_code=403)
+    service.end_session(session, session_id)
     response = RedirectResponse(url("signin"), status_code=303)
     response.delete_cookie(COOKIE, path="/")
     return response
@@ -239,17 +275,25 @@ def _question_texts(version: PolicyVersion) -> dict[str, str]:
     return {q.id: q.text for q in version.questions}
 
 
+# The people of a new request: form field -> (part, key) of the submission.
+PEOPLE_FORM = {
+    "patient_name": ("patient", "name"), "member_id": ("patient", "member_id"),
+    "prescriber_name": ("prescriber", "name"), "prescriber_npi": ("prescriber", "npi"),
+    "contact_name": ("contact", "name"), "contact_phone": ("contact", "phone"), "contact_email": ("contact", "email"),
+}
+PEOPLE_FIELDS = tuple(PEOPLE_FORM)
+
+
 def _request_form_context(policy: Policy, form: Any, principal: Principal) -> dict[str, Any]:
-    """The new-request form: the questions of the version in force on the entered request date,
-    and the service's preview decision (under the version in force on that date)."""
-    state = read_form(policy, form, principal=principal)
+    """The new-request form: the questions of the version in force today (the request is decided on
+    the day received, which the form does not ask), the people, and the service's preview decision."""
+    state = read_form(policy, form, principal=principal, received=dt.datetime.now(dt.UTC).date())
     urgency = str(form.get("urgency") or "standard")
     return {
         "form": state,
         "question_texts": _question_texts(state.version),
         "urgency": urgency if urgency in service.URGENCIES else "standard",
-        "patient_name": str(form.get("patient_name") or ""),
-        "member_id": str(form.get("member_id") or ""),
+        **{name: str(form.get(name) or "").strip() for name in PEOPLE_FIELDS},
         "page": "new",
         # every loaded policy, so a submitter can switch the form to another drug's policy
         "policies": [(pid, load_policy(pid).current().title) for pid in policy_ids()],
@@ -262,7 +306,7 @@ def new_request(request: Request, session: SessionDep, policy: str | None = None
     if principal.role != "submitter":
         return _error_page(principal, csrf, 403, "Not allowed", "Only provider staff (submitters) create requests.")
     chosen = _policy_or_default(policy)
-    defaults = {chosen.decided_on: dt.date.today().isoformat(), "request_type": "initial"}
+    defaults = {"request_type": "initial"}
     return _page("new_request.html", principal, csrf, **_request_form_context(chosen, defaults, principal))
 
 
@@ -297,10 +341,15 @@ def _create_request(request: Request, session: Session, form: Any) -> Response:
     state = context["form"]
     if form.get("action") != "submit" or state.errors:
         return _page("new_request.html", principal, csrf, status_code=200 if not state.errors else 422, **context)
-    patient = {k: v for k, v in (("name", context["patient_name"]), ("member_id", context["member_id"])) if v}
+    people: dict[str, dict[str, str]] = {"patient": {}, "prescriber": {}, "contact": {}}
+    for name, (part, key) in PEOPLE_FORM.items():
+        if context[name]:
+            people[part][key] = context[name]
     try:
+        # The form requires the patient, the prescriber and a contact (the REST door leaves them optional).
         stored = service.submit_request(
-            session, principal, policy.id, state.raw, context["urgency"], patient=patient or None,
+            session, principal, policy.id, state.raw, context["urgency"], patient=people["patient"] or None,
+            prescriber=people["prescriber"] or None, contact=people["contact"] or None, require=tuple(people),
         )
     except RequestError as exc:
         state.errors["__all__"] = str(exc)
@@ -320,7 +369,9 @@ def _case_page(
     try:
         stored = service.get_request(session, principal, request_id)
         events = service.audit_events(session, principal, request_id) if principal.role != "submitter" else None
-        c = case_view.build_case(stored, principal, events, info_form=info_form)
+        people = None if events is None else service.people(
+            session, principal, [e["actor"] for e in events] + [stored.decided_by or ""])
+        c = case_view.build_case(stored, principal, events, info_form=info_form, people=people)
         questions = _question_texts(case_view.decided_under(stored))
     except (service.ServiceError, RequestError) as exc:
         return _service_problem(principal, csrf, exc)
@@ -434,8 +485,10 @@ def _letter(session: Session, principal: Principal, request_id: str) -> Determin
         policy=case_view.decided_under(stored), request_id=stored.id, determination=stored.determination,
         outcome=outcome,
         reviewer_note=stored.review_note, modification=case_view.modification_text(stored),
-        organization=stored.submitter_org, letter_date=letter_day, authorization=stored.authorization,
-        reviewed=stored.review_action is not None,
+        organization=letter_recipient(stored.submitter_org, stored.contact), letter_date=letter_day,
+        authorization=stored.authorization, reviewed=stored.review_action is not None, patient=stored.patient,
+        prescriber=stored.prescriber,
+        request_date=stored.facts.get(case_view.decided_under(stored).decided_on),
     )
 
 

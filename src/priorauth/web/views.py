@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -29,7 +30,12 @@ def status_text(status: str | None) -> str:
 
 @dataclass(frozen=True, slots=True)
 class CriterionView:
-    """A criteria-tree node as the case page shows it."""
+    """A criteria-tree node as the case page shows it.
+
+    `on_path`: the node lies on a path that explains a failing or unknown outcome, so it is
+    shown while the tree is collapsed; the other nodes appear with "Show all criteria".
+    `fact_texts`: (fact, value in words) for a leaf's facts.
+    """
 
     criterion: str
     section: str
@@ -40,6 +46,8 @@ class CriterionView:
     reading: str | None
     children: tuple[CriterionView, ...]
     expanded: bool = True
+    on_path: bool = True
+    fact_texts: tuple[tuple[str, str], ...] = ()
 
     @property
     def mark(self) -> str:
@@ -57,42 +65,69 @@ class CriterionView:
     def citation(self) -> str:
         return self.section if self.section.lower().startswith("appendix") else f"§{self.section}"
 
-def criteria_tree(trace: TraceNode | dict[str, Any] | None, focus: set[str] | None = None) -> CriterionView | None:
+
+FactText = Callable[[str, Any], tuple[str, str]]
+
+
+def _failing(status: str, inverted: bool) -> bool:
+    """Whether a node's status explains a not-met or unknown outcome (under a `not`, met does)."""
+    return status == "unknown" or status == ("met" if inverted else "not_met")
+
+
+def criteria_tree(
+    trace: TraceNode | dict[str, Any] | None, focus: set[str] | None = None, fact_text: FactText | None = None,
+    *, _inverted: bool = False, _on_path: bool = True,
+) -> CriterionView | None:
     """A trace (object or its stored dict) -> the view tree.
 
     `focus` names the criteria behind the decision (its reasons): the branches leading to
     them start expanded and the others collapsed, so the page opens on the why. Without
-    `focus` everything is expanded.
+    `focus` everything is expanded. A node is `on_path` when it and every node above it
+    explain a failing or unknown outcome (the root always is); the children of a met root
+    are not. `fact_text(fact, value)` gives a leaf's facts in words.
     """
     if trace is None:
         return None
     node = trace.to_dict() if isinstance(trace, TraceNode) else trace
-    children = tuple(criteria_tree(c, focus) for c in node.get("children", ()))
-    expanded = focus is None or node["criterion"] in focus or any(c.expanded for c in children)  # type: ignore[union-attr]
+    status = node["status"]
+    inverted = _inverted != (node.get("operator") == "not")
+    descend = _on_path and _failing(status, _inverted)
+    children = tuple(
+        criteria_tree(c, focus, fact_text, _inverted=inverted, _on_path=descend and _failing(c["status"], inverted))
+        for c in node.get("children", ())
+    )
+    expanded = focus is None or node["criterion"] in focus or any(
+        c.expanded and c.on_path for c in children  # type: ignore[union-attr]
+    )
+    if not _on_path:
+        expanded = True  # shown only with "Show all": then open all the way down
+    facts = dict(node.get("facts") or {})
     return CriterionView(
         criterion=node["criterion"],
         section=str(node.get("section", "")),
-        status=node["status"],
+        status=status,
         text=node.get("text", ""),
         operator=node.get("operator", ""),
-        facts=dict(node.get("facts") or {}),
+        facts=facts,
         reading=node.get("reading"),
         children=children,  # type: ignore[arg-type]
         expanded=expanded,
+        on_path=_on_path,
+        fact_texts=tuple(fact_text(k, v) if fact_text else (k, plain_value(v)) for k, v in facts.items()),
     )
 
 
-def tree_counts(tree: CriterionView | None) -> dict[str, int]:
-    """How many leaf criteria are met / not met / unknown."""
-    counts = {"met": 0, "not_met": 0, "unknown": 0}
-    stack = [tree] if tree else []
-    while stack:
-        node = stack.pop()
-        if node.children:
-            stack.extend(node.children)
-        else:
-            counts[node.status] = counts.get(node.status, 0) + 1
-    return counts
+def plain_value(value: Any) -> str:
+    """A fact value in words without its question: Yes/No, not known, a list joined."""
+    if value is None:
+        return "not known"
+    if isinstance(value, bool):
+        return "Yes" if value else "No"
+    if isinstance(value, list | tuple):
+        return ", ".join(plain_value(v) for v in value)
+    if hasattr(value, "isoformat"):
+        return str(value.isoformat())
+    return str(value)
 
 
 def time_left(due: dt.datetime | None, now: dt.datetime, closed: bool = False) -> tuple[str, bool]:
@@ -114,3 +149,9 @@ def time_left(due: dt.datetime | None, now: dt.datetime, closed: bool = False) -
     else:
         text = f"{minutes} min"
     return (f"overdue by {text}", True) if overdue else (f"{text} left", False)
+
+
+def sentence(text: str) -> str:
+    """End `text` with one full stop: a name ending in a period (`Novitas Solutions, Inc.`) gets no second one."""
+    text = str(text).rstrip()
+    return text if text.endswith((".", "!", "?")) else text + "."

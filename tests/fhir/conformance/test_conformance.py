@@ -123,6 +123,15 @@ def drug_variant(bundle: dict, own_diagnosis: bool) -> dict:
         }
     )
     claim["item"][0]["informationSequence"] = [sequence]
+    # A drug request names its prescriber (a Practitioner with a valid NPI); the guide's examples, made for
+    # other services, have none or an example NPI: the prescriber is put first in the care team.
+    prescriber = "urn:uuid:5d2f8c1a-7b3e-4f60-9c1d-2e4a6b8c0d13"
+    bundle["entry"].append({"fullUrl": prescriber, "resource": {
+        "resourceType": "Practitioner", "name": [{"family": "Hopper", "given": ["Grace"]}],
+        "identifier": [{"system": systems.NPI, "value": "1234567893"}]}})
+    team = claim.get("careTeam", [])
+    claim["careTeam"] = [{"sequence": max([t["sequence"] for t in team] + [0]) + 1,
+                          "provider": {"reference": prescriber}}] + team
     if not own_diagnosis:
         claim["diagnosis"] = [
             {"sequence": 1, "diagnosisCodeableConcept": {"coding": [{"system": systems.ICD10CM, "code": "C91.02"}]}}
@@ -158,13 +167,17 @@ def test_drug_coded_variants_are_decided_and_the_decision_is_where_the_guide_put
 @pytest.mark.parametrize("path", [p for p in SUBMISSIONS if load(p)["entry"][0]["resource"].get("diagnosis")])
 def test_drug_coded_variants_with_the_examples_own_diagnosis_go_to_a_reviewer(client, auth, path):
     """The example's diagnosis is not a covered code: the engine would deny, so the request is pended (A4)
-    for a clinical reviewer, the note naming the criterion."""
+    for a clinical reviewer. The submitter hears "in clinical review", never the engine's reasons (issue 14,
+    H1); the reviewer reads the criterion it failed."""
     version = version_of(path)
     bundle = declare(drug_variant(load(path), own_diagnosis=True), version)
     r = client.post("/fhir/Claim/$submit", json=bundle, headers=auth("submitter"))
     response = kit.pas_response_bundle(r.json(), version)
     assert kit.review_action_of(response["item"][0]) == "A4"
-    assert "Appendix 1" in response["processNote"][0]["text"]
+    notes = " ".join(n["text"] for n in response.get("processNote", []))
+    assert "Appendix 1" not in notes and "in clinical review" in notes.lower()
+    stored = client.get(f"/v1/requests/{response['preAuthRef']}", headers=auth("reviewer"))
+    assert stored.status_code == 200 and "Appendix 1" in stored.text
 
 
 # --- CRD -------------------------------------------------------------------------------------

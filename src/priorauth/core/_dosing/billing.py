@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
 from typing import Any
 
-from priorauth.core._codes import NdcError, ndc_matches, ndc_readings, normalize_hcpcs
+from priorauth.core._codes import NdcError, match_ndc, ndc_matches, normalize_hcpcs
 from priorauth.core._errors import RequestError
 from priorauth.core._policy.billing import MG_PER, Billing, NdcProduct
 
@@ -145,13 +145,10 @@ def product_for_ndc(value: str, billing: Billing, field: str = "ndc") -> NdcProd
     Ten digits without hyphens are accepted when exactly one reading is a policy product.
     """
     try:
-        readings = ndc_readings(value)
+        reading = match_ndc(value, (p.pattern for p in billing.ndc))  # the claim edit's reading too
     except NdcError as exc:
         raise RequestError(field, str(exc)) from None
-    matches = [(r, p) for r in readings for p in billing.ndc if ndc_matches(r, p.pattern)]
-    if len(readings) > 1 and len(matches) > 1:
-        raise RequestError(field, "10 digits without hyphens are ambiguous; write the NDC with hyphens")
-    return matches[0][1] if matches else None
+    return next((p for p in billing.ndc if reading is not None and ndc_matches(reading, p.pattern)), None)
 
 
 def hcpcs_matches(value: str, billing: Billing, field: str = "hcpcs") -> bool:

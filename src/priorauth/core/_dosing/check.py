@@ -1,7 +1,8 @@
 """The dose check of a request: requested doses against the label dose and the unit limit.
 
 Outcomes follow the X12 278 review actions: approved (A1), approved with modification
-(A6: the allowed amounts are given), denied (A3), pended (A4: inputs still needed).
+(A6: the allowed amounts are given), denied (A3), pended (A4: inputs still needed, or a dose day
+outside the label's window to clarify).
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
 from decimal import ROUND_CEILING, Decimal
 from enum import StrEnum
+from itertools import pairwise
 from typing import Any
 
 from priorauth.core._dosing.billing import (
@@ -45,7 +47,7 @@ from priorauth.core._dosing.response import Response, ResponseAssessment
 from priorauth.core._errors import RequestError
 from priorauth.core._logic import MET, NOT_MET, UNKNOWN, Truth
 from priorauth.core._policy.billing import MG_PER
-from priorauth.core._policy.dosing import Dosing
+from priorauth.core._policy.dosing import Dosing, Schedule
 from priorauth.core._policy.policy import Policy
 from priorauth.core._policy.version import PolicyVersion
 
@@ -87,6 +89,7 @@ class DoseDayCheck:
     allowed: VialUse
     status: str  # "approved" or "modified"
     unit: str = "mg"
+    scheduled_day: int | None = None  # the schedule's day it is checked as (None: `day` itself)
 
     @property
     def requested_mg(self) -> Decimal:
@@ -104,6 +107,7 @@ class DoseDayCheck:
         u = self.unit
         return {
             "day": self.day,
+            "scheduled_day": self.scheduled_day if self.scheduled_day is not None else self.day,
             f"requested_{u}": float(self.requested),
             "requested_units": self.requested_units,
             f"label_{u}": float(self.label),
@@ -179,6 +183,73 @@ def _code_findings(policy: PolicyVersion, request: DosingRequest) -> list[DoseFi
     return out
 
 
+@dataclass(frozen=True, slots=True)
+class _Placement:
+    """Requested doses on the schedule: the scheduled day of each placed day, what needs clarifying."""
+
+    scheduled: dict[int, int]
+    shifted: tuple[DoseFinding, ...]
+    unclear: tuple[DoseFinding, ...]
+    missing: tuple[str, ...]
+
+
+def _place(rules: Dosing, schedule: Schedule, request: DosingRequest) -> _Placement:
+    """Each requested day as a scheduled dose day, within the policy's `day_window`.
+
+    A day outside every window, two doses counted as one scheduled day, or two doses closer
+    than the window's minimum spacing are clarifications (the day is asked again), not denials.
+    Without a window every day is on the schedule exactly (the caller denies any other).
+    """
+    assert request.doses is not None
+    window = rules.day_window
+    days = schedule.dose_days
+    if window is None:
+        return _Placement({d.day: d.day for d in request.doses}, (), (), ())
+    index = {d.day: i for i, d in enumerate(request.doses)}
+
+    def spans() -> str:
+        return "; ".join(f"day {d}" if window.window_of(d) == (d, d) else
+                         f"day {d} on days {window.window_of(d)[0]}-{window.window_of(d)[1]}" for d in days)
+
+    scheduled: dict[int, int] = {}
+    shifted: list[DoseFinding] = []
+    unclear: list[DoseFinding] = []
+    missing: dict[str, None] = {}
+    taken: dict[int, int] = {}
+    for day in sorted(index):
+        on = window.scheduled_day(days, day)
+        if on is None:
+            unclear.append(DoseFinding(
+                "dose_day_window", window.section, UNKNOWN,
+                f"Day {day} is neither a dose day of the cycle nor within the label's window of one "
+                f"({spans()}): the dose day needs clarification."))
+            missing[f"dosing.doses[{index[day]}].day"] = None
+            continue
+        if on in taken:
+            unclear.append(DoseFinding(
+                "dose_day_window", window.section, UNKNOWN,
+                f"Days {taken[on]} and {day} both count as day {on} ({spans()}): "
+                f"the dose days need clarification."))
+            missing.update(dict.fromkeys((f"dosing.doses[{index[taken[on]]}].day", f"dosing.doses[{index[day]}].day")))
+            continue
+        taken[on] = day
+        scheduled[day] = on
+        if on != day:
+            first, last = window.window_of(on)
+            shifted.append(DoseFinding(
+                "dose_day_window", window.section, MET,
+                f"Day {day} is checked as day {on}: within the label's window (days {first}-{last})."))
+    placed = sorted(scheduled)
+    for before, after in pairwise(placed):
+        if after - before < window.min_days_between_doses:
+            unclear.append(DoseFinding(
+                "dose_day_window", window.section, UNKNOWN,
+                f"Days {before} and {after} are {after - before} days apart; the label keeps at least "
+                f"{window.min_days_between_doses} days between doses: the dose days need clarification."))
+            missing.update(dict.fromkeys((f"dosing.doses[{index[before]}].day", f"dosing.doses[{index[after]}].day")))
+    return _Placement(scheduled, tuple(shifted), tuple(unclear), tuple(missing))
+
+
 def _check(
     version: PolicyVersion,
     request: DosingRequest,
@@ -209,7 +280,7 @@ def _check(
     if schedule is None:
         denials.append(DoseFinding("dose_schedule", rules.section, NOT_MET,
                                    f"No dose schedule of this policy covers cycle {cycle}."))
-    else:
+    elif rules.day_window is None:
         for dose in request.doses:
             if dose.day not in schedule.dose_days:
                 denials.append(DoseFinding(
@@ -218,12 +289,16 @@ def _check(
     if denials:
         return result(DoseOutcome.DENIED, denials)
     assert schedule is not None
-    labels, label_missing, label_why = label_doses(schedule.schedule, [d.day for d in request.doses], body)
-    missing = tuple(field_of(rules, m) for m in eligibility.missing) + tuple(f"dosing.{m}" for m in label_missing)
-    if eligibility.status is UNKNOWN or label_missing:
+    placed = _place(rules, schedule.schedule, request)
+    scheduled = placed.scheduled
+    labels, label_missing, label_why = label_doses(schedule.schedule, sorted(set(scheduled.values())), body)
+    missing = (tuple(field_of(rules, m) for m in eligibility.missing) + tuple(f"dosing.{m}" for m in label_missing)
+               + placed.missing)
+    if eligibility.status is UNKNOWN or label_missing or placed.unclear:
         pending = [DoseFinding(r.rule, r.section, UNKNOWN, f"{r.text} ({r.why})")
                    for r in eligibility.rules if r.status is UNKNOWN]
         pending += [DoseFinding("dose_amount", rules.section, UNKNOWN, why) for why in label_why]
+        pending += placed.unclear
         return result(DoseOutcome.PENDED, pending, missing=missing)
 
     u = rules.unit
@@ -237,7 +312,9 @@ def _check(
     checked: list[DoseDayCheck] = []
     allocated: list[tuple[int, int]] = []
     for dose in sorted(request.doses, key=lambda d: d.day):
-        label_dose = labels[dose.day]
+        on = scheduled[dose.day]
+        label_dose = labels[on]
+        name = f"Day {dose.day}" if on == dose.day else f"Day {dose.day} (as day {on})"
         label = label_dose.amount
         ceiling = label * (1 + tolerance)
         if dose.amount is not None:
@@ -254,7 +331,7 @@ def _check(
             allowed = whole_vials if whole_vials <= ceiling else label
             findings.append(DoseFinding(
                 "dose_amount", schedule.section, NOT_MET,
-                f"Day {dose.day}: the requested dose is {above} the label dose "
+                f"{name}: the requested dose is {above} the label dose "
                 f"({label_dose.explain()}); allowed {fmt(allowed)} {u}.",
             ))
         use = vial_use(allowed, billing)
@@ -266,16 +343,16 @@ def _check(
             counted = "administered and discarded units" if limit.waste_counts else "administered units"
             findings.append(DoseFinding(
                 "unit_limit", limit.section, NOT_MET,
-                f"Day {dose.day}: at most {limit.max_units} units ({counted}) in any {limit.window_days} days; "
+                f"{name}: at most {limit.max_units} units ({counted}) in any {limit.window_days} days; "
                 f"allowed {fmt(allowed)} {u} ({use.units} units).",
             ))
         allocated.append((dose.day, use.limit_units(limit.waste_counts)))
         status = "approved" if allowed == requested else "modified"
         checked.append(DoseDayCheck(dose.day, requested, units_for(requested, billing), label, ceiling, use,
-                                    status, u))
+                                    status, u, on))
     window = busiest_window(allocated, limit.window_days, limit.max_units)
     if findings:
-        return result(DoseOutcome.MODIFIED, findings, checked, window)
+        return result(DoseOutcome.MODIFIED, [*findings, *placed.shifted], checked, window)
     basis = basis_text(labels.values(), body)
     tolerated = f" (up to {fmt(tolerance * 100)}% above it)" if tolerance else ""
     approved = DoseFinding(
@@ -284,7 +361,7 @@ def _check(
         f"{tolerated} and within {limit.max_units} units per {limit.window_days} days "
         f"(Section {limit.section}).",
     )
-    return result(DoseOutcome.APPROVED, [approved], checked, window)
+    return result(DoseOutcome.APPROVED, [approved, *placed.shifted], checked, window)
 
 
 def _same(checks: list[DoseCheck]) -> bool:

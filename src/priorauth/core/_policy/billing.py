@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from decimal import Decimal
 from functools import cached_property
-from typing import Literal
+from typing import Any, Literal
 
-from pydantic import Field, PrivateAttr, model_validator
+from pydantic import Field, PrivateAttr, field_validator, model_validator
 
-from priorauth.core._policy.base import Strict
+from priorauth.core._policy.base import Strict, parse_iso_date
 
 # Milligrams in one of each amount unit.
 MG_PER: dict[str, Decimal] = {"mg": Decimal(1), "mcg": Decimal("0.001")}
@@ -60,12 +61,28 @@ class NdcProduct(Strict):
         return float(self.vial * MG_PER[self._unit])
 
 
+class ModifierRequirement(Strict):
+    """An administrative claim rule: a line of the drug must report JW or JZ (claims edit
+    `WASTE_MODIFIER_MISSING`), on service dates from `since`; `required: false` turns it off."""
+
+    required: bool
+    since: dt.date
+    source: str
+    reading: str | None = None
+
+    @field_validator("since", mode="before")
+    @classmethod
+    def _date(cls, raw: Any) -> dt.date:
+        return parse_iso_date(raw)
+
+
 class WasteModifiers(Strict):
     """HCPCS modifiers for discarded drug from a single-dose vial."""
 
     reading: str
     discarded: str
     none_discarded: str
+    claim_edit: ModifierRequirement | None = None
 
 
 class RxNormCode(Strict):

@@ -30,7 +30,8 @@ class Criterion(Strict):
     text: str
     reading: str | None = None
     evidence: list[str] = Field(default_factory=list)
-    # A guard selects its branch: a branch that fails on its guard is not a denial reason.
+    # A guard selects its branch: a denial lists a branch that fails on its guard by its failed guards alone
+    # (a kind of request, initial or renewal, that fails on its guard is left out: docs/architecture.md).
     guard: bool = False
     all: list[Criterion] | None = None
     any: list[Criterion] | None = None

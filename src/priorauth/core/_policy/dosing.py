@@ -9,6 +9,8 @@
 - `stop_rules`: whether a cycle may be given: a largest cycle number, a requirement from a cycle
   on, each for a branch (`when`).
 - `response_definitions`: findings on a lab-values input and the response values they give.
+- `day_window`: how far a scheduled dose day may move (the label's leeway), with the least
+  number of days between doses; absent, doses are on their scheduled days exactly.
 
 Conditions are `{name: [values]}` (every key must hold), or `all`, `any`, `not` over conditions;
 a name is a dose input of this section or, failing that, a fact (question) of the policy.
@@ -16,9 +18,10 @@ a name is a dose input of this section or, failing that, a fact (question) of th
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from decimal import Decimal
 from functools import cached_property
+from itertools import pairwise
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from pydantic import ConfigDict, Field, PrivateAttr, StrictBool, StrictFloat, StrictInt, StrictStr, model_validator
@@ -363,8 +366,44 @@ class BsaRules(Strict):
     reading: str
 
 
+class DayWindow(Strict):
+    """A scheduled dose day may be given `days_early` before to `days_late` after it, with at least
+    `min_days_between_doses` between any two doses. Day 1 is the cycle's start and never moves:
+    a late day 1 starts the cycle late and the cycle's days count from it."""
+
+    section: str
+    days_early: StrictInt = Field(ge=0)
+    days_late: StrictInt = Field(ge=0)
+    min_days_between_doses: StrictInt = Field(ge=1)
+    source: str
+    reading: str
+
+    def window_of(self, day: int) -> tuple[int, int]:
+        """The first and last day a scheduled `day` may be given on."""
+        return (1, 1) if day == 1 else (day - self.days_early, day + self.days_late)
+
+    def scheduled_day(self, dose_days: Iterable[int], day: int) -> int | None:
+        """The scheduled dose day that `day` counts as: itself, else the one whose window holds it."""
+        days = tuple(dose_days)
+        if day in days:
+            return day
+        return next((d for d in days if self.window_of(d)[0] <= day <= self.window_of(d)[1]), None)
+
+    def problems(self, schedule: Schedule) -> Iterator[str]:
+        """Why the window cannot apply to `schedule`: windows that overlap, or scheduled days too close."""
+        days = schedule.dose_days
+        for before, after in pairwise(days):
+            if after - before < self.min_days_between_doses:
+                yield (f"day_window: schedule {schedule.id}: days {before} and {after} are fewer than "
+                       f"{self.min_days_between_doses} days apart")
+            elif self.window_of(before)[1] >= self.window_of(after)[0]:
+                yield f"day_window: schedule {schedule.id}: the windows of days {before} and {after} overlap"
+        if days[-1] != 1 and self.window_of(days[-1])[1] > schedule.length_days:
+            yield f"day_window: schedule {schedule.id}: day {days[-1]} + {self.days_late} is beyond the cycle"
+
+
 class Dosing(Strict):
-    """Section V: dose inputs, schedules, stop rules, response definitions."""
+    """Section V: dose inputs, schedules, stop rules, response definitions, the dose-day window."""
 
     section: str
     indication: str
@@ -374,6 +413,7 @@ class Dosing(Strict):
     schedules: list[Schedule] = Field(min_length=1)
     stop_rules: list[StopRule] = Field(default_factory=list)
     response_definitions: ResponseDefinitions | None = None
+    day_window: DayWindow | None = None
 
     # The pydantic model of a `dosing` block under this section (priorauth.core._dosing.request).
     _request_model: Any = PrivateAttr(default=None)
@@ -453,6 +493,9 @@ def _section_problems(d: Dosing) -> Iterator[str]:
                 yield f"condition on {name!r}: only boolean and choice inputs can be tested"
             elif any(v not in spec.domain or isinstance(v, bool) != (spec.type == "boolean") for v in values):
                 yield f"condition on {name!r}: a value is not one of the input's values"
+    if d.day_window is not None:
+        for schedule in d.schedules:
+            yield from d.day_window.problems(schedule)
     r = d.response_definitions
     if r is not None:
         target, labs = d.inputs.get(r.input), d.inputs.get(r.labs)
