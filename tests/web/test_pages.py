@@ -289,3 +289,9 @@ def test_static_files_are_served(site):
     js = client.get("/web/static/htmx.min.js")
     assert js.status_code == 200 and "htmx" in js.text[:2000]
     assert client.get("/web/static/../routes.py").status_code == 404
+
+
+def test_a_pended_case_lists_its_missing_facts_once_for_the_reviewer(site):
+    stored = site.submit(example_facts(PENDED))
+    case = site.client("reviewer", "plan").get(f"/web/requests/{stored.id}").text
+    assert case.count("Needed to decide") == 1 and "Missing facts" not in case

@@ -108,8 +108,19 @@ class ReasonBranch:
     text: str | None
     items: tuple[ReasonItem, ...]
 
+    @property
+    def heading(self) -> str | None:
+        """What to head the branch's reasons with: None outside the tree, and when the branch is the
+        one criterion it lists (a heading would repeat the reason)."""
+        if self.branch is None:
+            return None
+        if len(self.items) == 1 and isinstance(self.items[0], Reason) and self.items[0].criterion == self.branch:
+            return None
+        return self.text or self.branch
+
     def to_dict(self) -> dict[str, Any]:
-        return {"branch": self.branch, "text": self.text, "items": [_item_dict(i) for i in self.items]}
+        return {"branch": self.branch, "text": self.text, "heading": self.heading,
+                "items": [_item_dict(i) for i in self.items]}
 
 
 def _item_dict(item: ReasonItem) -> dict[str, Any]:
@@ -193,12 +204,8 @@ def reason_lines(
     lines: list[str] = []
     for branch in groups:
         depth = 0
-        items = branch.items
-        if len(items) == 1 and isinstance(items[0], Reason) and items[0].criterion == branch.branch:
-            lines.append(f"- {say(items[0])}")  # the branch is the one criterion
-            continue
-        if branch.branch is not None:
-            lines.append(f"{heading(branch.text or branch.branch)}:")
+        if branch.heading is not None:
+            lines.append(f"{heading(branch.heading)}:")
             depth = 1
         _lines(branch.items, depth, say, lines)
     return lines

@@ -305,10 +305,10 @@ def why_text(reasons: list[dict[str, Any]], version: PolicyVersion) -> str:
     for group in group_reasons([r for r in reasons if r.get("status") != "met"], version):
         if not group.items:
             continue
-        if group.branch in kinds or not group.text:
+        if group.branch in kinds or group.heading is None:
             label = "Every indication" if group.branch in kinds else "The request"
         else:
-            label = _no_stop(group.text)
+            label = _no_stop(group.heading)
         clauses.append(f"{label} requires {_and([_item_words(i) for i in group.items])}")
     return "; ".join(clauses)
 

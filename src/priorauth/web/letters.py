@@ -98,7 +98,7 @@ class DeterminationLetter:
         """The grouped denial reasons for the page: per branch a heading and its items; an item is a
         requirement (`text`, `citation`) or a choice (`one_of`: alternatives, each a heading or
         None and its items)."""
-        return [{"heading": _heading(b.text) if b.branch is not None else None, "items": _outline(b.items)}
+        return [{"heading": _heading(b.heading) if b.heading is not None else None, "items": _outline(b.items)}
                 for b in self.reason_groups]
 
     @property
