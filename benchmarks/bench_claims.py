@@ -26,8 +26,12 @@ REFERENCE = Path(os.environ.get("CLAIMS_REFERENCE", "/work/shared/bench/claims_r
 DUCK_PYTHON = os.environ.get("DUCKREF_PYTHON", "/tmp/duckref/bin/python")
 PRIORAUTH = str(Path(sys.executable).with_name("priorauth"))
 # reference column -> our edit code
-EDIT_OF = {"flag_units": "UNITS_OVER_LIMIT", "flag_icd": "ICD10_NOT_COVERED", "flag_ndc": "NDC_MISMATCH",
-           "flag_cycle": "CYCLE_LIMIT"}
+EDIT_OF = {
+    "flag_units": "UNITS_OVER_LIMIT",
+    "flag_icd": "ICD10_NOT_COVERED",
+    "flag_ndc": "NDC_MISMATCH",
+    "flag_cycle": "CYCLE_LIMIT",
+}
 
 
 def make_file(lines: int, directory: Path, seed: int) -> Path:
@@ -54,8 +58,7 @@ def timed(command: list[str]) -> dict:
     stderr = child.stderr.read().decode() if child.stderr else ""
     if status != 0:
         raise SystemExit(f"{command[0]} failed ({status}): {stderr[-2000:]}")
-    return {"seconds": seconds, "peak": usage.ru_maxrss * 1024, "load": load,
-            "cpu": usage.ru_utime + usage.ru_stime}
+    return {"seconds": seconds, "peak": usage.ru_maxrss * 1024, "load": load, "cpu": usage.ru_utime + usage.ru_stime}
 
 
 def compare(claims: Path, ours: Path, theirs: Path) -> None:
@@ -85,20 +88,22 @@ def compare(claims: Path, ours: Path, theirs: Path) -> None:
 
 
 def profile(path: Path) -> None:
-    """One in-process run with the time of each stage (cProfile's top calls after)."""
+    """One in-process run of what the CLI runs, the time of each stage (cProfile's top calls after)."""
     import cProfile
     import pstats
 
-    from priorauth.claims import audit_claims
-    from priorauth.claims.io import write_lines
+    from priorauth.claims.audit import audit_claims_to_file
 
     marks = [("start", time.perf_counter())]
     profiler = cProfile.Profile()
     profiler.enable()
-    result = audit_claims(path, policy="besponsa", progress=lambda s: marks.append((s, time.perf_counter())))
-    marks.append(("summary", time.perf_counter()))
-    write_lines(result.lines, "/tmp/claims_profile_out.parquet")
-    marks.append(("written", time.perf_counter()))
+    audit_claims_to_file(
+        path,
+        "/tmp/claims_profile_out.parquet",
+        policy="besponsa",
+        progress=lambda s: marks.append((s, time.perf_counter())),
+    )
+    marks.append(("summary+written", time.perf_counter()))  # as the CLI: ids re-read while writing
     profiler.disable()
     for (_, t0), (name, t1) in zip(marks, marks[1:], strict=False):
         print(f"  {name:>10}: {t1 - t0:6.2f} s")
@@ -128,16 +133,21 @@ def main() -> None:
         for name, command in commands.items():
             run = timed(command)
             runs[name].append(run)
-            print(f"{name:>10}: {run['seconds']:6.2f} s, peak {run['peak'] / 2**20:6,.0f} MiB, "
-                  f"cpu {run['cpu']:5.1f} s, load {run['load']:.1f}", flush=True)
+            print(
+                f"{name:>10}: {run['seconds']:6.2f} s, peak {run['peak'] / 2**20:6,.0f} MiB, "
+                f"cpu {run['cpu']:5.1f} s, load {run['load']:.1f}",
+                flush=True,
+            )
     print(f"\n{lines:,} lines, median of {args.rounds}, load average now {os.getloadavg()[0]:.1f}")
     medians = {}
     for name, rs in runs.items():
         medians[name] = statistics.median(r["seconds"] for r in rs)
         peak = max(r["peak"] for r in rs)
         each = ", ".join(f"{r['seconds']:.2f}" for r in rs)
-        print(f"{name:>10}: {medians[name]:6.2f} s  {lines / medians[name]:>12,.0f} lines/s  "
-              f"peak {peak / 2**20:,.0f} MiB  runs {each}")
+        print(
+            f"{name:>10}: {medians[name]:6.2f} s  {lines / medians[name]:>12,.0f} lines/s  "
+            f"peak {peak / 2**20:,.0f} MiB  runs {each}"
+        )
     print(f"ratio (priorauth lines/s / duckdb lines/s): {medians['duckdb'] / medians['priorauth']:.2f}x")
     compare(path, ours_out, theirs_out)
 

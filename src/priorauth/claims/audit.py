@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 from typing import Literal
 
 import polars as pl
 
-from priorauth.claims.edits import EDIT_CODES, claim_rules
+from priorauth.claims.edits import EDIT_CODES, ClaimRules, claim_rules
 from priorauth.claims.io import scan_table
 from priorauth.claims.schema import OUTPUT_COLUMNS, AuditResult, AuditSummary, ClaimInputError, RowError
 from priorauth.core import Policy, PolicyVersion
@@ -77,25 +78,86 @@ def audit_claims(
 
         lines, errors, rows_read = audit_spark_to_polars(claims, rules, authorizations, master=master)
     elif engine == "polars":
-        from priorauth.claims.polars_engine import audit_frames
-
-        frame = claims if isinstance(claims, pl.DataFrame) else scan_table(claims)
-        auth_frame = None
-        if authorizations is not None:
-            auth_frame = authorizations if isinstance(authorizations, pl.DataFrame) else scan_table(authorizations)
-        if progress:
-            progress("read")
-        try:
-            lines, errors, members = audit_frames(frame, rules, auth_frame, progress)
-        except pl.exceptions.PolarsError as exc:  # a file that fails while being read
-            first_line = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
-            raise ClaimInputError(f"{claims}: cannot read ({first_line})") from None
-        rows_read = lines.height + len({e.row for e in errors if e.source == "claims"})
+        lines, errors, rows_read, members = _audit_polars(claims, rules, authorizations, progress, ids=True)
     else:
         raise ValueError(f"unknown engine {engine!r} (polars or spark)")
     summary = summarize(lines, errors, rows_read, engine, members)
     return AuditResult(
         lines=lines.select(OUTPUT_COLUMNS),
+        errors=[e for e in errors if e.source == "claims"],
+        summary=summary,
+        auth_errors=[e for e in errors if e.source != "claims"],
+    )
+
+
+def _audit_polars(
+    claims: Source,
+    rules: tuple[ClaimRules, ...],
+    authorizations: Source | None,
+    progress: Callable[[str], None] | None,
+    ids: bool,
+) -> tuple[pl.DataFrame, list[RowError], int, int]:
+    from priorauth.claims.polars_engine import audit_frames
+
+    frame = claims if isinstance(claims, pl.DataFrame) else scan_table(claims)
+    auth_frame = None
+    if authorizations is not None:
+        auth_frame = authorizations if isinstance(authorizations, pl.DataFrame) else scan_table(authorizations)
+    if progress:
+        progress("read")
+    try:
+        lines, errors, members = audit_frames(frame, rules, auth_frame, progress, ids=ids)
+    except pl.exceptions.PolarsError as exc:  # a file that fails while being read
+        first_line = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+        raise ClaimInputError(f"{claims}: cannot read ({first_line})") from None
+    rows_read = lines.height + len({e.row for e in errors if e.source == "claims"})
+    return lines, errors, rows_read, members
+
+
+def audit_claims_to_file(
+    claims: str | Path,
+    out: str | Path,
+    authorizations: Source | None = None,
+    *,
+    policy: str | Policy | PolicyVersion | list[str | Policy | PolicyVersion] | None = None,
+    engine: Engine = "polars",
+    master: str = "local[2]",
+    progress: Callable[[str], None] | None = None,
+) -> AuditResult:
+    """`audit_claims` of a file, its lines written to `out` (Parquet or CSV, as `write_lines`).
+
+    The returned result's `lines` is empty. On Polars, claim ids are not held while auditing:
+    they are read again from `claims`, batch by batch, as the lines are written (less memory).
+    """
+    from priorauth.claims.io import write_audited, write_lines
+
+    if engine != "polars":
+        result = audit_claims(claims, authorizations, policy=policy, engine=engine, master=master, progress=progress)
+        write_lines(result.lines, out)
+        return replace(result, lines=result.lines.clear())
+    rules = claim_rules(policy)
+    lines, errors, rows_read, members = _audit_polars(claims, rules, authorizations, progress, ids=False)
+    summary = summarize(lines, errors, rows_read, engine, members)
+    numbers = lines.select("row", "rolling_units", "cycle", "mask")
+    del lines
+    scan = scan_table(claims)
+    raw = pl.col("claim_id")
+    ids = scan.select(raw if scan.collect_schema()["claim_id"] == pl.String else raw.cast(pl.String))
+    try:
+        write_audited(numbers, ids, out)
+    except pl.exceptions.PolarsError as exc:
+        first_line = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+        raise ClaimInputError(f"{claims}: cannot read ({first_line})") from None
+    return AuditResult(
+        lines=pl.DataFrame(
+            schema={
+                "row": pl.Int64,
+                "claim_id": pl.String,
+                "rolling_units": pl.Int64,
+                "cycle": pl.Int64,
+                "edits": pl.List(pl.String),
+            }
+        ),
         errors=[e for e in errors if e.source == "claims"],
         summary=summary,
         auth_errors=[e for e in errors if e.source != "claims"],

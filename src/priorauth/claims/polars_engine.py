@@ -173,11 +173,11 @@ def _lookups(claims: pl.LazyFrame, schema: pl.Schema, rules: tuple[ClaimRules, .
 
 
 def validate_claims(
-    claims: pl.LazyFrame, rules: ClaimRules | tuple[ClaimRules, ...]
+    claims: pl.LazyFrame, rules: ClaimRules | tuple[ClaimRules, ...], ids: bool = True
 ) -> tuple[pl.DataFrame, list[RowError]]:
     """Good rows as numbers and flags (row, claim_id, h1, h2, day, units, policy, ...) and row errors.
 
-    Only `claim_id` stays text; members become two independent 64-bit hashes.
+    Only `claim_id` stays text (left out with `ids=False`); members become two independent 64-bit hashes.
     """
     every = rules if isinstance(rules, tuple) else (rules,)
     schema = claims.collect_schema()
@@ -190,7 +190,7 @@ def validate_claims(
         claims.with_row_index("row", offset=1)
         .select(
             "row",
-            _raw_text("claim_id", schema["claim_id"]).alias("claim_id"),
+            *([_raw_text("claim_id", schema["claim_id"]).alias("claim_id")] if ids else []),
             _code(_text("claim_id", schema["claim_id"]).is_null(), 1).fill_null(_OK).alias("!claim_id"),
             _code(member.is_null(), 1).fill_null(_OK).alias("!member_id"),
             member.hash(seed=0).alias("h1"),
@@ -262,8 +262,10 @@ def validate_authorizations(
 def _limit_at(limit: DatedLimit, days: pl.Series) -> pl.Series | int:
     if len(limit.values) == 1:
         return limit.values[0]
-    position = pl.Series(limit.effective_days).search_sorted(days, side="right").cast(pl.Int64) - 1
-    return pl.Series(limit.values).gather(position.clip(lower_bound=0))
+    # values[0] again in front: position 0 (before the first effective day) takes the first value
+    return pl.Series([limit.values[0], *limit.values]).gather(
+        pl.Series(limit.effective_days).search_sorted(days, side="right")
+    )
 
 
 def _prefix(values: pl.Series) -> pl.Series:
@@ -300,16 +302,25 @@ def _sorted_keys(
             prefix = exact_codes()
             continue
         moved = pl.DataFrame({"h1": h1.gather(order).filter(shared), "h2": check.filter(shared)}).unique(
-            maintain_order=True)
+            maintain_order=True
+        )
         unused = pl.int_range(0, 2 * moved.height + 64, eager=True, dtype=pl.Int64)
         unused = unused.filter(~unused.is_in(member_keys.gather(firsts).implode())).head(moved.height)
         moved = moved.head(unused.len()).with_columns(new=unused)
         at = h1.is_in(moved["h1"].implode()).arg_true()  # the lines of the members sharing a prefix
         found = pl.DataFrame({"h1": h1.gather(at), "h2": h2.gather(at)}).join(
-            moved, on=["h1", "h2"], how="left", maintain_order="left")["new"]
+            moved, on=["h1", "h2"], how="left", maintain_order="left"
+        )["new"]
         prefix = prefix.scatter(at, found.fill_null(prefix.gather(at)))
         del member_keys, firsts, check, shared
     raise AssertionError("unreachable")
+
+
+def _key_sums(keys: pl.Series, values: pl.Series, days: int) -> pl.Series:
+    """Per line, the sum of `values` over the member's lines dated within `days` days ending on its
+    date: one pass over the sorted keys (members are further apart than any window)."""
+    frame = pl.DataFrame({"k": keys, "v": values})
+    return frame.select(pl.col("v").rolling_sum_by("k", f"{days}i", closed="right")).to_series()
 
 
 def _runs(keys: pl.Series) -> tuple[pl.Series, pl.Series, pl.Series]:
@@ -318,9 +329,7 @@ def _runs(keys: pl.Series) -> tuple[pl.Series, pl.Series, pl.Series]:
     return keys.rle_id(), first, first.shift(-1, fill_value=keys.len())
 
 
-def _branch_of_lines(
-    lines: pl.DataFrame, auths: pl.DataFrame, rules: ClaimRules
-) -> pl.Series:
+def _branch_of_lines(lines: pl.DataFrame, auths: pl.DataFrame, rules: ClaimRules) -> pl.Series:
     """Per line (sorted order), the index in `rules.branches` of the authorization it falls under:
     the covering authorization with the latest start (then the first row); -1 when none names one."""
     n = lines.height
@@ -358,12 +367,6 @@ def _policy_line_edits(
     order, keys = _sorted_keys(p["h1"], p["h2"], day_off, exact_codes, day_bits)
     del day_off
 
-    def key_sums(values: pl.Series, days: int) -> pl.Series:
-        """Per line, the sum of `values` over the member's lines dated within `days` days ending on its
-        date: one pass over the sorted keys (members are further apart than any window)."""
-        frame = pl.DataFrame({"k": keys, "v": values})
-        return frame.select(pl.col("v").rolling_sum_by("k", f"{days}i", closed="right")).to_series()
-
     member_run, member_first, member_end = _runs(keys // (1 << day_bits))
     # every column the edits read, in key order: one select, so the gathers run in parallel
     wanted = ["day", "units", "jw", "jz", "icd_ok", "ndc_ok"] + (["h1", "h2"] if auths is not None else [])
@@ -377,8 +380,11 @@ def _policy_line_edits(
 
     if rules.by_branch:
         # Limits per line: its authorization's branch, else the Section II limit of its cycle number.
-        branch = _branch_of_lines(lines, auths, rules) if lines is not None and auths is not None \
+        branch = (
+            _branch_of_lines(lines, auths, rules)
+            if lines is not None and auths is not None
             else pl.repeat(-1, n, dtype=pl.Int64, eager=True)
+        )
         has_branch = branch >= 0
         safe = branch.clip(lower_bound=0)
         branch_window = pl.Series([b.window_days for b in rules.branches], dtype=pl.Int64).gather(safe)
@@ -404,12 +410,15 @@ def _policy_line_edits(
         cycle = (started - started.gather(member_first.gather(member_run)) + 1).cast(pl.Int64)
         del started, starts
         fallback_at = (cycle.clip(upper_bound=len(rules.cycle_windows)) - 1).cast(pl.UInt32)
-        line_window = pl.select(pl.when(has_branch).then(branch_window)
-                                .otherwise(cycle_windows.gather(fallback_at))).to_series()
-        max_units: pl.Series | int = pl.select(pl.when(has_branch).then(branch_units)
-                                               .otherwise(cycle_units.gather(fallback_at))).to_series()
-        max_cycles: pl.Series | int = pl.select(pl.when(has_branch).then(branch_last)
-                                                .otherwise(rules.last_cycle)).to_series()
+        line_window = pl.select(
+            pl.when(has_branch).then(branch_window).otherwise(cycle_windows.gather(fallback_at))
+        ).to_series()
+        max_units: pl.Series | int = pl.select(
+            pl.when(has_branch).then(branch_units).otherwise(cycle_units.gather(fallback_at))
+        ).to_series()
+        max_cycles: pl.Series | int = pl.select(
+            pl.when(has_branch).then(branch_last).otherwise(rules.last_cycle)
+        ).to_series()
         day_run, day_first, day_end = _runs(keys)
         run_window: pl.Series | int = line_window.gather(day_first)
     else:
@@ -420,10 +429,10 @@ def _policy_line_edits(
     # rolling units: all lines of the member with day in [day - (window - 1), day]
     units, jw = q["units"], q["jw"]
     if isinstance(run_window, int):
-        rolling = key_sums(units, run_window)
+        rolling = _key_sums(keys, units, run_window)
         if not rules.waste_always_counts:
             # JW units leave the sum of lines dated while the policy does not count waste
-            jw_rolling = key_sums(units * jw.cast(pl.Int64), run_window)
+            jw_rolling = _key_sums(keys, units * jw.cast(pl.Int64), run_window)
             rolling = rolling - jw_rolling * (1 - _limit_at(rules.waste_counts, day))
             del jw_rolling
     else:  # a window per line (by branch): prefix sums between binary-searched bounds
@@ -476,18 +485,24 @@ def _policy_line_edits(
 
     jz = q["jz"]
     del q
-    day_jw = key_sums(jw.cast(pl.UInt32), 1) > 0  # JW on a line of the member's same day
-    mask = mask | (day_jw & (key_sums(jz.cast(pl.UInt32), 1) > 0)).cast(pl.UInt8) * BIT["WASTE_MODIFIER"]
+    day_jw = _key_sums(keys, jw.cast(pl.UInt32), 1) > 0  # JW on a line of the member's same day
+    mask = mask | (day_jw & (_key_sums(keys, jz.cast(pl.UInt32), 1) > 0)).cast(pl.UInt8) * BIT["WASTE_MODIFIER"]
     required = _limit_at(rules.modifier_required, day)
     if not isinstance(required, int) or required:
         bare = ~(jw | jz | day_jw)
         missing = bare if isinstance(required, int) else bare & (required == 1)
         mask = mask | missing.cast(pl.UInt8) * BIT["WASTE_MODIFIER_MISSING"]
 
-    back = pl.zeros(n, dtype=pl.UInt32, eager=True).scatter(order, pl.int_range(n, eager=True, dtype=pl.UInt32))
-    in_key_order = pl.DataFrame({"rolling_units": rolling, "cycle": cycle.cast(pl.Int64), "mask": mask})
     members = p.select(pl.col("h1", "h2").gather(order.gather(member_first)))
-    return in_key_order.select(pl.all().gather(back)), members
+    in_key_order = pl.DataFrame({"rolling_units": rolling, "cycle": cycle, "mask": mask})
+    # free the key-order working set before the last gathers
+    del keys, day, jw, jz, day_jw, required, rolling, cycle, mask, positions, member_run, member_first, member_end
+    del max_units, max_cycles, lines
+    back = pl.zeros(n, dtype=pl.UInt32, eager=True).scatter(order, pl.int_range(n, eager=True, dtype=pl.UInt32))
+    del order
+    return in_key_order.select(
+        pl.col("rolling_units").gather(back), pl.col("cycle").gather(back).cast(pl.Int64), pl.col("mask").gather(back)
+    ), members
 
 
 def audit_lines(
@@ -499,8 +514,10 @@ def audit_lines(
 ) -> tuple[int, pl.DataFrame]:
     """The number of members with policy lines, and the output lines (row, claim_id, rolling_units,
     cycle, edits, units, mask, policy) in row order: `mask` holds the edits as bits (BIT).
+    Without a `claim_id` column in `good`, the lines have neither `claim_id` nor `edits` and `row`
+    stays UInt32 (`write_audited` adds them while writing).
 
-    `good` holds row, claim_id, units, policy (the position in `rules`, -1 for other codes);
+    `good` holds row, [claim_id,] units, policy (the position in `rules`, -1 for other codes);
     `policy_lines[k]` the numbers and flags of the lines of policy k.
     """
     n = good.height
@@ -512,34 +529,39 @@ def audit_lines(
         count = policy_lines[k].height
         if count == 0:
             continue
-        at = (good["policy"] == k).arg_true()
-        rows = good["row"].gather(at)
+        at = None if count == n else (good["policy"] == k).arg_true()
+        rows = good["row"] if at is None else good["row"].gather(at)
         applying = None
         if auths is not None:
             applying = auths.filter(pl.col("hcpcs").is_null() | (pl.col("hcpcs") == r.hcpcs))
+        if count == n:
+            del rolling, cycles, masks  # replaced below, not scattered into
         edits, policy_members = _policy_line_edits(policy_lines[k], r, applying, partial(exact_codes, rows))
         members.append(policy_members)
         policy_lines[k] = policy_lines[k].clear()  # frees the policy's numbers once audited
-        if count == n:  # every line is this policy's: no scatter
+        if at is None:  # every line is this policy's: no scatter
             rolling, cycles, masks = edits["rolling_units"], edits["cycle"], edits["mask"]
             continue
         rolling = rolling.scatter(at, edits["rolling_units"])
         cycles = cycles.scatter(at, edits["cycle"])
         masks = masks.scatter(at, edits["mask"])
 
-    ids = pl.Series([r.policy_id for r in rules], dtype=pl.Enum([r.policy_id for r in rules]))
-    index = good["policy"].cast(pl.Int64)
+    policy_ids = pl.Series([r.policy_id for r in rules], dtype=pl.Enum([r.policy_id for r in rules]))
+    index = good["policy"]
     member_count = pl.concat(members).unique().height if members else 0
+    ids = "claim_id" in good.columns
     return member_count, pl.DataFrame(
         {
-            "row": good["row"].cast(pl.Int64),
-            "claim_id": good["claim_id"],
+            "row": good["row"].cast(pl.Int64) if ids else good["row"],
+            **({"claim_id": good["claim_id"]} if ids else {}),
             "rolling_units": rolling,
             "cycle": cycles,
-            "edits": EDIT_LISTS.gather(masks),
+            **({"edits": EDIT_LISTS.gather(masks)} if ids else {}),
             "units": good["units"],
             "mask": masks,
-            "policy": pl.select(pl.when(index >= 0).then(ids.gather(index.clip(lower_bound=0)))).to_series(),
+            "policy": pl.select(
+                pl.when(index >= 0).then(policy_ids.gather(index.clip(lower_bound=0).cast(pl.UInt32)))
+            ).to_series(),
         }
     )
 
@@ -549,12 +571,14 @@ def audit_frames(
     rules: ClaimRules | tuple[ClaimRules, ...],
     authorizations: pl.LazyFrame | pl.DataFrame | None = None,
     progress: Progress | None = None,
+    ids: bool = True,
 ) -> tuple[pl.DataFrame, list[RowError], int]:
     """Validate and audit claims (a lazy scan or a frame) under each policy of `rules`, each line
-    under the policy of its HCPCS code; returns (lines, errors, members with policy lines)."""
+    under the policy of its HCPCS code; returns (lines, errors, members with policy lines).
+    With `ids=False` the lines hold no claim ids nor edit lists (see `audit_lines`)."""
     every = rules if isinstance(rules, tuple) else (rules,)
     claims = claims.lazy()
-    good, errors = validate_claims(claims, every)
+    good, errors = validate_claims(claims, every, ids)
     auths = None
     if authorizations is not None:
         auths, auth_errors = validate_authorizations(authorizations.lazy(), every)
@@ -574,7 +598,7 @@ def audit_frames(
         good.select(columns) if k == only else good.select(columns).filter(good["policy"] == k)
         for k in range(len(every))
     ]
-    good = good.select("row", "claim_id", "units", "policy")  # frees the hashes and flags
+    good = good.select("row", *(["claim_id"] if ids else []), "units", "policy")  # frees the hashes and flags
     members, lines = audit_lines(good, policy_lines, every, auths, exact_codes)
     if progress:
         progress("edits")

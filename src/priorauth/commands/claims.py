@@ -40,9 +40,8 @@ def register(app: typer.Typer) -> None:
         from rich.console import Console
         from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
-        from priorauth.claims import audit_claims
-        from priorauth.claims.audit import Engine
-        from priorauth.claims.io import file_format, write_errors, write_lines
+        from priorauth.claims.audit import Engine, audit_claims_to_file
+        from priorauth.claims.io import file_format, write_errors
         from priorauth.claims.schema import ClaimInputError
         from priorauth.cli import fail
         from priorauth.core import PriorAuthError, policy_ids
@@ -69,14 +68,15 @@ def register(app: typer.Typer) -> None:
                 bar.update(task, advance=1, description=f"auditing ({engine}): {stage}")
 
             try:
-                result = audit_claims(input_file, auth, policy=policy, engine=chosen, master=master, progress=step)
+                result = audit_claims_to_file(
+                    input_file, out, auth, policy=policy, engine=chosen, master=master, progress=step
+                )
             except PriorAuthError as exc:
                 fail(str(exc))
                 return
             except ValueError as exc:  # e.g. two loaded policies bill the same HCPCS code
                 fail(f"--policy: {exc}")
                 return
-            write_lines(result.lines, out)
             step("written")
         _print_summary(result, out, with_authorizations=auth is not None)
         rejected = result.errors + result.auth_errors
