@@ -16,11 +16,13 @@ $(BIN)/python:
 # The service alone (make run): no Polars, PyArrow, PySpark or test tools (docs/operations.md has the sizes).
 $(SERVICE): pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e .
+	$(BIN)/python -m compileall -q src >/dev/null  # bytecode now: a shell with PYTHONDONTWRITEBYTECODE=1 never writes it
 	touch $(SERVICE)
 
 # Everything the tests need (make test): the claims, spark and postgres extras and the test tools.
 $(DEV): pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	$(BIN)/python -m compileall -q src >/dev/null
 	touch $(DEV) $(SERVICE)
 
 setup: $(SERVICE)
