@@ -1,4 +1,5 @@
 import pytest
+from tests.web.live import browser, server  # noqa: F401 - the browser tests' fixtures
 
 
 @pytest.fixture(scope="session")

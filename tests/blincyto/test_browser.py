@@ -8,27 +8,10 @@ from __future__ import annotations
 import re
 
 import pytest
-from tests.web.live import LiveServer, chromium_missing, fill_people, launch_chromium
+from tests.web.live import chromium_missing, fill_people
 
 reason = chromium_missing()
 pytestmark = pytest.mark.skipif(reason is not None, reason=reason or "")
-
-
-@pytest.fixture(scope="module")
-def server(tmp_path_factory):
-    live = LiveServer(tmp_path_factory.mktemp("live")).start()
-    yield live
-    live.stop()
-
-
-@pytest.fixture(scope="module")
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        chromium = launch_chromium(p)
-        yield chromium
-        chromium.close()
 
 
 def sign_in(browser, server, token: str):

@@ -17,7 +17,7 @@ from priorauth.http.app import create_app
 from priorauth.service.settings import Settings
 from priorauth.store.db import Database
 
-from .live import sign_in
+from .live import browser, server, sign_in  # noqa: F401 - browser, server: the browser tests' fixtures
 
 
 def example_facts(name: str) -> dict:

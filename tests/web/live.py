@@ -15,6 +15,8 @@ import time
 import urllib.request
 from pathlib import Path
 
+import pytest
+
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
     "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
@@ -118,3 +120,25 @@ def fill_people(page, patient: str) -> None:
                          ("prescriber_npi", "1234567893"), ("contact_name", "Front desk"),
                          ("contact_phone", "503-555-0100")):
         page.locator(f"#{field}").fill(value)
+
+
+# Module-scoped fixtures for the browser tests (a module imports the ones it uses).
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    """A live `priorauth serve` on a fresh database, for one module's tests."""
+    live = LiveServer(tmp_path_factory.mktemp("live")).start()
+    yield live
+    live.stop()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    """Debian's Chromium (Playwright), for one module's tests."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        chromium = launch_chromium(p)
+        yield chromium
+        chromium.close()

@@ -12,7 +12,7 @@ import re
 
 import pytest
 
-from .live import LiveServer, chromium_missing, launch_chromium
+from .live import chromium_missing
 
 reason = chromium_missing()
 pytestmark = pytest.mark.skipif(reason is not None, reason=reason or "")
@@ -37,23 +37,6 @@ TEEN_TKI = {
     "ph_status": "positive", "with_rituximab": False, "substantial_comorbidities": False,
 }
 MEDICARE_TEXAS = {"request_type": "initial", "line_of_business": "medicare", "member_state": "TX"}
-
-
-@pytest.fixture(scope="module")
-def server(tmp_path_factory):
-    live = LiveServer(tmp_path_factory.mktemp("case")).start()
-    yield live
-    live.stop()
-
-
-@pytest.fixture(scope="module")
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        chromium = launch_chromium(p)
-        yield chromium
-        chromium.close()
 
 
 @pytest.fixture(scope="module")

@@ -7,19 +7,12 @@ from pathlib import Path
 
 import pytest
 
-from .live import LiveServer, chromium_missing, launch_chromium
+from .live import chromium_missing, launch_chromium
 
 reason = chromium_missing()
 pytestmark = pytest.mark.skipif(reason is not None, reason=reason or "")
 
 FIXTURES = Path(__file__).resolve().parents[1] / "documents" / "fixtures"
-
-
-@pytest.fixture(scope="module")
-def server(tmp_path_factory):
-    live = LiveServer(tmp_path_factory.mktemp("live-documents")).start()
-    yield live
-    live.stop()
 
 
 def test_reviewer_uploads_a_revised_document_and_reads_the_diff(server, tmp_path):

@@ -10,7 +10,7 @@ import time
 import httpx
 import pytest
 
-from .live import LiveServer, chromium_missing, launch_chromium
+from .live import LiveServer, chromium_missing
 
 reason = chromium_missing()
 pytestmark = pytest.mark.skipif(reason is not None, reason=reason or "")
@@ -24,16 +24,6 @@ def server(tmp_path_factory):
     )
     yield live
     live.stop()
-
-
-@pytest.fixture(scope="module")
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        chromium = launch_chromium(p)
-        yield chromium
-        chromium.close()
 
 
 def signed_in_page(browser, server, token: str):

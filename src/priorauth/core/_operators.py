@@ -94,10 +94,8 @@ def _choice_problems(version: PolicyVersion, fact: str, values: list[Any]) -> It
                 yield f"{fact!r} is boolean; {v!r} is not true or false"
 
 
-class Equals(LeafOperator):
-    """`equals: {fact: value}`: met when the fact has that value."""
-
-    name = "equals"
+class _FactValue(LeafOperator):
+    """An operator on one fact and one value of it (`{fact: value}`)."""
 
     def parse(self, argument: Any) -> tuple[str, Any]:
         return _single_fact(argument, "value")
@@ -107,6 +105,12 @@ class Equals(LeafOperator):
 
     def problems(self, argument: tuple[str, Any], version: PolicyVersion) -> Iterator[str]:
         return _choice_problems(version, argument[0], [argument[1]])
+
+
+class Equals(_FactValue):
+    """`equals: {fact: value}`: met when the fact has that value."""
+
+    name = "equals"
 
     def compile(self, argument: tuple[str, Any], version: PolicyVersion) -> tuple[LeafTest, Witnesses | None]:
         fact, expected = argument
@@ -129,7 +133,7 @@ class Equals(LeafOperator):
         return Inline(f"U if {v} is None else (M if {v} == {key} else F)", constants=((key, expected),))
 
 
-class NotStated(LeafOperator):
+class NotStated(_FactValue):
     """`not_stated: {fact: value}`: met unless the fact is stated with that value.
 
     For a fact that can only contradict a choice made by another fact (rituximab added to a
@@ -138,15 +142,6 @@ class NotStated(LeafOperator):
     """
 
     name = "not_stated"
-
-    def parse(self, argument: Any) -> tuple[str, Any]:
-        return _single_fact(argument, "value")
-
-    def reads(self, argument: tuple[str, Any], version: PolicyVersion) -> tuple[str, ...]:
-        return (argument[0],)
-
-    def problems(self, argument: tuple[str, Any], version: PolicyVersion) -> Iterator[str]:
-        return _choice_problems(version, argument[0], [argument[1]])
 
     def compile(self, argument: tuple[str, Any], version: PolicyVersion) -> tuple[LeafTest, Witnesses | None]:
         fact, stated = argument
