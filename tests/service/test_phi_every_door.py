@@ -197,6 +197,29 @@ def _rest_review(ctx: Ctx, phi: Phi, how: str) -> httpx.Response:
     return ctx.api.post(f"/v1/requests/{stored['id']}/review", json=body, headers=ctx.headers["reviewer"])
 
 
+def _earlier_day() -> str:
+    return (dt.datetime.now(dt.UTC).date() - dt.timedelta(days=5)).isoformat()
+
+
+def _rest_backdate(ctx: Ctx, phi: Phi, how: str) -> httpx.Response:
+    stored = ctx.pended_request()
+    body: dict[str, Any] = {"request_date": _earlier_day(), "note": phi.note, "expected_version": stored["version"]}
+    if how == "invalid":
+        body["request_date"] = phi.name
+    if how == "unknown":
+        body[phi.name] = phi.member_id
+    return ctx.api.post(f"/v1/requests/{stored['id']}/request-date", json=body, headers=ctx.headers["reviewer"])
+
+
+def _web_backdate(ctx: Ctx, phi: Phi, how: str) -> httpx.Response:
+    stored = ctx.pended_request()
+    form = {"csrf": ctx.csrf("reviewer"), "expected_version": str(stored["version"]),
+            "request_date": _earlier_day() if how != "invalid" else phi.name, "backdate_note": phi.note}
+    if how == "unknown":
+        form[phi.name] = phi.member_id
+    return ctx.web["reviewer"].post(f"/web/requests/{stored['id']}/request-date", data=form, follow_redirects=False)
+
+
 def _rest_information(ctx: Ctx, phi: Phi, how: str) -> httpx.Response:
     stored = ctx.pended_request()
     body: dict[str, Any] = {"facts": {"substantial_comorbidities": False, "birth_date": phi.birth_date},
@@ -320,10 +343,12 @@ PROBES = [Probe(*row[:4]) if len(row) == 4 else Probe(*row) for row in [
     ("rest", "POST /v1/evaluate facts", _rest_evaluate, HOWS),
     ("rest", "POST /v1/requests/{id}/review note", _rest_review, HOWS),
     ("rest", "POST /v1/requests/{id}/information", _rest_information, HOWS),
+    ("rest", "POST /v1/requests/{id}/request-date note", _rest_backdate, HOWS),
     ("rest", "GET /v1/requests filters", _rest_filters, ("valid", "invalid")),
     ("web", "POST /web/requests form", _web_form, HOWS, True),
     ("web", "POST /web/requests/{id}/review note", _web_review, HOWS, True),
     ("web", "POST /web/requests/{id}/information", _web_information, HOWS, True),
+    ("web", "POST /web/requests/{id}/request-date note", _web_backdate, HOWS, True),
     ("web", "GET /web/requests filters", _web_queue, ("valid", "invalid")),
     ("web", "POST /web/signin token and next", _web_signin, ("invalid",)),
     ("fhir", "PAS Claim/$submit names, notes, answers", _pas, HOWS),
@@ -417,6 +442,8 @@ def test_phi_in_every_free_text_field_stays_out_of_logs_errors_and_the_audit_tra
     assert not leaks, "\n".join(leaks)
     assert not server_errors, server_errors
     assert "Traceback" not in output
+    backdated = [(row, status) for row, _, how, status, _, _ in sent if "request-date" in row and how == "valid"]
+    assert len(backdated) == 2 and all(status in (200, 303) for _, status in backdated), backdated
     # The rows did reach the doors: valid submissions were stored, and each door refused bad input.
     statuses = {row: status for row, _, _, status, _, _ in sent}
     assert statuses["rest: POST /v1/requests patient (valid)"] == 201

@@ -295,3 +295,32 @@ def test_a_pended_case_lists_its_missing_facts_once_for_the_reviewer(site):
     stored = site.submit(example_facts(PENDED))
     case = site.client("reviewer", "plan").get(f"/web/requests/{stored.id}").text
     assert case.count("Needed to decide") == 1 and "Missing facts" not in case
+
+
+def test_a_reviewer_back_dates_an_open_request_on_its_page_and_a_submitter_cannot(site):
+    """Issue 12 item 10: only a reviewer may date a request earlier than submitters may, with a reason
+    kept with the request (the audit trail records the change, not the reason)."""
+    import datetime as dt
+
+    stored = site.submit(example_facts(PENDED))
+    day = (dt.date.fromisoformat(stored.facts["request_date"]) - dt.timedelta(days=10)).isoformat()
+    reviewer = site.client("reviewer", "plan")
+    page = reviewer.get(f"/web/requests/{stored.id}").text
+    assert "Change the request date" in page
+    no_reason = reviewer.post(f"/web/requests/{stored.id}/request-date", data={
+        "csrf": reviewer.csrf, "expected_version": "1", "request_date": day, "backdate_note": " "})
+    assert no_reason.status_code == 422 and "note" in no_reason.text
+    done = reviewer.post(f"/web/requests/{stored.id}/request-date", data={
+        "csrf": reviewer.csrf, "expected_version": "1", "request_date": day,
+        "backdate_note": "Faxed request received ten days earlier."}, follow_redirects=False)
+    assert done.status_code == 303
+    page = reviewer.get(done.headers["location"]).text
+    assert "The request date was changed" in page and day in page
+    events = reviewer.get(f"/v1/requests/{stored.id}/audit",
+                          headers={"Authorization": f"Bearer {site.token('reviewer', 'plan')}"}).text
+    assert "Faxed request" not in events
+    submitter = site.client("submitter")
+    assert "Change the request date" not in submitter.get(f"/web/requests/{stored.id}").text
+    refused = submitter.post(f"/web/requests/{stored.id}/request-date", data={
+        "csrf": submitter.csrf, "expected_version": "2", "request_date": day, "backdate_note": "earlier"})
+    assert refused.status_code == 403

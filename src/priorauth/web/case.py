@@ -22,6 +22,7 @@ from priorauth.web.views import criteria_tree, plain_value, sentence, status_tex
 DONE_TEXT = {
     "information": "The information was added and the request was decided again.",
     "review": "Your decision was saved.",
+    "request_date": "The request date was changed and the request was decided again.",
 }
 MODIFICATION_FIELDS = ("start", "end", "max_cycles", "max_units")
 ACTION_TEXT = {"approve": "Approved", "approve_with_modification": "Approved with modification", "deny": "Denied"}
@@ -449,6 +450,7 @@ def build_case(
         "can_add_info": can_add_info,
         "info_fields": info_fields,
         "can_review": principal.role == "reviewer" and not stored.final,
+        "request_date": stored.facts.get(version.decided_on) if principal.role == "reviewer" else None,
         "tree": tree,
         "audit": audit_lines(events, questions, people, criteria_texts(version)) if events is not None else None,
         "letter_available": outcome is not None,

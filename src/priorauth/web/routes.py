@@ -433,6 +433,36 @@ def _version(raw: Any) -> int | None:
         return None
 
 
+@router.post(PREFIX + "/requests/{request_id}/request-date", name="backdate")
+async def backdate(request: Request, session: SessionDep, request_id: str) -> Response:
+    form = await request.form()
+    return await run_in_threadpool(_backdate, request, session, request_id, form)
+
+
+def _backdate(request: Request, session: Session, request_id: str, form: Any) -> Response:
+    """A reviewer's back-dating of an open request: the new date and why (stored, audited as a hash only)."""
+    principal, csrf = _signed_in(request, session)
+    if not _check_csrf(request, form, csrf):
+        return _error_page(principal, csrf, 403, "Page expired", "The form expired. Reload the request and try again.")
+    version = _version(form.get("expected_version"))
+    try:
+        service.backdate_request(session, principal, request_id, str(form.get("request_date") or ""),
+                                 str(form.get("backdate_note") or ""), version if version is not None else -1)
+    except service.VersionConflict:
+        return _case_page(session, principal, csrf, request_id, [{"kind": "conflict", "text": (
+            "The request changed after you opened it, so its date was not changed. Here it is as it stands now.")}],
+            status_code=409)
+    except service.StateConflict as exc:
+        return _case_page(session, principal, csrf, request_id, [{"kind": "conflict", "text": str(exc)}],
+                          status_code=409)
+    except RequestError as exc:
+        return _case_page(session, principal, csrf, request_id, [{"kind": "problem", "text": str(exc)}],
+                          status_code=422)
+    except service.ServiceError as exc:
+        return _service_problem(principal, csrf, exc)
+    return RedirectResponse(url("case", request_id=request_id) + "?done=request_date", status_code=303)
+
+
 @router.post(PREFIX + "/requests/{request_id}/review", name="review")
 async def review(request: Request, session: SessionDep, request_id: str) -> Response:
     form = await request.form()
