@@ -8,26 +8,17 @@ from __future__ import annotations
 import re
 
 import pytest
-from tests.web.live import chromium_missing, fill_people
+from tests.web.live import browser_page, chromium_missing, fill_people
 
 reason = chromium_missing()
 pytestmark = pytest.mark.skipif(reason is not None, reason=reason or "")
 
 
-def sign_in(browser, server, token: str):
-    page = browser.new_context(viewport={"width": 1366, "height": 900}).new_page()
-    page.set_default_timeout(15_000)
-    page.goto(server.base + "/web/signin")
-    page.get_by_label("Access token").fill(token)
-    page.keyboard.press("Enter")
-    page.wait_for_url(re.compile(r".*/web/requests$"))
-    return page
-
 
 def test_story_a_blincyto_mrd_request_from_the_form_to_the_letter(server, browser):
     from playwright.sync_api import expect
 
-    submitter = sign_in(browser, server, server.token("submitter", "clinic-a"))
+    submitter = browser_page(browser, server, server.token("submitter", "clinic-a"))
     submitter.get_by_role("link", name="New request").click()
     submitter.get_by_role("navigation", name="Policy").get_by_role("link", name=re.compile("Blincyto")).click()
     expect(submitter.get_by_role("heading", level=1)).to_contain_text("New request: Blincyto (blinatumomab)")
@@ -65,7 +56,7 @@ def test_story_a_blincyto_mrd_request_from_the_form_to_the_letter(server, browse
     expect(submitter.get_by_role("heading", level=1)).to_contain_text("Approved")
     request_id = re.search(r"/web/requests/(req_[0-9a-f]+)", submitter.url).group(1)
 
-    reviewer = sign_in(browser, server, server.token("reviewer", "plan"))
+    reviewer = browser_page(browser, server, server.token("reviewer", "plan"))
     reviewer.get_by_label("Policy").select_option("blincyto")
     reviewer.get_by_role("button", name=re.compile("Apply|Filter")).first.click()
     reviewer.get_by_role("link", name=request_id).click()

@@ -122,6 +122,19 @@ def fill_people(page, patient: str) -> None:
         page.locator(f"#{field}").fill(value)
 
 
+def browser_page(browser, server, token: str):
+    """A new browser context (1366 x 900), signed out until it signs in with `token` through the
+    sign-in form; its page, on the queue."""
+    page = browser.new_context(viewport={"width": 1366, "height": 900}).new_page()
+    page.set_default_timeout(15_000)
+    page.goto(server.base + "/web/requests")
+    assert page.url.startswith(server.base + "/web/signin")
+    page.get_by_label("Access token").fill(token)
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_url(re.compile(r".*/web/requests$"))
+    return page
+
+
 # Module-scoped fixtures for the browser tests (a module imports the ones it uses).
 
 

@@ -7,24 +7,13 @@ import re
 import pytest
 from tests.received import dated_today
 
-from .live import chromium_missing, fill_people
+from .live import browser_page, chromium_missing, fill_people
 
 reason = chromium_missing()
 if reason:
     print(f"\nbrowser tests skipped: {reason}")
 pytestmark = pytest.mark.skipif(reason is not None, reason=reason or "")
 
-
-def sign_in(browser, server, token: str):
-    context = browser.new_context(viewport={"width": 1366, "height": 900})
-    page = context.new_page()
-    page.set_default_timeout(15_000)
-    page.goto(server.base + "/web/requests")
-    assert page.url.startswith(server.base + "/web/signin")
-    page.get_by_label("Access token").fill(token)
-    page.keyboard.press("Enter")
-    page.wait_for_url(re.compile(r".*/web/requests$"))
-    return page
 
 
 def choose(page, question: str, answer: str) -> None:
@@ -35,7 +24,7 @@ def choose(page, question: str, answer: str) -> None:
 def test_story_submit_pended_add_fact_reviewer_denies_letter_lists_reason(server, browser):
     from playwright.sync_api import expect
 
-    submitter = sign_in(browser, server, server.token("submitter", "clinic-a"))
+    submitter = browser_page(browser, server, server.token("submitter", "clinic-a"))
     submitter.get_by_role("link", name="New request").click()
     expect(submitter.get_by_role("heading", name=re.compile("New request"))).to_be_visible()
     # Medicare routing questions cannot matter for a commercial member: not shown.
@@ -80,7 +69,7 @@ def test_story_submit_pended_add_fact_reviewer_denies_letter_lists_reason(server
     expect(submitter.get_by_role("heading", level=1)).to_contain_text("Awaiting clinical review")
 
     # A reviewer finds it in the queue, sees the denial recommendation and its reasons.
-    reviewer = sign_in(browser, server, server.token("reviewer", "plan"))
+    reviewer = browser_page(browser, server, server.token("reviewer", "plan"))
     # By role: get_by_label("Status") also matches the sort control, whose options include "Status".
     reviewer.get_by_role("combobox", name=re.compile("^Status")).select_option("awaiting_review")
     row = reviewer.get_by_role("row", name=re.compile(request_id))
@@ -146,8 +135,8 @@ def test_second_reviewer_sees_a_conflict_message(server, browser):
             "disease_setting": "relapsed_refractory", "regimen": "mini_hyper_cvd", "ph_status": "negative",
         }))  # a stored request is dated the day received
     db.dispose()
-    first = sign_in(browser, server, server.token("reviewer", "plan-a"))
-    second = sign_in(browser, server, server.token("reviewer", "plan-b"))
+    first = browser_page(browser, server, server.token("reviewer", "plan-a"))
+    second = browser_page(browser, server, server.token("reviewer", "plan-b"))
     for page in (first, second):
         page.goto(f"{server.base}/web/requests/{stored.id}")
     first.get_by_label(re.compile("^Note")).fill("Pediatric use with mini-hyper-CVD is not covered.")

@@ -12,7 +12,7 @@ import re
 
 import pytest
 
-from .live import chromium_missing
+from .live import browser_page, chromium_missing
 
 reason = chromium_missing()
 pytestmark = pytest.mark.skipif(reason is not None, reason=reason or "")
@@ -61,15 +61,6 @@ def seeded(server):
         db.dispose()
 
 
-def sign_in(browser, server, token: str):
-    page = browser.new_context(viewport={"width": 1366, "height": 900}).new_page()
-    page.set_default_timeout(15_000)
-    page.goto(server.base + "/web/requests")
-    page.get_by_label("Access token").fill(token)
-    page.keyboard.press("Enter")
-    page.wait_for_url(re.compile(r".*/web/requests$"))
-    return page
-
 
 def clause(text: str) -> str:
     text = text.rstrip(".")
@@ -81,7 +72,7 @@ def test_the_submitter_awaiting_review_reads_what_happens_next_and_never_the_rec
 
     stored = seeded["teen"]
     assert stored.status == "awaiting_review"
-    page = sign_in(browser, server, seeded["tokens"]["submitter"])
+    page = browser_page(browser, server, seeded["tokens"]["submitter"])
     page.goto(f"{server.base}/web/requests/{stored.id}")
     expect(page.get_by_role("heading", level=1)).to_contain_text("Awaiting clinical review")
     nxt = page.get_by_role("region", name="What happens next")
@@ -109,7 +100,7 @@ def test_the_reviewer_reads_why_in_one_sentence_facts_in_words_and_who_acted_by_
     from playwright.sync_api import expect
 
     stored = seeded["teen"]
-    page = sign_in(browser, server, seeded["tokens"]["reviewer"])
+    page = browser_page(browser, server, seeded["tokens"]["reviewer"])
     page.goto(f"{server.base}/web/requests/{stored.id}")
 
     # The summary sentence, first on the page, names each branch and what it failed.
@@ -172,7 +163,7 @@ def test_a_name_ending_in_a_period_ends_the_sentence_with_one_full_stop(server, 
 
     stored = seeded["medicare"]
     assert stored.determination["routing"]["contractor"] == "Novitas Solutions, Inc."
-    page = sign_in(browser, server, seeded["tokens"]["submitter"])
+    page = browser_page(browser, server, seeded["tokens"]["submitter"])
     page.goto(f"{server.base}/web/requests/{stored.id}")
     expect(page.locator("#summary")).to_contain_text("Route it to Medicare jurisdiction H: Novitas Solutions, Inc.")
     expect(page.get_by_role("region", name="Engine determination")).to_contain_text(

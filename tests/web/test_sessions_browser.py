@@ -10,7 +10,7 @@ import time
 import httpx
 import pytest
 
-from .live import LiveServer, chromium_missing
+from .live import LiveServer, browser_page, chromium_missing
 
 reason = chromium_missing()
 pytestmark = pytest.mark.skipif(reason is not None, reason=reason or "")
@@ -26,17 +26,6 @@ def server(tmp_path_factory):
     live.stop()
 
 
-def signed_in_page(browser, server, token: str):
-    context = browser.new_context()
-    page = context.new_page()
-    page.set_default_timeout(15_000)
-    page.goto(server.base + "/web/requests")
-    assert page.url.startswith(server.base + "/web/signin")
-    page.get_by_label("Access token").fill(token)
-    page.get_by_role("button", name="Sign in").click()
-    page.wait_for_url(re.compile(r".*/web/requests$"))
-    return context, page
-
 
 def session_cookie(context) -> dict:
     (cookie,) = [c for c in context.cookies() if c["name"] == "priorauth_session"]
@@ -47,7 +36,8 @@ def test_sign_in_holds_a_session_id_and_sign_out_ends_it_on_the_server(server, b
     from playwright.sync_api import expect
 
     token = server.token("reviewer", "plan")
-    context, page = signed_in_page(browser, server, token)
+    page = browser_page(browser, server, token)
+    context = page.context
     cookie = session_cookie(context)
     assert cookie["value"] != token and cookie["httpOnly"] and cookie["sameSite"] == "Lax"
     assert page.evaluate("document.cookie") == ""  # no script on the page can read it
@@ -66,7 +56,8 @@ def test_sign_in_holds_a_session_id_and_sign_out_ends_it_on_the_server(server, b
 def test_an_idle_session_sends_the_browser_back_to_sign_in(server, browser):
     from playwright.sync_api import expect
 
-    context, page = signed_in_page(browser, server, server.token("submitter", "clinic-a"))
+    page = browser_page(browser, server, server.token("submitter", "clinic-a"))
+    context = page.context
     page.reload()
     expect(page.get_by_role("heading", name=re.compile("requests", re.I)).first).to_be_visible()
     time.sleep(IDLE_SECONDS + 0.5)
@@ -88,7 +79,8 @@ def test_an_expired_token_cannot_sign_in(server, browser):
             token = service.create_token(s, "submitter", "clinic-a", expires_in=dt.timedelta(seconds=2)).secret
     finally:
         db.dispose()
-    context, page = signed_in_page(browser, server, token)
+    page = browser_page(browser, server, token)
+    context = page.context
     ended = session_cookie(context)["value"]
     time.sleep(2.5)
     page.reload()
