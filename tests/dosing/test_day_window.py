@@ -6,6 +6,8 @@ A4), never denied on that ground alone. Besponsa: days 8 and 15 may move +/- 2 d
 from __future__ import annotations
 
 import copy
+import json
+from importlib import resources
 from itertools import pairwise
 from pathlib import Path
 
@@ -19,15 +21,7 @@ from priorauth import Decision, DoseOutcome, check_doses, evaluate, load_policy,
 from priorauth.core._policy.dosing import Dosing
 
 POLICY_FILE = Path(__file__).resolve().parents[2] / "src/priorauth/policies/besponsa/2025-06-24.yaml"
-APPROVABLE = {
-    "policy": "besponsa",
-    "facts": {
-        "request_type": "initial", "request_date": "2026-03-02", "birth_date": "1970-05-14",
-        "diagnosis": "b_cell_precursor_all", "icd10_codes": ["C91.02"], "cd22_positive": True,
-        "prior_inotuzumab": False, "baseline_ecg_normal": True, "ecg_monitoring_planned": True,
-        "disease_setting": "relapsed_refractory", "regimen": "single_agent", "ph_status": "negative",
-    },
-}
+APPROVABLE = json.loads((resources.files("priorauth") / "examples" / "approved-adult-relapsed.json").read_text())
 # 170 cm, 70 kg: BSA 1.82 m2; label 1.456 mg on day 1, 0.91 mg on days 8 and 15.
 BODY = {"height_cm": 170, "weight_kg": 70, "cycle": 1}
 LABEL = {1: 1.456, 8: 0.91, 15: 0.91}

@@ -81,13 +81,23 @@ def audit_claims(
         lines, errors, rows_read, members = _audit_polars(claims, rules, authorizations, progress, ids=True)
     else:
         raise ValueError(f"unknown engine {engine!r} (polars or spark)")
-    summary = summarize(lines, errors, rows_read, engine, members)
+    return _result(lines.select(OUTPUT_COLUMNS), errors, summarize(lines, errors, rows_read, engine, members))
+
+
+def _result(lines: pl.DataFrame, errors: list[RowError], summary: AuditSummary) -> AuditResult:
+    """The result, the claims' row errors apart from the authorizations'."""
     return AuditResult(
-        lines=lines.select(OUTPUT_COLUMNS),
+        lines=lines,
         errors=[e for e in errors if e.source == "claims"],
         summary=summary,
         auth_errors=[e for e in errors if e.source != "claims"],
     )
+
+
+def _unreadable(claims: Source, exc: Exception) -> ClaimInputError:
+    """A file that fails while being read, named with the first line of the reader's message."""
+    first_line = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+    return ClaimInputError(f"{claims}: cannot read ({first_line})")
 
 
 def _audit_polars(
@@ -108,8 +118,7 @@ def _audit_polars(
     try:
         lines, errors, members = audit_frames(frame, rules, auth_frame, progress, ids=ids)
     except pl.exceptions.PolarsError as exc:  # a file that fails while being read
-        first_line = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
-        raise ClaimInputError(f"{claims}: cannot read ({first_line})") from None
+        raise _unreadable(claims, exc) from None
     rows_read = lines.height + len({e.row for e in errors if e.source == "claims"})
     return lines, errors, rows_read, members
 
@@ -129,7 +138,7 @@ def audit_claims_to_file(
     The returned result's `lines` is empty. On Polars, claim ids are not held while auditing:
     they are read again from `claims`, batch by batch, as the lines are written (less memory).
     """
-    from priorauth.claims.io import write_audited, write_lines
+    from priorauth.claims.io import OUTPUT_SCHEMA, write_audited, write_lines
 
     if engine != "polars":
         result = audit_claims(claims, authorizations, policy=policy, engine=engine, master=master, progress=progress)
@@ -146,19 +155,5 @@ def audit_claims_to_file(
     try:
         write_audited(numbers, ids, out)
     except pl.exceptions.PolarsError as exc:
-        first_line = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
-        raise ClaimInputError(f"{claims}: cannot read ({first_line})") from None
-    return AuditResult(
-        lines=pl.DataFrame(
-            schema={
-                "row": pl.Int64,
-                "claim_id": pl.String,
-                "rolling_units": pl.Int64,
-                "cycle": pl.Int64,
-                "edits": pl.List(pl.String),
-            }
-        ),
-        errors=[e for e in errors if e.source == "claims"],
-        summary=summary,
-        auth_errors=[e for e in errors if e.source != "claims"],
-    )
+        raise _unreadable(claims, exc) from None
+    return _result(pl.DataFrame(schema=OUTPUT_SCHEMA), errors, summary)

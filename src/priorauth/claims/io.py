@@ -8,7 +8,12 @@ from pathlib import Path
 import polars as pl
 from polars.io.plugins import register_io_source
 
-from priorauth.claims.schema import ClaimInputError
+from priorauth.claims.schema import OUTPUT_COLUMNS, ClaimInputError
+
+# The audited lines' columns (OUTPUT_COLUMNS) with their types, as they are written.
+OUTPUT_SCHEMA = pl.Schema(
+    dict(zip(OUTPUT_COLUMNS, (pl.Int64(), pl.String(), pl.Int64(), pl.Int64(), pl.List(pl.String)), strict=True))
+)
 
 PARQUET = (".parquet", ".pq")
 
@@ -69,15 +74,6 @@ def write_audited(
     input row in order), streamed: ids and edit lists exist only for the batch being written."""
     from priorauth.claims.polars_engine import EDIT_LISTS
 
-    schema = pl.Schema(
-        {
-            "row": pl.Int64(),
-            "claim_id": pl.String(),
-            "rolling_units": pl.Int64(),
-            "cycle": pl.Int64(),
-            "edits": pl.List(pl.String),
-        }
-    )
     rows = numbers["row"]
 
     def batches() -> Iterator[pl.DataFrame]:
@@ -95,7 +91,7 @@ def write_audited(
                         "cycle": part["cycle"],
                         "edits": EDIT_LISTS.gather(part["mask"]),
                     },
-                    schema=schema,
+                    schema=OUTPUT_SCHEMA,
                 )
             before, done = before + batch.height, upto
 
@@ -115,7 +111,7 @@ def write_audited(
             if left == 0:
                 return
 
-    lines = register_io_source(source, schema=schema)
+    lines = register_io_source(source, schema=OUTPUT_SCHEMA)
     if file_format(path) == "parquet":
         lines.sink_parquet(path, compression="lz4")
     else:
